@@ -1,0 +1,3 @@
+from townops.cli.main import app
+
+app()

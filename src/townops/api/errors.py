@@ -1,0 +1,62 @@
+"""One place that maps domain errors to HTTP responses.
+
+Native API errors: ``{"error": {"code", "message", "details"}}``. Open311 paths get the
+GeoReport v2 error list instead (see :mod:`townops.open311.formats`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from townops.errors import DomainError
+from townops.open311.formats import open311_error_response
+
+
+def _is_open311(request: Request) -> bool:
+    return request.url.path.startswith("/open311/")
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if _is_open311(request):
+            return open311_error_response(request, exc.status_code, exc.message)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(
+            jsonable_encoder(error_body(exc.code, exc.message, exc.details)),
+            status_code=exc.status_code,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
+        ]
+        if _is_open311(request):
+            text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+            return open311_error_response(request, 400, text)
+        return JSONResponse(
+            jsonable_encoder(error_body("invalid_input", "the request is invalid", {"problems": problems})),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_open311(request):
+            return open311_error_response(request, exc.status_code, str(exc.detail))
+        return JSONResponse(
+            error_body("http_error", str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

@@ -1,0 +1,51 @@
+"""The application factory: builds the engine from settings, never at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, select
+
+from townops import __version__
+from townops.api.errors import install_error_handlers
+from townops.auth.api import router as auth_router
+from townops.cases.api import router as cases_router
+from townops.categories.api import router as categories_router
+from townops.db import make_engine, make_session_factory
+from townops.jurisdiction.api import router as jurisdiction_router
+from townops.kpi.api import router as kpi_router
+from townops.open311.api import router as open311_router
+from townops.settings import Settings, get_settings
+from townops.towns.models import TownRecord
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="townops",
+        version=__version__,
+        description="一网统管 case engine: 12345 hotline, Open311 GeoReport v2, KPIs.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_error_handlers(app)
+    for router in (
+        auth_router,
+        cases_router,
+        categories_router,
+        jurisdiction_router,
+        kpi_router,
+        open311_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, Any]:
+        with app.state.session_factory() as session:
+            town = session.scalars(select(TownRecord.code)).first()
+        return {"status": "ok", "town": town, "version": __version__}
+
+    return app

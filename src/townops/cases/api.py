@@ -1,0 +1,98 @@
+"""REST routes for cases: thin, each calls one service function and commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from townops.api.deps import ActorDep, ProfileDep, SessionDep
+from townops.cases import service
+from townops.cases.enums import Action, CaseKind, State
+from townops.cases.presenters import present_case, present_event
+from townops.cases.schemas import ActionInput, CaseCreate, CaseOut, CasePage, EventOut
+from townops.errors import InvalidInput
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
+def create_case(body: CaseCreate, session: SessionDep, actor: ActorDep, profile: ProfileDep) -> CaseOut:
+    case = service.create_case(session, actor=actor, data=body)
+    session.commit()
+    return present_case(case, actor=actor, profile=profile, session=session)
+
+
+@router.get("", response_model=CasePage)
+def list_cases(
+    session: SessionDep,
+    actor: ActorDep,
+    profile: ProfileDep,
+    state: Annotated[list[State] | None, Query()] = None,
+    kind: CaseKind | None = None,
+    category: str | None = None,
+    department: str | None = None,
+    jurisdiction: str | None = None,
+    overdue: bool | None = None,
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
+    order: str = "-received_at",
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    with_total: bool = False,
+) -> CasePage:
+    filters = service.CaseFilters(
+        state=[s.value for s in state] if state else None,
+        kind=kind.value if kind else None,
+        category=category,
+        department=department,
+        jurisdiction=jurisdiction,
+        overdue=overdue,
+        received_from=received_from,
+        received_to=received_to,
+        order=order,
+    )
+    rows, has_more, total = service.list_cases_for(
+        session, actor=actor, filters=filters, page=page, page_size=page_size, with_total=with_total
+    )
+    return CasePage(
+        items=[present_case(c, actor=actor, profile=profile) for c in rows],
+        page=page,
+        page_size=page_size,
+        has_more=has_more,
+        total=total,
+    )
+
+
+@router.get("/{case_id}", response_model=CaseOut)
+def get_case(case_id: int, session: SessionDep, actor: ActorDep, profile: ProfileDep) -> CaseOut:
+    case = service.get_case_for(session, actor=actor, case_id=case_id)
+    return present_case(case, actor=actor, profile=profile, session=session)
+
+
+@router.get("/{case_id}/history", response_model=list[EventOut])
+def get_history(case_id: int, session: SessionDep, actor: ActorDep) -> list[EventOut]:
+    return [present_event(e) for e in service.case_history(session, actor=actor, case_id=case_id)]
+
+
+@router.post("/{case_id}/actions/{action}", response_model=CaseOut)
+def act(
+    case_id: int,
+    action: str,
+    body: ActionInput,
+    session: SessionDep,
+    actor: ActorDep,
+    profile: ProfileDep,
+) -> CaseOut:
+    try:
+        parsed = Action(action)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown action '{action}'", allowed=[a.value for a in Action if a != Action.create]
+        ) from None
+    if parsed == Action.create:
+        raise InvalidInput("use POST /api/v1/cases to create a case")
+    case = service.perform_action(session, actor=actor, case_id=case_id, action=parsed, body=body)
+    session.commit()
+    return present_case(case, actor=actor, profile=profile, session=session)

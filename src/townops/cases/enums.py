@@ -1,0 +1,72 @@
+"""States, actions and ratings of the one case engine (names from the glossary)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CaseKind(StrEnum):
+    hotline = "hotline"  # 12345 热线工单
+    iot_alarm = "iot_alarm"  # 物联告警
+    patrol = "patrol"  # 巡查发现
+    mediation = "mediation"  # 调解
+    request = "request"  # web / Open311 / app request from a resident
+
+
+class State(StrEnum):
+    received = "received"  # 受理
+    dispatched = "dispatched"  # 派单
+    accepted = "accepted"  # 签收
+    returned = "returned"  # 退单: back in the dispatcher's queue
+    resolved = "resolved"  # 办结 / 答复
+    callback = "callback"  # 回访 done, waiting to be closed
+    reopened = "reopened"  # 重办
+    closed = "closed"  # 结案
+
+
+OPEN_STATES = frozenset(State) - {State.closed}
+# States in which the handling clock (due_at) runs: the case is waiting for someone to act.
+CLOCK_STATES = frozenset(
+    {State.received, State.dispatched, State.accepted, State.returned, State.reopened}
+)
+
+
+class Action(StrEnum):
+    create = "create"
+    dispatch = "dispatch"
+    accept = "accept"
+    first_contact = "first_contact"
+    resolve = "resolve"
+    callback = "callback"
+    close = "close"
+    return_ = "return"
+    request_extension = "request_extension"
+    approve_extension = "approve_extension"
+    deny_extension = "deny_extension"
+    supervise = "supervise"
+    reopen = "reopen"
+    whistle = "whistle"
+    report_in = "report_in"
+
+
+class Rating(StrEnum):
+    satisfied = "satisfied"  # 满意
+    basically_satisfied = "basically_satisfied"  # 基本满意
+    dissatisfied = "dissatisfied"  # 不满意
+
+
+class ExtensionStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    denied = "denied"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    leader = "leader"
+    duty_officer = "duty_officer"
+    dispatcher = "dispatcher"
+    handler = "handler"
+    community_staff = "community_staff"
+    grid_worker = "grid_worker"
+    resident = "resident"

@@ -1,0 +1,162 @@
+"""The Case and the rows that record what happened to it.
+
+State changes are rows: every transition appends a :class:`CaseEvent`, which is also the
+case's audit timeline. Nothing updates or deletes an event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from townops.db import Base, UTCDateTime
+from townops.timeutil import utcnow
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_cases_state_due_at", "state", "due_at"),
+        Index("ix_cases_department_code_state", "department_code", "state"),
+        Index("ix_cases_received_at", "received_at"),
+        Index("ix_cases_closed_at", "closed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(80), default=None)
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    lat: Mapped[float | None] = mapped_column(Float, default=None)
+    lon: Mapped[float | None] = mapped_column(Float, default=None)
+    media_url: Mapped[str | None] = mapped_column(String(500), default=None)
+
+    jurisdiction_code: Mapped[str | None] = mapped_column(
+        ForeignKey("jurisdictions.code"), default=None
+    )
+    jurisdiction_path: Mapped[str | None] = mapped_column(String(400), index=True, default=None)
+    community_code: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+
+    department_code: Mapped[str | None] = mapped_column(
+        ForeignKey("departments.code"), default=None
+    )
+    assignee_community_code: Mapped[str | None] = mapped_column(
+        String(40), index=True, default=None
+    )
+
+    requester_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), index=True, default=None
+    )
+    requester_name: Mapped[str] = mapped_column(String(100), default="")
+    requester_phone: Mapped[str] = mapped_column(String(40), default="")
+    requester_id_number: Mapped[str] = mapped_column(String(40), default="")
+
+    state: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    urgency: Mapped[str] = mapped_column(String(20), default="normal")
+
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    original_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    first_contact_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Set once, by the overdue sweep or a late resolution; on-time rate counts cases without it.
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    overdue_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    reply: Mapped[str | None] = mapped_column(Text, default=None)
+    rating: Mapped[str | None] = mapped_column(String(30), default=None)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    handling_working_hours: Mapped[float | None] = mapped_column(Float, default=None)
+
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    supervision_count: Mapped[int] = mapped_column(Integer, default=0)
+    callback_count: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # UPDATE ... WHERE id = :id AND version = :seen: two people acting on one stale case
+    # cannot both win, on SQLite or PostgreSQL.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class CaseEvent(Base):
+    """One transition or action on a case; the append-only audit trail."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20), default=None)
+    to_state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    actor_name: Mapped[str] = mapped_column(String(80))
+    actor_role: Mapped[str] = mapped_column(String(30))
+    # The department in charge when this happened: returns and dispatches count against it.
+    department_code: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Extension(Base):
+    """延期: a handler asks to move the deadline; the duty officer approves or denies."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    working_days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(80))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    decision_comment: Mapped[str] = mapped_column(Text, default="")
+    old_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    new_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Summons(Base):
+    """吹哨报到: one department summoned to a case; it must report in before its deadline."""
+
+    __tablename__ = "summonses"
+    __table_args__ = (Index("ix_summonses_department_code_case_id", "department_code", "case_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    summoned_by: Mapped[str] = mapped_column(String(80))
+    summoned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    report_in_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reported_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    reported_by: Mapped[str | None] = mapped_column(String(80), default=None)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,151 @@
+"""Pydantic shapes for case input (used by services and the API) and case output."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from townops.cases.enums import CaseKind, Rating
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(description="Category code (= Open311 service_code)")
+    content: Text
+    kind: CaseKind = CaseKind.request
+    address: str = ""
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    jurisdiction: str | None = Field(default=None, description="Jurisdiction code, if known")
+    requester_name: str = ""
+    requester_phone: str = ""
+    requester_id_number: str = ""
+    media_url: str | None = None
+    received_at: datetime | None = Field(
+        default=None, description="When it was received; default now. Naive = Asia/Shanghai."
+    )
+    source: str = "api"
+    external_id: str | None = None
+
+
+class ActionInput(BaseModel):
+    """Body of ``POST /cases/{id}/actions/{action}``; which fields matter depends on the action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(description="The case version you saw; a stale one gets 409")
+    comment: str = ""
+    department: str | None = Field(default=None, description="dispatch / report_in: department")
+    community: str | None = Field(default=None, description="dispatch: community code")
+    reply: str | None = Field(default=None, description="resolve: the reply to the requester")
+    rating: Rating | None = Field(default=None, description="callback: the requester's rating")
+    reason: str | None = Field(default=None, description="return / extension: why")
+    working_days: int | None = Field(default=None, ge=1, le=60, description="extension length")
+    departments: list[str] | None = Field(default=None, description="whistle: summoned units")
+    report_in_hours: int | None = Field(default=None, ge=1, le=720)
+
+
+class Named(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class SummonsOut(BaseModel):
+    department: str
+    summoned_at: datetime
+    report_in_due_at: datetime
+    reported_in_at: datetime | None
+    overdue: bool
+
+
+class ExtensionOut(BaseModel):
+    id: int
+    status: str
+    working_days: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    old_due_at: datetime
+    new_due_at: datetime | None
+
+
+class Requester(BaseModel):
+    name: str
+    phone: str
+    id_number: str
+    masked: bool
+
+
+class CaseOut(BaseModel):
+    id: int
+    token: str
+    kind: str
+    source: str
+    external_id: str | None
+    category: str
+    category_name_zh: str | None = None
+    category_name_en: str | None = None
+    content: str
+    address: str
+    lat: float | None
+    lon: float | None
+    jurisdiction: str | None
+    community: str | None
+    department: str | None
+    assignee_community: str | None
+    state: str
+    version: int
+    urgency: str
+    received_at: datetime
+    due_at: datetime
+    original_due_at: datetime
+    overdue: bool
+    seconds_left: int
+    breached: bool
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    first_contact_due_at: datetime | None
+    first_contact_at: datetime | None
+    first_contact_overdue: bool
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reply: str | None
+    rating: str | None
+    return_count: int
+    reopen_count: int
+    extension_count: int
+    supervision_count: int
+    duplicate_of: int | None
+    requester: Requester
+    allowed_actions: list[str]
+    summonses: list[SummonsOut] = []
+    extensions: list[ExtensionOut] = []
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    page: int
+    page_size: int
+    has_more: bool
+    total: int | None = None
+
+
+class EventOut(BaseModel):
+    id: int
+    action: str
+    from_state: str | None
+    to_state: str
+    at: datetime
+    actor: str
+    actor_role: str
+    department: str | None
+    comment: str
+    data: dict[str, Any]

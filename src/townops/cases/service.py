@@ -1,0 +1,316 @@
+"""Case use cases: create, act, read. Keyword-only, session passed in, no HTTP.
+
+One use case is one transaction owned by the caller (the API or CLI commits); services
+flush so that conflicts surface here as domain errors.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from townops.auth.actor import SYSTEM, Actor
+from townops.cases import actions as rules
+from townops.cases.access import check_may_act, role_may, visible_cases
+from townops.cases.deadlines import Deadline, due_at
+from townops.cases.enums import OPEN_STATES, Action, CaseKind, Role, State
+from townops.cases.models import Case, CaseEvent
+from townops.cases.schemas import ActionInput, CaseCreate
+from townops.cases.transitions import allowed_actions, next_state
+from townops.categories.models import Category
+from townops.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, StaleVersion
+from townops.jurisdiction.service import PlaceInfo, locate_point, place
+from townops.timeutil import as_utc, utcnow
+from townops.towns.profile import TownProfile, get_profile
+
+_TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(10))
+
+
+def category_deadline(category: Category) -> Deadline:
+    return Deadline(working_days=category.deadline_working_days, hours=category.deadline_hours)
+
+
+def _resolve_place(
+    session: Session, *, actor: Actor, data: CaseCreate
+) -> PlaceInfo | None:
+    info: PlaceInfo | None = None
+    if data.jurisdiction:
+        info = place(session, data.jurisdiction)
+    elif data.lat is not None and data.lon is not None:
+        info = locate_point(session, lat=data.lat, lon=data.lon)
+    if info is None and actor.role in (Role.community_staff, Role.grid_worker) and actor.scope_code:
+        info = place(session, actor.scope_code)
+    if info is not None and actor.scope_path and actor.role != Role.resident:
+        if not info.path.startswith(actor.scope_path):
+            raise Forbidden("that place is outside your jurisdiction", jurisdiction=info.code)
+    return info
+
+
+def create_case(
+    session: Session, *, actor: Actor, data: CaseCreate, now: datetime | None = None
+) -> Case:
+    now = now or utcnow()
+    profile = get_profile(session)
+    if not role_may(actor, Action.create, profile):
+        raise Forbidden(f"role '{actor.role}' may not create cases", role=actor.role)
+    category = session.get(Category, data.category)
+    if category is None:
+        raise InvalidInput(f"unknown category '{data.category}'", field="category")
+    received_at = as_utc(data.received_at) if data.received_at else now
+    info = _resolve_place(session, actor=actor, data=data)
+    due = due_at(received_at, category_deadline(category), profile.calendar)
+    case = Case(
+        kind=data.kind.value,
+        source=data.source,
+        external_id=data.external_id,
+        token=new_tracking_code(),
+        category_code=category.code,
+        content=data.content,
+        address=data.address,
+        lat=data.lat,
+        lon=data.lon,
+        media_url=data.media_url,
+        jurisdiction_code=info.code if info else None,
+        jurisdiction_path=info.path if info else None,
+        community_code=info.community_code if info else None,
+        requester_user_id=actor.user_id if actor.role == Role.resident else None,
+        requester_name=data.requester_name,
+        requester_phone=data.requester_phone,
+        requester_id_number=data.requester_id_number,
+        state=State.received.value,
+        urgency=category.urgency,
+        received_at=received_at,
+        due_at=due,
+        original_due_at=due,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    session.add(
+        _event(case, action=Action.create, from_state=None, actor=actor, now=now, data={})
+    )
+    return case
+
+
+def _event(
+    case: Case,
+    *,
+    action: Action,
+    from_state: str | None,
+    actor: Actor,
+    now: datetime,
+    data: dict[str, Any],
+    comment: str = "",
+    department_code: str | None = None,
+) -> CaseEvent:
+    return CaseEvent(
+        case_id=case.id,
+        action=action.value,
+        from_state=from_state,
+        to_state=case.state,
+        at=now,
+        actor_user_id=actor.user_id,
+        actor_name=actor.username,
+        actor_role=actor.role.value,
+        department_code=department_code or case.department_code,
+        comment=comment,
+        data=_jsonable(data),
+    )
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
+
+
+def perform_action(
+    session: Session,
+    *,
+    actor: Actor,
+    case_id: int,
+    action: Action,
+    body: ActionInput,
+    now: datetime | None = None,
+) -> Case:
+    """Check the state table, the version and the actor; apply the rule; record the event."""
+    now = now or utcnow()
+    profile = get_profile(session)
+    case = get_case_for(session, actor=actor, case_id=case_id)
+    if body.version != case.version:
+        raise StaleVersion(expected=body.version, actual=case.version)
+    _apply(session, case=case, actor=actor, action=action, body=body, now=now, profile=profile)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        session.rollback()
+        current = session.scalar(select(Case.version).where(Case.id == case_id)) or 0
+        raise StaleVersion(expected=body.version, actual=current) from exc
+    return case
+
+
+def _apply(
+    session: Session,
+    *,
+    case: Case,
+    actor: Actor,
+    action: Action,
+    body: ActionInput,
+    now: datetime,
+    profile: TownProfile,
+) -> None:
+    state = State(case.state)
+    target = next_state(state, action)
+    if target is None:
+        raise IllegalTransition(action=action.value, state=state.value, allowed=allowed_actions(state))
+    check_may_act(actor, action, case, profile)
+    department_before = case.department_code or case.assignee_community_code
+    outcome = rules.RULES[action](
+        rules.ActionContext(session=session, case=case, actor=actor, body=body, now=now, profile=profile)
+    )
+    case.state = target.value
+    case.updated_at = now
+    department = department_before if action == Action.return_ else None
+    session.add(
+        _event(
+            case,
+            action=action,
+            from_state=state.value,
+            actor=actor,
+            now=now,
+            data=outcome.data,
+            comment=body.comment or (body.reason or ""),
+            department_code=department,
+        )
+    )
+    if outcome.follow_up is not None:
+        follow_body = ActionInput(version=case.version, comment=f"auto: after {action.value}")
+        _apply(
+            session,
+            case=case,
+            actor=SYSTEM,
+            action=outcome.follow_up,
+            body=follow_body,
+            now=now,
+            profile=profile,
+        )
+
+
+def get_case_for(session: Session, *, actor: Actor, case_id: int) -> Case:
+    """Load a case the actor may see, or raise NotFound (existence is not leaked)."""
+    case = session.scalars(select(Case).where(Case.id == case_id, visible_cases(actor))).first()
+    if case is None:
+        raise NotFound(f"case {case_id} not found", case_id=case_id)
+    return case
+
+
+def get_case_by_token(session: Session, *, token: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.token == token)).first()
+
+
+def actions_for(actor: Actor, case: Case, profile: TownProfile) -> list[str]:
+    """Actions this actor could try now (state allows it and the role has it)."""
+    spec = profile.roles.get(actor.role)
+    granted = spec.actions if spec else frozenset()
+    return [a for a in allowed_actions(State(case.state)) if a in granted]
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    state: list[str] | None = None
+    kind: str | None = None
+    category: str | None = None
+    department: str | None = None
+    jurisdiction: str | None = None
+    overdue: bool | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    order: str = "-received_at"
+
+
+_ORDERS = {
+    "-received_at": (Case.received_at.desc(), Case.id.desc()),
+    "received_at": (Case.received_at.asc(), Case.id.asc()),
+    "due_at": (Case.due_at.asc(), Case.id.asc()),
+    "-due_at": (Case.due_at.desc(), Case.id.desc()),
+    "id": (Case.id.asc(),),
+    "-id": (Case.id.desc(),),
+}
+
+
+def _filtered(session: Session, actor: Actor, f: CaseFilters, now: datetime) -> Any:
+    stmt = select(Case).where(visible_cases(actor))
+    if f.state:
+        stmt = stmt.where(Case.state.in_(f.state))
+    if f.kind:
+        stmt = stmt.where(Case.kind == f.kind)
+    if f.category:
+        stmt = stmt.where(Case.category_code == f.category)
+    if f.department:
+        stmt = stmt.where(Case.department_code == f.department)
+    if f.jurisdiction:
+        stmt = stmt.where(
+            Case.jurisdiction_path.startswith(place(session, f.jurisdiction).path, autoescape=True)
+        )
+    if f.overdue is True:
+        stmt = stmt.where(Case.state.in_([s.value for s in OPEN_STATES]), Case.due_at < now)
+    elif f.overdue is False:
+        stmt = stmt.where((Case.state == State.closed.value) | (Case.due_at >= now))
+    if f.received_from:
+        stmt = stmt.where(Case.received_at >= as_utc(f.received_from))
+    if f.received_to:
+        stmt = stmt.where(Case.received_at < as_utc(f.received_to))
+    return stmt
+
+
+def list_cases_for(
+    session: Session,
+    *,
+    actor: Actor,
+    filters: CaseFilters,
+    page: int = 1,
+    page_size: int = 50,
+    with_total: bool = False,
+    now: datetime | None = None,
+) -> tuple[list[Case], bool, int | None]:
+    now = now or utcnow()
+    if filters.order not in _ORDERS:
+        raise InvalidInput(f"unknown order '{filters.order}'", allowed=sorted(_ORDERS))
+    stmt = _filtered(session, actor, filters, now)
+    rows = list(
+        session.scalars(
+            stmt.order_by(*_ORDERS[filters.order])
+            .limit(page_size + 1)
+            .offset((page - 1) * page_size)
+        )
+    )
+    total = None
+    if with_total:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    return rows[:page_size], len(rows) > page_size, total
+
+
+def case_history(session: Session, *, actor: Actor, case_id: int) -> list[CaseEvent]:
+    get_case_for(session, actor=actor, case_id=case_id)
+    return list(
+        session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        )
+    )
+
+
+def is_open(case: Case) -> bool:
+    return case.state != State.closed.value
+
+
+def default_kind() -> CaseKind:
+    return CaseKind.request

@@ -1,0 +1,159 @@
+"""The one ``townops`` command. Each worker and tool is a subcommand."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from townops.auth.service import create_api_key, create_user
+from townops.cases.enums import Role
+from townops.cli import demo as cli_demo
+from townops.cli import import_cmd as cli_import
+from townops.cli import kpi as cli_kpi
+from townops.cli.common import (
+    console,
+    engine_for,
+    err_console,
+    require_valid_town,
+    settings_with,
+    town_dir,
+    transaction,
+)
+from townops.migrate import upgrade
+from townops.towns.loader import load_town, validate_town
+from townops.towns.sync import sync_town
+
+app = typer.Typer(help="townops: one case engine for a town (一网统管).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Town configuration.", no_args_is_help=True)
+town_app = typer.Typer(help="Load a town into the database.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+key_app = typer.Typer(help="Open311 API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(town_app, name="town")
+app.add_typer(user_app, name="user")
+app.add_typer(key_app, name="api-key")
+
+cli_kpi.register(app)
+cli_import.register(app)
+cli_demo.register(app)
+
+DbOpt = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides TOWNOPS_DATABASE_URL.")
+]
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DbOpt = None) -> None:
+    """Apply the Alembic migrations to the database."""
+    settings = settings_with(database_url)
+    upgrade(engine_for(settings))
+    console.print(f"database is at the newest schema: {settings.database_url}")
+
+
+@config_app.command("validate")
+def config_validate(directory: Path) -> None:
+    """Check a town directory; print every problem as FILE:LINE: message."""
+    issues = validate_town(directory)
+    for issue in issues:
+        console.print(str(issue), markup=False, highlight=False)
+    if issues:
+        err_console.print(f"[red]{len(issues)} problem(s)[/red]")
+        raise typer.Exit(code=1)
+    town = load_town(directory)
+    console.print(
+        f"[green]ok[/green] {town.info.name_zh} ({town.info.name_en}): "
+        f"{len(town.jurisdictions)} jurisdictions, {len(town.departments)} departments, "
+        f"{len(town.categories)} categories, {len(town.users)} demo users"
+    )
+
+
+@town_app.command("load")
+def town_load(
+    directory: Annotated[Path | None, typer.Argument()] = None,
+    demo_users: Annotated[bool, typer.Option(help="Also create the demo users.")] = False,
+    database_url: DbOpt = None,
+) -> None:
+    """Validate a town directory and load it into the database (upsert)."""
+    settings = settings_with(database_url)
+    path = town_dir(settings, directory)
+    require_valid_town(path)
+    engine = engine_for(settings)
+    upgrade(engine)
+    with transaction(engine) as session:
+        report = sync_town(session, load_town(path), with_demo_users=demo_users)
+    console.print(f"loaded {path}: {report}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    database_url: DbOpt = None,
+) -> None:
+    """Serve the API (refuses to start on an invalid town)."""
+    settings = settings_with(database_url)
+    path = town_dir(settings)
+    require_valid_town(path)
+    engine = engine_for(settings)
+    upgrade(engine)
+    with transaction(engine) as session:
+        sync_town(session, load_town(path), with_demo_users=False)
+    _run_server(settings.database_url, host=host, port=port, workers=workers)
+
+
+def _run_server(database_url: str, *, host: str, port: int, workers: int = 1) -> None:
+    os.environ["TOWNOPS_DATABASE_URL"] = database_url
+    console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "townops.asgi:app", host=host, port=port, workers=workers, log_level="warning"
+    )
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[Role, typer.Option(help="One of the glossary's roles.")],
+    scope: Annotated[str | None, typer.Option(help="Jurisdiction code.")] = None,
+    department: Annotated[str | None, typer.Option(help="Department code.")] = None,
+    display_name: str = "",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    database_url: DbOpt = None,
+) -> None:
+    """Create a user; the password is read from standard input."""
+    if not password_stdin:
+        err_console.print("give the password on standard input with --password-stdin")
+        raise typer.Exit(code=2)
+    password = sys.stdin.readline().rstrip("\n")
+    engine = engine_for(settings_with(database_url))
+    with transaction(engine) as session:
+        user = create_user(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            scope_code=scope,
+            department_code=department,
+            display_name=display_name,
+        )
+    console.print(f"created user {user.username} ({user.role})")
+
+
+@key_app.command("create")
+def api_key_create(name: str, database_url: DbOpt = None) -> None:
+    """Create an Open311 API key and print it (it is shown only once)."""
+    engine = engine_for(settings_with(database_url))
+    with transaction(engine) as session:
+        key = create_api_key(session, name=name)
+    print(key)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,38 @@
+"""One typed settings object, read from ``TOWNOPS_*`` environment variables.
+
+Loud on a bad value: pydantic-settings raises at start-up rather than at first use.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_PATH = Path("var/townops.db")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOWNOPS_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DB_PATH}",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
+    )
+    town_dir: Path | None = Field(
+        default=None, description="Town configuration directory; default: the packaged Gaohang."
+    )
+    secret_key: str = Field(
+        default_factory=lambda: secrets.token_urlsafe(32),
+        description="Key that signs bearer tokens. Set it in production so tokens survive restarts.",
+    )
+    token_ttl_minutes: int = Field(default=720, gt=0, description="Bearer token lifetime.")
+    page_size_max: int = Field(default=200, gt=0, description="Largest page a list may return.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

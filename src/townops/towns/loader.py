@@ -1,0 +1,618 @@
+"""Load and validate a town directory (see ``schema.py`` for the file formats).
+
+``validate_town`` reports every problem it finds, each with the file name and the line of
+the offending YAML item or GeoJSON feature; ``load_town`` returns a ``Town`` or raises
+``TownConfigError`` carrying the same list.
+"""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from shapely.geometry import shape
+from shapely.validation import explain_validity
+
+from townops.towns.schema import (
+    ROLES,
+    Category,
+    Department,
+    Jurisdiction,
+    JurisdictionFeature,
+    Role,
+    RoleSpec,
+    Town,
+    TownInfo,
+    User,
+)
+
+__all__ = [
+    "FILES",
+    "ConfigIssue",
+    "TownConfigError",
+    "default_town_dir",
+    "load_town",
+    "validate_town",
+]
+
+TOWN_FILE = "town.yaml"
+JURISDICTIONS_FILE = "jurisdictions.geojson"
+DEPARTMENTS_FILE = "departments.yaml"
+CATEGORIES_FILE = "categories.yaml"
+ROLES_FILE = "roles.yaml"
+USERS_FILE = "users.yaml"
+FILES = (
+    TOWN_FILE,
+    JURISDICTIONS_FILE,
+    DEPARTMENTS_FILE,
+    CATEGORIES_FILE,
+    ROLES_FILE,
+    USERS_FILE,
+)
+
+_AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a town directory. ``line`` is 1-based, ``None`` when it has no line."""
+
+    file: str
+    line: int | None
+    message: str
+    severity: Severity = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{self.message}"
+
+
+class TownConfigError(Exception):
+    """A town directory that cannot be loaded; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: Sequence[ConfigIssue]) -> None:
+        self.errors: list[ConfigIssue] = list(errors)
+        lines = "\n".join(f"  {issue}" for issue in self.errors)
+        super().__init__(f"invalid town configuration ({len(self.errors)} problems):\n{lines}")
+
+
+def default_town_dir() -> Path:
+    """The directory of the built-in town, Gaohang (高行镇)."""
+    return Path(str(files("townops.towns") / "gaohang"))
+
+
+def validate_town(path: Path) -> list[ConfigIssue]:
+    """Every problem found in the town directory (errors and warnings); empty if it is clean."""
+    issues, _ = _check(Path(path))
+    return issues
+
+
+def load_town(path: Path) -> Town:
+    """Load a town directory; raise ``TownConfigError`` if it has any error."""
+    issues, town = _check(Path(path))
+    errors = [issue for issue in issues if issue.is_error]
+    if errors or town is None:
+        raise TownConfigError(errors)
+    return town
+
+
+# --- locating things in files ------------------------------------------------------------
+
+
+def _yaml_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    """The 1-based line of the YAML item that ``loc`` (a pydantic error location) points at.
+
+    Walks down as far as the location exists; a key that is missing (``Field required``)
+    resolves to the mapping that lacks it, a key that is present resolves to the line of the
+    key itself (so ``deadline:`` is reported even when its value starts on the next line).
+    """
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    current: yaml.Node = node
+    for part in loc:
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                    line = key_node.start_mark.line + 1
+                    current = value_node
+                    break
+            else:
+                break
+        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(current.value):
+                break
+            current = current.value[part]
+            line = current.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[str, int]]:
+    """Keys repeated inside one mapping (PyYAML silently keeps the last one)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    yield key_node.value, key_node.start_mark.line + 1
+                seen.add(key_node.value)
+            yield from _duplicate_keys(value_node)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _duplicate_keys(item)
+
+
+def _skip_ws(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _feature_offsets(text: str) -> list[int]:
+    """Character offsets of the features of a FeatureCollection, in order.
+
+    Scans the top-level object with ``JSONDecoder.raw_decode`` so every offset is exact
+    whatever the formatting. Returns ``[]`` if the text is not shaped as expected.
+    """
+    decoder = json.JSONDecoder()
+    offsets: list[int] = []
+    try:
+        i = _skip_ws(text, 0)
+        if text[i] != "{":
+            return []
+        i += 1
+        while True:
+            i = _skip_ws(text, i)
+            if text[i] == "}":
+                return offsets
+            key, i = decoder.raw_decode(text, i)
+            i = _skip_ws(text, i)
+            if text[i] != ":":
+                return []
+            i = _skip_ws(text, i + 1)
+            if key == "features" and text[i] == "[":
+                offsets = []
+                i += 1
+                while True:
+                    i = _skip_ws(text, i)
+                    if text[i] == "]":
+                        i += 1
+                        break
+                    offsets.append(i)
+                    _, i = decoder.raw_decode(text, i)
+                    i = _skip_ws(text, i)
+                    if text[i] == ",":
+                        i += 1
+            else:
+                _, i = decoder.raw_decode(text, i)
+            i = _skip_ws(text, i)
+            if text[i] == ",":
+                i += 1
+    except (IndexError, ValueError):
+        return []
+
+
+def _line_of_offset(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+# --- reporting pydantic errors -----------------------------------------------------------
+
+
+def _loc_text(loc: Sequence[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _error_message(error: Any) -> str:
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message
+
+
+def _item_label(kind: str, raw: object, index: int, key: str) -> str:
+    if isinstance(raw, dict) and isinstance(raw.get(key), str):
+        return f"{kind} {raw[key]!r}"
+    return f"{kind} #{index + 1}"
+
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+@dataclass
+class _Items(Generic[T]):
+    """Valid items of a list file, each with its index and source line."""
+
+    entries: list[tuple[int, T]]
+    line: Callable[[int, Sequence[int | str]], int | None]
+
+
+class _Checker:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.issues: list[ConfigIssue] = []
+
+    # -- recording
+
+    def error(self, file: str, line: int | None, message: str) -> None:
+        self.issues.append(ConfigIssue(file, line, message))
+
+    def warning(self, file: str, line: int | None, message: str) -> None:
+        self.issues.append(ConfigIssue(file, line, message, "warning"))
+
+    def pydantic_errors(
+        self,
+        file: str,
+        exc: ValidationError,
+        label: str,
+        locate: Callable[[Sequence[int | str]], int | None],
+    ) -> None:
+        for error in exc.errors():
+            loc: tuple[int | str, ...] = tuple(error["loc"])
+            where = _loc_text(loc)
+            message = _error_message(error)
+            text = f"{label}: {where}: {message}" if where else f"{label}: {message}"
+            self.error(file, locate(loc), text)
+
+    # -- reading
+
+    def read_text(self, name: str) -> str | None:
+        path = self.directory / name
+        if not path.is_file():
+            self.error(name, None, f"missing file (expected {path})")
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.error(name, None, f"cannot read file: {exc}")
+            return None
+
+    def read_yaml(self, name: str) -> tuple[Any, yaml.Node | None] | None:
+        text = self.read_text(name)
+        if text is None:
+            return None
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.error(name, line, f"invalid YAML: {problem}")
+            return None
+        if node is not None:
+            for key, line in _duplicate_keys(node):
+                self.error(name, line, f"duplicate key {key!r}")
+        return data, node
+
+    def read_list(self, name: str, model: type[M], kind: str, key: str) -> _Items[M] | None:
+        loaded = self.read_yaml(name)
+        if loaded is None:
+            return None
+        data, node = loaded
+
+        def line(index: int, loc: Sequence[int | str]) -> int | None:
+            return _yaml_line(node, (index, *loc))
+
+        if data is None:
+            data = []
+        if not isinstance(data, list):
+            self.error(name, _yaml_line(node, ()), f"expected a list of {kind}s")
+            return None
+        entries: list[tuple[int, M]] = []
+        for index, raw in enumerate(data):
+            try:
+                entries.append((index, model.model_validate(raw)))
+            except ValidationError as exc:
+                label = _item_label(kind, raw, index, key)
+                self.pydantic_errors(name, exc, label, lambda loc, i=index: line(i, loc))
+        return _Items(entries, line)
+
+    # -- the files
+
+    def town_info(self) -> TownInfo | None:
+        loaded = self.read_yaml(TOWN_FILE)
+        if loaded is None:
+            return None
+        data, node = loaded
+        try:
+            info = TownInfo.model_validate(data)
+        except ValidationError as exc:
+            self.pydantic_errors(TOWN_FILE, exc, "town", lambda loc: _yaml_line(node, loc))
+            return None
+        try:
+            zoneinfo.ZoneInfo(info.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            if zoneinfo.available_timezones():  # no tz database at all: nothing to check
+                self.error(
+                    TOWN_FILE,
+                    _yaml_line(node, ("timezone",)),
+                    f"unknown timezone {info.timezone!r}",
+                )
+        return info
+
+    def jurisdictions(self) -> tuple[list[tuple[int, Jurisdiction]], list[int | None]] | None:
+        name = JURISDICTIONS_FILE
+        text = self.read_text(name)
+        if text is None:
+            return None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.error(name, exc.lineno, f"invalid JSON: {exc.msg}")
+            return None
+        if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+            self.error(name, 1, "expected a GeoJSON FeatureCollection")
+            return None
+        features = data.get("features")
+        if not isinstance(features, list):
+            self.error(name, 1, "a FeatureCollection needs a 'features' list")
+            return None
+        offsets = _feature_offsets(text)
+        lines: list[int | None] = (
+            [_line_of_offset(text, offset) for offset in offsets]
+            if len(offsets) == len(features)
+            else [None] * len(features)
+        )
+        entries: list[tuple[int, Jurisdiction]] = []
+        for index, raw in enumerate(features):
+            try:
+                feature = JurisdictionFeature.model_validate(raw)
+            except ValidationError as exc:
+                props = raw.get("properties") if isinstance(raw, dict) else None
+                label = _item_label("feature", props, index, "code")
+                self.pydantic_errors(name, exc, label, lambda _loc, i=index: lines[i])
+                continue
+            entries.append((index, Jurisdiction.from_feature(feature)))
+        return entries, lines
+
+    def roles(self) -> dict[Role, RoleSpec] | None:
+        loaded = self.read_yaml(ROLES_FILE)
+        if loaded is None:
+            return None
+        data, node = loaded
+        if not isinstance(data, dict):
+            self.error(ROLES_FILE, _yaml_line(node, ()), "expected a mapping of role -> spec")
+            return None
+        roles: dict[Role, RoleSpec] = {}
+        for key, raw in data.items():
+            if key not in ROLES:
+                self.error(
+                    ROLES_FILE,
+                    _yaml_line(node, (str(key),)),
+                    f"unknown role {key!r} (allowed: {', '.join(ROLES)})",
+                )
+                continue
+            role: Role = key
+            try:
+                roles[role] = RoleSpec.model_validate(raw)
+            except ValidationError as exc:
+                self.pydantic_errors(
+                    ROLES_FILE,
+                    exc,
+                    f"role {key!r}",
+                    lambda loc, k=key: _yaml_line(node, (k, *loc)),
+                )
+        missing = [role for role in ROLES if role not in data]
+        if missing:
+            self.error(ROLES_FILE, _yaml_line(node, ()), f"missing roles: {', '.join(missing)}")
+        return roles
+
+    # -- cross-file checks
+
+    def unique(self, file: str, kind: str, items: _Items[Any], key: str) -> None:
+        first: dict[str, int | None] = {}
+        for index, item in items.entries:
+            value = getattr(item, key)
+            line = items.line(index, (key,))
+            if value in first:
+                self.error(
+                    file,
+                    line,
+                    f"duplicate {kind} {key} {value!r} (first defined on line {first[value]})",
+                )
+            else:
+                first[value] = line
+
+    def check_tree(
+        self,
+        info: TownInfo | None,
+        entries: list[tuple[int, Jurisdiction]],
+        lines: list[int | None],
+    ) -> dict[str, Jurisdiction]:
+        name = JURISDICTIONS_FILE
+        by_code: dict[str, Jurisdiction] = {}
+        first_line: dict[str, int | None] = {}
+        for index, j in entries:
+            if j.code in by_code:
+                self.error(
+                    name,
+                    lines[index],
+                    f"duplicate jurisdiction code {j.code!r} "
+                    f"(first defined on line {first_line[j.code]})",
+                )
+                continue
+            by_code[j.code] = j
+            first_line[j.code] = lines[index]
+
+        if info is None:
+            return by_code
+        levels = info.levels
+        roots: list[tuple[int, Jurisdiction]] = []
+        shapes: dict[str, Any] = {}
+        for index, j in entries:
+            line = lines[index]
+            label = f"jurisdiction {j.code!r}"
+            if j.level not in levels:
+                self.error(
+                    name,
+                    line,
+                    f"{label}: unknown level {j.level!r} (town levels: {', '.join(levels)})",
+                )
+            if j.parent is None:
+                roots.append((index, j))
+            elif j.parent not in by_code:
+                self.error(name, line, f"{label}: parent {j.parent!r} does not exist")
+            elif j.level in levels:
+                depth = levels.index(j.level)
+                parent_level = by_code[j.parent].level
+                if depth == 0:
+                    self.error(
+                        name, line, f"{label}: a {j.level} is the top level and has no parent"
+                    )
+                elif parent_level != levels[depth - 1]:
+                    self.error(
+                        name,
+                        line,
+                        f"{label}: parent {j.parent!r} is a {parent_level}, "
+                        f"but the parent of a {j.level} must be a {levels[depth - 1]}",
+                    )
+
+            if j.geometry.type not in _AREA_TYPES and j.level != levels[-1]:
+                self.error(
+                    name,
+                    line,
+                    f"{label}: a {j.level} needs a Polygon or MultiPolygon, "
+                    f"not a {j.geometry.type}",
+                )
+            try:
+                geometry = shape(j.geojson_geometry)
+            except Exception as exc:  # shapely raises several types on bad coordinates
+                self.error(name, line, f"{label}: invalid geometry: {exc}")
+                continue
+            if geometry.is_empty:
+                self.error(name, line, f"{label}: empty geometry")
+            elif not geometry.is_valid:
+                self.error(name, line, f"{label}: invalid geometry: {explain_validity(geometry)}")
+            elif by_code.get(j.code) is j:
+                shapes[j.code] = geometry
+
+        if not roots:
+            self.error(name, None, "no root jurisdiction (a feature whose parent is null)")
+        for index, j in roots[1:]:
+            self.error(
+                name,
+                lines[index],
+                f"jurisdiction {j.code!r}: a second root (parent null); "
+                f"the root is {roots[0][1].code!r}",
+            )
+        if roots:
+            index, root = roots[0]
+            if root.level != levels[0]:
+                self.error(
+                    name,
+                    lines[index],
+                    f"root jurisdiction {root.code!r} must be a {levels[0]}, not a {root.level}",
+                )
+            if root.code != info.code:
+                self.error(
+                    name,
+                    lines[index],
+                    f"root jurisdiction {root.code!r} must have the town code {info.code!r}",
+                )
+
+        # A child is "roughly within" its parent when its centroid is: edges may be sloppy.
+        for index, j in entries:
+            if j.parent is None or j.code not in shapes or j.parent not in shapes:
+                continue
+            centroid = shapes[j.code].centroid
+            if not shapes[j.parent].buffer(1e-7).covers(centroid):
+                self.warning(
+                    name,
+                    lines[index],
+                    f"jurisdiction {j.code!r}: centroid lies outside its parent {j.parent!r}",
+                )
+        return by_code
+
+
+def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
+    checker = _Checker(directory)
+    if not directory.is_dir():
+        checker.error(str(directory), None, "not a directory")
+        return checker.issues, None
+
+    info = checker.town_info()
+    tree = checker.jurisdictions()
+    departments = checker.read_list(DEPARTMENTS_FILE, Department, "department", "code")
+    categories = checker.read_list(CATEGORIES_FILE, Category, "category", "code")
+    roles = checker.roles()
+    users = checker.read_list(USERS_FILE, User, "user", "username")
+
+    jurisdictions: dict[str, Jurisdiction] = {}
+    if tree is not None:
+        jurisdictions = checker.check_tree(info, *tree)
+
+    department_codes: set[str] = set()
+    if departments is not None:
+        checker.unique(DEPARTMENTS_FILE, "department", departments, "code")
+        department_codes = {d.code for _, d in departments.entries}
+
+    if categories is not None:
+        checker.unique(CATEGORIES_FILE, "category", categories, "code")
+        if departments is not None:
+            for index, category in categories.entries:
+                if category.department not in department_codes:
+                    checker.error(
+                        CATEGORIES_FILE,
+                        categories.line(index, ("department",)),
+                        f"category {category.code!r}: department {category.department!r} "
+                        f"does not exist in {DEPARTMENTS_FILE}",
+                    )
+
+    if users is not None:
+        checker.unique(USERS_FILE, "user", users, "username")
+        for index, user in users.entries:
+            label = f"user {user.username!r}"
+            if (
+                departments is not None
+                and user.department is not None
+                and user.department not in department_codes
+            ):
+                checker.error(
+                    USERS_FILE,
+                    users.line(index, ("department",)),
+                    f"{label}: department {user.department!r} does not exist in "
+                    f"{DEPARTMENTS_FILE}",
+                )
+            if tree is not None and user.scope is not None and user.scope not in jurisdictions:
+                checker.error(
+                    USERS_FILE,
+                    users.line(index, ("scope",)),
+                    f"{label}: scope {user.scope!r} does not exist in {JURISDICTIONS_FILE}",
+                )
+
+    if any(issue.is_error for issue in checker.issues):
+        return checker.issues, None
+    assert info is not None and tree is not None and departments is not None
+    assert categories is not None and roles is not None and users is not None
+    town = Town(
+        directory=directory.resolve(),
+        info=info,
+        jurisdictions=[j for _, j in tree[0]],
+        departments=[d for _, d in departments.entries],
+        categories=[c for _, c in categories.entries],
+        roles={role: roles[role] for role in ROLES},
+        users=[u for _, u in users.entries],
+    )
+    return checker.issues, town

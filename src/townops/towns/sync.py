@@ -1,0 +1,146 @@
+"""Load a validated town directory into the database (upsert; safe to run again)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townops.auth.models import AuditEntry, User
+from townops.auth.service import hash_password
+from townops.categories.models import Category
+from townops.jurisdiction.models import Jurisdiction
+from townops.jurisdiction.service import forget_index
+from townops.organization.models import Department
+from townops.towns.models import TownRecord
+from townops.towns.profile import forget_profile
+from townops.towns.schema import Town
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    jurisdictions: int
+    departments: int
+    categories: int
+    users_created: int
+
+
+def _paths(town: Town) -> dict[str, str]:
+    parents = {j.code: j.parent for j in town.jurisdictions}
+    paths: dict[str, str] = {}
+
+    def path_of(code: str) -> str:
+        if code not in paths:
+            parent = parents[code]
+            paths[code] = (path_of(parent) if parent else "") + code + "/"
+        return paths[code]
+
+    for code in parents:
+        path_of(code)
+    return paths
+
+
+def town_profile_dict(town: Town) -> dict[str, Any]:
+    info = town.info.model_dump(mode="json")
+    info["roles"] = {
+        role.value if hasattr(role, "value") else str(role): spec.model_dump(mode="json")
+        for role, spec in town.roles.items()
+    }
+    return info
+
+
+def _upsert(session: Session, model: type[Any], key: str, values: dict[str, Any]) -> None:
+    row = session.get(model, key)
+    if row is None:
+        session.add(model(**values))
+    else:
+        for k, v in values.items():
+            setattr(row, k, v)
+
+
+def sync_town(session: Session, town: Town, *, with_demo_users: bool = True) -> SyncReport:
+    paths = _paths(town)
+    # Parents first, so foreign keys hold on PostgreSQL within the one flush.
+    for j in sorted(town.jurisdictions, key=lambda j: paths[j.code].count("/")):
+        _upsert(
+            session,
+            Jurisdiction,
+            j.code,
+            {
+                "code": j.code,
+                "name_zh": j.name_zh,
+                "name_en": j.name_en,
+                "level": j.level,
+                "parent_code": j.parent,
+                "path": paths[j.code],
+                "aliases": list(j.aliases),
+                "geometry": j.geojson_geometry,
+            },
+        )
+        session.flush()
+    for d in town.departments:
+        _upsert(
+            session,
+            Department,
+            d.code,
+            {"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en, "kind": str(d.kind)},
+        )
+    session.flush()
+    for c in town.categories:
+        _upsert(
+            session,
+            Category,
+            c.code,
+            {
+                "code": c.code,
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+                "department_code": c.department,
+                "deadline_working_days": c.deadline.working_days,
+                "deadline_hours": c.deadline.hours,
+                "urgency": str(c.urgency),
+                "type": str(c.type),
+                "requires_approval": c.requires_approval,
+                "keywords": list(c.keywords),
+                "description_zh": c.description_zh,
+                "description_en": c.description_en,
+            },
+        )
+    _upsert(session, TownRecord, town.code, {"code": town.code, "profile": town_profile_dict(town)})
+    created = 0
+    if with_demo_users:
+        existing = set(session.scalars(select(User.username)))
+        for u in town.users:
+            if u.username in existing:
+                continue
+            session.add(
+                User(
+                    username=u.username,
+                    password_hash=hash_password(u.password),
+                    role=str(u.role),
+                    display_name=u.display_name,
+                    scope_code=u.scope,
+                    department_code=u.department,
+                    phone=u.phone,
+                )
+            )
+            created += 1
+    session.add(
+        AuditEntry(
+            actor="system",
+            action="town.sync",
+            target=town.code,
+            data={"directory": str(town.directory), "users_created": created},
+        )
+    )
+    session.flush()
+    forget_profile(session)
+    forget_index(session)
+    return SyncReport(
+        jurisdictions=len(town.jurisdictions),
+        departments=len(town.departments),
+        categories=len(town.categories),
+        users_created=created,
+    )
