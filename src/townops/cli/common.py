@@ -34,9 +34,12 @@ def town_dir(settings: Settings, override: Path | None = None) -> Path:
 def require_valid_town(directory: Path) -> None:
     """Print every problem in the town directory and exit non-zero if there is any."""
     issues = validate_town(directory)
-    if issues:
+    for warning in (i for i in issues if not i.is_error):
+        err_console.print(f"  {warning}", markup=False, highlight=False)
+    errors = [i for i in issues if i.is_error]
+    if errors:
         err_console.print(f"[red]town configuration {directory} is invalid:[/red]")
-        for issue in issues:
+        for issue in errors:
             err_console.print(f"  {issue}", markup=False, highlight=False)
         raise typer.Exit(code=1)
 

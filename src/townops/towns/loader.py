@@ -7,6 +7,7 @@ the offending YAML item or GeoJSON feature; ``load_town`` returns a ``Town`` or 
 
 from __future__ import annotations
 
+import functools
 import json
 import zoneinfo
 from collections.abc import Callable, Iterator, Sequence
@@ -143,6 +144,16 @@ def _yaml_line(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
+def _yaml_line_under(
+    node: yaml.Node | None, prefix: int | str, loc: Sequence[int | str]
+) -> int | None:
+    return _yaml_line(node, (prefix, *loc))
+
+
+def _fixed_line(line: int | None, _loc: Sequence[int | str]) -> int | None:
+    return line
+
+
 def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[str, int]]:
     """Keys repeated inside one mapping (PyYAML silently keeps the last one)."""
     if isinstance(node, yaml.MappingNode):
@@ -245,6 +256,7 @@ class _Items(Generic[T]):
     """Valid items of a list file, each with its index and source line."""
 
     entries: list[tuple[int, T]]
+    raw: list[Any]
     line: Callable[[int, Sequence[int | str]], int | None]
 
 
@@ -326,8 +338,8 @@ class _Checker:
                 entries.append((index, model.model_validate(raw)))
             except ValidationError as exc:
                 label = _item_label(kind, raw, index, key)
-                self.pydantic_errors(name, exc, label, lambda loc, i=index: line(i, loc))
-        return _Items(entries, line)
+                self.pydantic_errors(name, exc, label, functools.partial(line, index))
+        return _Items(entries, data, line)
 
     # -- the files
 
@@ -382,7 +394,8 @@ class _Checker:
             except ValidationError as exc:
                 props = raw.get("properties") if isinstance(raw, dict) else None
                 label = _item_label("feature", props, index, "code")
-                self.pydantic_errors(name, exc, label, lambda _loc, i=index: lines[i])
+                locate = functools.partial(_fixed_line, lines[index])
+                self.pydantic_errors(name, exc, label, locate)
                 continue
             entries.append((index, Jurisdiction.from_feature(feature)))
         return entries, lines
@@ -412,7 +425,7 @@ class _Checker:
                     ROLES_FILE,
                     exc,
                     f"role {key!r}",
-                    lambda loc, k=key: _yaml_line(node, (k, *loc)),
+                    functools.partial(_yaml_line_under, node, key),
                 )
         missing = [role for role in ROLES if role not in data]
         if missing:
@@ -422,9 +435,12 @@ class _Checker:
     # -- cross-file checks
 
     def unique(self, file: str, kind: str, items: _Items[Any], key: str) -> None:
+        """Report repeated keys, also among items that failed validation for another reason."""
         first: dict[str, int | None] = {}
-        for index, item in items.entries:
-            value = getattr(item, key)
+        for index, item in enumerate(items.raw):
+            value = item.get(key) if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                continue
             line = items.line(index, (key,))
             if value in first:
                 self.error(
@@ -592,8 +608,7 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
                 checker.error(
                     USERS_FILE,
                     users.line(index, ("department",)),
-                    f"{label}: department {user.department!r} does not exist in "
-                    f"{DEPARTMENTS_FILE}",
+                    f"{label}: department {user.department!r} does not exist in {DEPARTMENTS_FILE}",
                 )
             if tree is not None and user.scope is not None and user.scope not in jurisdictions:
                 checker.error(
@@ -602,6 +617,8 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
                     f"{label}: scope {user.scope!r} does not exist in {JURISDICTIONS_FILE}",
                 )
 
+    order = {name: position for position, name in enumerate(FILES)}
+    checker.issues.sort(key=lambda i: (order.get(i.file, len(FILES)), i.file, i.line or 0))
     if any(issue.is_error for issue in checker.issues):
         return checker.issues, None
     assert info is not None and tree is not None and departments is not None

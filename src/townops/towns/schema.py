@@ -297,7 +297,7 @@ class Deadline(_Model):
     @model_validator(mode="after")
     def _exactly_one(self) -> Deadline:
         if (self.working_days is None) == (self.hours is None):
-            raise ValueError("deadline needs exactly one of working_days or hours")
+            raise ValueError("needs exactly one of working_days or hours")
         return self
 
 

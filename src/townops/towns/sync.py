@@ -45,7 +45,7 @@ def _paths(town: Town) -> dict[str, str]:
 def town_profile_dict(town: Town) -> dict[str, Any]:
     info = town.info.model_dump(mode="json")
     info["roles"] = {
-        role.value if hasattr(role, "value") else str(role): spec.model_dump(mode="json")
+        str(role): spec.model_dump(mode="json")
         for role, spec in town.roles.items()
     }
     return info
