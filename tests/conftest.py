@@ -110,7 +110,9 @@ def actor(session: Session) -> Callable[[str], Actor]:
 
 @pytest.fixture
 def app(engine: Engine, connection: Connection) -> Any:
-    settings = Settings(database_url=str(engine.url), secret_key="test-secret-key-that-is-32-bytes-long!")
+    settings = Settings(
+        database_url=str(engine.url), secret_key="test-secret-key-that-is-32-bytes-long!"
+    )
     application = create_app(settings, engine=engine)
     application.state.session_factory = lambda: _session_on(connection)
     return application

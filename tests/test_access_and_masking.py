@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
 from tests.helpers import NANXIN, act, ok
 
 Login = Callable[[str], dict[str, str]]
@@ -18,7 +17,8 @@ OTHER_COMMUNITY = "310115121001"  # 东沟一居委会
 def make_case(client: TestClient, login: Login) -> Callable[..., dict[str, Any]]:
     def make(user: str = "dispatcher", jurisdiction: str = NANXIN, **extra: Any) -> dict[str, Any]:
         body = {
-            "category": extra.pop("category", None) or _first_category(client, login, "housing_office"),
+            "category": extra.pop("category", None)
+            or _first_category(client, login, "housing_office"),
             "content": "小区电梯又坏了",
             "jurisdiction": jurisdiction,
             "requester_name": "李先生",

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
 from tests.helpers import NANXIN, act, ok
 
 Login = Callable[[str], dict[str, str]]
@@ -24,7 +23,9 @@ def housing_category(client: TestClient, login: Login) -> str:
 
 
 @pytest.fixture
-def new_case(client: TestClient, login: Login, housing_category: str) -> Callable[..., dict[str, Any]]:
+def new_case(
+    client: TestClient, login: Login, housing_category: str
+) -> Callable[..., dict[str, Any]]:
     def make(user: str = "dispatcher", **extra: Any) -> dict[str, Any]:
         body = {
             "category": housing_category,
@@ -123,7 +124,9 @@ def test_an_approved_extension_moves_the_deadline_and_a_denied_one_does_not(
     case = ok(act(client, login("housing"), case, "accept"))
     due = case["due_at"]
     case = ok(
-        act(client, login("housing"), case, "request_extension", working_days=5, reason="需协调物业")
+        act(
+            client, login("housing"), case, "request_extension", working_days=5, reason="需协调物业"
+        )
     )
     assert case["extensions"][0]["status"] == "pending"
     r = act(client, login("housing"), case, "approve_extension")
@@ -131,7 +134,9 @@ def test_an_approved_extension_moves_the_deadline_and_a_denied_one_does_not(
     case = ok(act(client, login("duty"), case, "approve_extension", comment="同意"))
     assert case["due_at"] > due and case["extension_count"] == 1
     assert case["extensions"][0]["status"] == "approved"
-    case = ok(act(client, login("housing"), case, "request_extension", working_days=2, reason="再延"))
+    case = ok(
+        act(client, login("housing"), case, "request_extension", working_days=2, reason="再延")
+    )
     moved = case["due_at"]
     case = ok(act(client, login("duty"), case, "deny_extension", comment="不同意"))
     assert case["due_at"] == moved

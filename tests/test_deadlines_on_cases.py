@@ -46,7 +46,9 @@ def _new(session: Session, cat: Category, received_local: datetime) -> Case:
     )
 
 
-def _do(session: Session, who: Actor, case: Case, action: Action, now: datetime, **kw: object) -> Case:
+def _do(
+    session: Session, who: Actor, case: Case, action: Action, now: datetime, **kw: object
+) -> Case:
     return perform_action(
         session,
         actor=who,
@@ -79,7 +81,9 @@ def test_the_sweep_marks_and_supervises_each_newly_overdue_case_once(
     t0 = datetime(2022, 6, 6, 9, tzinfo=SH)
     late = _new(session, cat, t0)
     done = _new(session, cat, t0)
-    done = _do(session, actor("dispatcher"), done, Action.dispatch, t0, department=cat.department_code)
+    done = _do(
+        session, actor("dispatcher"), done, Action.dispatch, t0, department=cat.department_code
+    )
     done = _do(session, SYSTEM, done, Action.accept, t0)
     done = _do(session, SYSTEM, done, Action.resolve, t0 + timedelta(hours=2), reply="已办")
     session.flush()
@@ -106,9 +110,13 @@ def test_a_late_resolution_counts_as_breached(
     cat = _category(session, working_days=1)
     t0 = datetime(2022, 6, 6, 9, tzinfo=SH)
     case = _new(session, cat, t0)
-    case = _do(session, actor("dispatcher"), case, Action.dispatch, t0, department=cat.department_code)
+    case = _do(
+        session, actor("dispatcher"), case, Action.dispatch, t0, department=cat.department_code
+    )
     case = _do(session, SYSTEM, case, Action.accept, t0)
-    case = _do(session, SYSTEM, case, Action.resolve, datetime(2022, 6, 9, 9, tzinfo=SH), reply="晚了")
+    case = _do(
+        session, SYSTEM, case, Action.resolve, datetime(2022, 6, 9, 9, tzinfo=SH), reply="晚了"
+    )
     assert case.breached
 
 
@@ -120,8 +128,13 @@ def test_an_extension_must_be_requested_before_the_deadline(session: Session) ->
     case = _do(session, SYSTEM, case, Action.accept, t0)
     with pytest.raises(Conflict, match="before the deadline"):
         _do(
-            session, SYSTEM, case, Action.request_extension,
-            datetime(2022, 6, 8, 9, tzinfo=SH), working_days=3, reason="太晚",
+            session,
+            SYSTEM,
+            case,
+            Action.request_extension,
+            datetime(2022, 6, 8, 9, tzinfo=SH),
+            working_days=3,
+            reason="太晚",
         )
 
 
@@ -134,8 +147,13 @@ def test_an_extension_approved_after_the_deadline_lifts_the_breach_it_was_waitin
     case = _do(session, SYSTEM, case, Action.dispatch, t0, department=cat.department_code)
     case = _do(session, SYSTEM, case, Action.accept, t0)
     case = _do(
-        session, SYSTEM, case, Action.request_extension, t0 + timedelta(hours=3),
-        working_days=3, reason="需协调",
+        session,
+        SYSTEM,
+        case,
+        Action.request_extension,
+        t0 + timedelta(hours=3),
+        working_days=3,
+        reason="需协调",
     )
     sweep_overdue(session, now=datetime(2022, 6, 8, 1, tzinfo=SH))
     session.expire_all()

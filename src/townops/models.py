@@ -6,7 +6,7 @@ from townops.categories.models import Category
 from townops.db import Base
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
-from townops.towns.models import TownRecord
+from townops.towns.models import InstanceSetting, TownRecord
 
 __all__ = [
     "ApiKey",
@@ -17,6 +17,7 @@ __all__ = [
     "Category",
     "Department",
     "Extension",
+    "InstanceSetting",
     "Jurisdiction",
     "Summons",
     "TownRecord",

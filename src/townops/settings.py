@@ -5,7 +5,6 @@ Loud on a bad value: pydantic-settings raises at start-up rather than at first u
 
 from __future__ import annotations
 
-import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,9 +24,10 @@ class Settings(BaseSettings):
     town_dir: Path | None = Field(
         default=None, description="Town configuration directory; default: the packaged Gaohang."
     )
-    secret_key: str = Field(
-        default_factory=lambda: secrets.token_urlsafe(32),
-        description="Key that signs bearer tokens. Set it in production so tokens survive restarts.",
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that signs bearer tokens; default: one generated once and kept in the "
+        "database, so every worker process and restart shares it.",
     )
     token_ttl_minutes: int = Field(default=720, gt=0, description="Bearer token lifetime.")
     page_size_max: int = Field(default=200, gt=0, description="Largest page a list may return.")

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from townops.auth.actor import Actor
-from townops.auth.service import actor_from_token
+from townops.auth.service import actor_from_token, signing_key
 from townops.errors import Unauthenticated
 from townops.settings import Settings
 from townops.towns.profile import TownProfile, get_profile
@@ -38,12 +38,25 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
+def token_key(request: Request) -> str:
+    """The key that signs bearer tokens, resolved once per process."""
+    key: str | None = getattr(request.app.state, "token_key", None)
+    if key is None:
+        with request.app.state.session_factory() as session:
+            key = signing_key(session, configured=request.app.state.settings.secret_key)
+        request.app.state.token_key = key
+    return key
+
+
+TokenKeyDep = Annotated[str, Depends(token_key)]
+
+
 def current_actor(
-    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    key: TokenKeyDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Actor:
     if not token:
         raise Unauthenticated("a bearer token is required: POST /api/v1/auth/token")
-    return actor_from_token(token, secret=settings.secret_key)
+    return actor_from_token(token, secret=key)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

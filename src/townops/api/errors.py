@@ -47,7 +47,9 @@ def install_error_handlers(app: FastAPI) -> None:
             text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
             return open311_error_response(request, 400, text)
         return JSONResponse(
-            jsonable_encoder(error_body("invalid_input", "the request is invalid", {"problems": problems})),
+            jsonable_encoder(
+                error_body("invalid_input", "the request is invalid", {"problems": problems})
+            ),
             status_code=422,
         )
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
-from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep
+from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep, TokenKeyDep
 from townops.auth.service import actor_for, authenticate, issue_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -18,12 +18,13 @@ def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
+    key: TokenKeyDep,
 ) -> dict[str, Any]:
     user = authenticate(session, username=form.username, password=form.password)
     actor = actor_for(session, user)
     return {
         "access_token": issue_token(
-            actor, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes
+            actor, secret=key, ttl_minutes=settings.token_ttl_minutes
         ),
         "token_type": "bearer",
         "expires_in": settings.token_ttl_minutes * 60,

@@ -10,6 +10,7 @@ from typing import Any
 
 import jwt
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from townops.auth.actor import Actor
@@ -19,6 +20,7 @@ from townops.errors import Conflict, InvalidInput, Unauthenticated
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
 from townops.timeutil import utcnow
+from townops.towns.models import InstanceSetting
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
@@ -154,3 +156,21 @@ def create_api_key(session: Session, *, name: str, actor: str = "cli") -> str:
 def check_api_key(session: Session, *, key: str) -> ApiKey | None:
     found = session.scalars(select(ApiKey).where(ApiKey.key_hash == _key_hash(key))).first()
     return found if found is not None and found.active else None
+
+
+def signing_key(session: Session, *, configured: str | None) -> str:
+    """The configured token key, or the one this installation generated and stored."""
+    if configured:
+        return configured
+    row = session.get(InstanceSetting, "token_signing_key")
+    if row is None:
+        row = InstanceSetting(key="token_signing_key", value=secrets.token_urlsafe(48))
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            # Another worker created it first: use theirs.
+            session.rollback()
+            row = session.get(InstanceSetting, "token_signing_key")
+            assert row is not None
+    return row.value

@@ -100,6 +100,6 @@ def check_may_act(actor: Actor, action: Action, case: Case, profile: TownProfile
             f"only the unit in charge of case {case.id} may '{action.value}'",
             action=action.value,
         )
-    if action == Action.callback and actor.role == Role.resident:
-        if case.requester_user_id != actor.user_id:
-            raise Forbidden("a resident may rate only their own request")
+    own_request = case.requester_user_id == actor.user_id
+    if action == Action.callback and actor.role == Role.resident and not own_request:
+        raise Forbidden("a resident may rate only their own request")

@@ -18,7 +18,9 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
-def create_case(body: CaseCreate, session: SessionDep, actor: ActorDep, profile: ProfileDep) -> CaseOut:
+def create_case(
+    body: CaseCreate, session: SessionDep, actor: ActorDep, profile: ProfileDep
+) -> CaseOut:
     case = service.create_case(session, actor=actor, data=body)
     session.commit()
     return present_case(case, actor=actor, profile=profile, session=session)

@@ -40,9 +40,7 @@ def category_deadline(category: Category) -> Deadline:
     return Deadline(working_days=category.deadline_working_days, hours=category.deadline_hours)
 
 
-def _resolve_place(
-    session: Session, *, actor: Actor, data: CaseCreate
-) -> PlaceInfo | None:
+def _resolve_place(session: Session, *, actor: Actor, data: CaseCreate) -> PlaceInfo | None:
     info: PlaceInfo | None = None
     if data.jurisdiction:
         info = place(session, data.jurisdiction)
@@ -50,9 +48,9 @@ def _resolve_place(
         info = locate_point(session, lat=data.lat, lon=data.lon)
     if info is None and actor.role in (Role.community_staff, Role.grid_worker) and actor.scope_code:
         info = place(session, actor.scope_code)
-    if info is not None and actor.scope_path and actor.role != Role.resident:
-        if not info.path.startswith(actor.scope_path):
-            raise Forbidden("that place is outside your jurisdiction", jurisdiction=info.code)
+    scoped = actor.scope_path is not None and actor.role != Role.resident
+    if info is not None and scoped and not info.path.startswith(actor.scope_path or ""):
+        raise Forbidden("that place is outside your jurisdiction", jurisdiction=info.code)
     return info
 
 
@@ -97,9 +95,7 @@ def create_case(
     )
     session.add(case)
     session.flush()
-    session.add(
-        _event(case, action=Action.create, from_state=None, actor=actor, now=now, data={})
-    )
+    session.add(_event(case, action=Action.create, from_state=None, actor=actor, now=now, data={}))
     return case
 
 
@@ -171,11 +167,15 @@ def _apply(
     state = State(case.state)
     target = next_state(state, action)
     if target is None:
-        raise IllegalTransition(action=action.value, state=state.value, allowed=allowed_actions(state))
+        raise IllegalTransition(
+            action=action.value, state=state.value, allowed=allowed_actions(state)
+        )
     check_may_act(actor, action, case, profile)
     department_before = case.department_code or case.assignee_community_code
     outcome = rules.RULES[action](
-        rules.ActionContext(session=session, case=case, actor=actor, body=body, now=now, profile=profile)
+        rules.ActionContext(
+            session=session, case=case, actor=actor, body=body, now=now, profile=profile
+        )
     )
     case.state = target.value
     case.updated_at = now

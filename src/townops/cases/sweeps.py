@@ -10,8 +10,9 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import JSON, func, insert, literal, select, update
+from sqlalchemy import JSON, CursorResult, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from townops.cases.enums import CLOCK_STATES, Action
@@ -25,7 +26,7 @@ _CLOCK = [s.value for s in CLOCK_STATES]
 def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
     """Mark cases whose deadline passed; return how many were newly marked."""
     now = now or utcnow()
-    claimed = session.execute(
+    result = session.execute(
         update(Case)
         .where(Case.state.in_(_CLOCK), Case.due_at < now, Case.overdue_marked_at.is_(None))
         .values(
@@ -36,14 +37,24 @@ def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = cast(CursorResult[Any], result).rowcount
     if not claimed:
         return 0
     session.execute(
         insert(CaseEvent).from_select(
             [
-                "case_id", "action", "from_state", "to_state", "at", "actor_user_id",
-                "actor_name", "actor_role", "department_code", "comment", "data",
+                "case_id",
+                "action",
+                "from_state",
+                "to_state",
+                "at",
+                "actor_user_id",
+                "actor_name",
+                "actor_role",
+                "department_code",
+                "comment",
+                "data",
             ],
             select(
                 Case.id,
@@ -66,8 +77,5 @@ def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
 def count_open_overdue(session: Session, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     return int(
-        session.scalar(
-            select(func.count()).where(Case.state.in_(_CLOCK), Case.due_at < now)
-        )
-        or 0
+        session.scalar(select(func.count()).where(Case.state.in_(_CLOCK), Case.due_at < now)) or 0
     )

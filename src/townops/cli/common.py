@@ -16,8 +16,8 @@ from townops.errors import DomainError
 from townops.settings import Settings, get_settings
 from townops.towns.loader import default_town_dir, validate_town
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def settings_with(database_url: str | None = None) -> Settings:

@@ -15,6 +15,7 @@ from townops.cases.enums import Role
 from townops.cli import demo as cli_demo
 from townops.cli import import_cmd as cli_import
 from townops.cli import kpi as cli_kpi
+from townops.cli import worker as cli_worker
 from townops.cli.common import (
     console,
     engine_for,
@@ -43,6 +44,7 @@ app.add_typer(key_app, name="api-key")
 cli_kpi.register(app)
 cli_import.register(app)
 cli_demo.register(app)
+cli_worker.register(app)
 
 DbOpt = Annotated[
     str | None, typer.Option("--database-url", help="Overrides TOWNOPS_DATABASE_URL.")
@@ -112,9 +114,7 @@ def serve(
 def _run_server(database_url: str, *, host: str, port: int, workers: int = 1) -> None:
     os.environ["TOWNOPS_DATABASE_URL"] = database_url
     console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(
-        "townops.asgi:app", host=host, port=port, workers=workers, log_level="warning"
-    )
+    uvicorn.run("townops.asgi:app", host=host, port=port, workers=workers, log_level="warning")
 
 
 @user_app.command("create")

@@ -45,8 +45,7 @@ def locale_from_header(header: str) -> Locale:
     best: tuple[float, Locale] | None = None
     for position, part in enumerate(header.split(",")):
         tag, _, params = part.strip().partition(";")
-        tag = tag.strip().lower()
-        language: Locale | None = "en" if tag.startswith("en") else "zh" if tag.startswith("zh") else None
+        language = _language(tag.strip().lower())
         if language is None:
             continue
         quality = _quality(params)
@@ -55,6 +54,14 @@ def locale_from_header(header: str) -> Locale:
         if quality > 0 and (best is None or score > best[0]):
             best = (score, language)
     return best[1] if best else "zh"
+
+
+def _language(tag: str) -> Locale | None:
+    if tag.startswith("en"):
+        return "en"
+    if tag.startswith("zh"):
+        return "zh"
+    return None
 
 
 def _quality(params: str) -> float:

@@ -12,6 +12,15 @@ from townops.db import Base, UTCDateTime
 from townops.timeutil import utcnow
 
 
+class InstanceSetting(Base):
+    """Values one installation generates once and every process must share (token key)."""
+
+    __tablename__ = "instance_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(400))
+
+
 class TownRecord(Base):
     __tablename__ = "town"
 

@@ -44,10 +44,7 @@ def _paths(town: Town) -> dict[str, str]:
 
 def town_profile_dict(town: Town) -> dict[str, Any]:
     info = town.info.model_dump(mode="json")
-    info["roles"] = {
-        str(role): spec.model_dump(mode="json")
-        for role, spec in town.roles.items()
-    }
+    info["roles"] = {str(role): spec.model_dump(mode="json") for role, spec in town.roles.items()}
     return info
 
 

@@ -1,0 +1,52 @@
+"""Workers: long-running subcommands that stop cleanly on SIGTERM / Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from townops.cases.sweeps import sweep_overdue
+from townops.cli.common import console, engine_for, settings_with, transaction
+
+worker_app = typer.Typer(help="Background workers.", no_args_is_help=True)
+
+
+def _stop_event() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+@worker_app.command("deadlines")
+def deadlines(
+    interval: Annotated[float, typer.Option(help="Seconds between sweeps.")] = 60.0,
+    once: Annotated[bool, typer.Option(help="Sweep once and exit.")] = False,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+) -> None:
+    """Mark newly overdue cases and supervise them (超期自动督办), every INTERVAL seconds.
+
+    Several workers may run at once: each sweep claims cases with a compare-and-set UPDATE,
+    so no case is supervised twice.
+    """
+    engine = engine_for(settings_with(database_url))
+    stop = _stop_event()
+    while True:
+        with transaction(engine) as session:
+            marked = sweep_overdue(session)
+        if marked or once:
+            console.print(f"overdue sweep: {marked} newly overdue case(s) marked and supervised")
+        if once or stop.wait(interval):
+            break
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(worker_app, name="worker")

@@ -1,0 +1,378 @@
+"""Open311 GeoReport v2 over the one case engine: services are categories, requests are cases.
+
+Keyword-only use cases, session passed in, no HTTP. Output is plain dicts in the spec's
+field order, ready for :mod:`townops.open311.formats` to write as JSON or XML.
+
+What is public: GET /requests needs no key, so a request never shows who asked (no name,
+phone, e-mail, ID number), long digit runs in descriptions are masked, and mediation cases
+(private disputes between neighbours) are not published at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townops.auth.actor import Actor
+from townops.auth.service import check_api_key
+from townops.cases.enums import CaseKind, Role, State
+from townops.cases.models import Case
+from townops.cases.schemas import CaseCreate
+from townops.cases.service import create_case
+from townops.categories.models import Category
+from townops.errors import DomainError, Forbidden, InvalidInput, NotFound
+from townops.jurisdiction.models import Jurisdiction
+from townops.jurisdiction.service import find_place
+from townops.open311.formats import Locale
+from townops.open311.schemas import RequestQuery, Submission, parse_submission
+from townops.organization.models import Department
+from townops.timeutil import utcnow
+from townops.towns.models import TownRecord
+from townops.towns.profile import TownProfile, get_profile
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+FORMATS = ["text/xml", "application/json"]
+MAX_RESULTS = 1000  # the spec's largest answer to GET /requests
+SOURCE = "open311"
+PUBLIC_KINDS = tuple(k.value for k in CaseKind if k != CaseKind.mediation)
+
+_STATE_NOTES: dict[str, tuple[str, str]] = {
+    State.received: ("已受理，等待派单", "Received, waiting to be dispatched"),
+    State.dispatched: ("已派单至承办单位", "Dispatched to the responsible unit"),
+    State.accepted: ("承办单位已签收，正在处理", "Accepted by the responsible unit, in hand"),
+    State.returned: ("承办单位退单，正在重新派单", "Returned by the unit, being re-dispatched"),
+    State.resolved: ("已办结，等待回访", "Resolved, waiting for the follow-up call"),
+    State.callback: ("已回访，等待结案", "Follow-up call done, waiting to be closed"),
+    State.reopened: ("回访不满意，重新办理", "Reopened after the follow-up call"),
+    State.closed: ("已结案", "Closed"),
+}
+_REPLIED = ("；已答复诉求人", "; the requester has been given a reply")
+# 7+ digits in a row: phone, ID or bank numbers typed into a description.
+_LONG_NUMBER = re.compile(r"\d{7,}[\dXx]*")
+
+
+def _pick(locale: Locale, zh: str, en: str) -> str:
+    return en if locale == "en" and en else zh
+
+
+# --- jurisdiction and discovery ----------------------------------------------------------
+
+
+def check_jurisdiction(session: Session, *, jurisdiction_id: str | None) -> None:
+    """Optional everywhere (one jurisdiction); if given it must be this town's."""
+    if jurisdiction_id is None or not jurisdiction_id.strip():
+        return
+    profile = get_profile(session)
+    if jurisdiction_id.strip() not in (profile.open311_jurisdiction_id, profile.code):
+        raise NotFound(f"jurisdiction_id '{jurisdiction_id}' not found")
+
+
+def w3_datetime(value: datetime | None, tz: ZoneInfo) -> str | None:
+    """W3C datetime with the town's offset, e.g. 2024-05-06T09:30:00+08:00."""
+    return value.astimezone(tz).isoformat(timespec="seconds") if value else None
+
+
+def town_zone(profile: TownProfile) -> ZoneInfo:
+    return ZoneInfo(profile.timezone)
+
+
+def discovery(session: Session, *, endpoint_url: str) -> dict[str, Any]:
+    profile = get_profile(session)
+    info = profile.raw.get("open311", {})
+    synced = session.scalar(select(TownRecord.synced_at).where(TownRecord.code == profile.code))
+    changeset = w3_datetime(synced, town_zone(profile))
+    return {
+        "changeset": changeset,
+        "contact": info.get("contact", ""),
+        "key_service": info.get("key_service", ""),
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": endpoint_url,
+                "changeset": changeset,
+                "type": "production",
+                "formats": list(FORMATS),
+            }
+        ],
+    }
+
+
+# --- services ----------------------------------------------------------------------------
+
+
+def _departments(session: Session) -> dict[str, Department]:
+    return {d.code: d for d in session.scalars(select(Department))}
+
+
+def _categories(session: Session) -> dict[str, Category]:
+    return {c.code: c for c in session.scalars(select(Category))}
+
+
+def list_services(session: Session, *, locale: Locale) -> list[dict[str, Any]]:
+    departments = _departments(session)
+    rows = session.scalars(select(Category).order_by(Category.department_code, Category.code))
+    return [_service(c, departments.get(c.department_code), locale) for c in rows]
+
+
+def _service(category: Category, department: Department | None, locale: Locale) -> dict[str, Any]:
+    group = _pick(locale, department.name_zh, department.name_en) if department else category.type
+    return {
+        "service_code": category.code,
+        "service_name": _pick(locale, category.name_zh, category.name_en),
+        "description": _pick(locale, category.description_zh, category.description_en),
+        # No category has extra form fields (attributes), so no client needs the definition.
+        "metadata": False,
+        "type": "realtime",
+        "keywords": ",".join(category.keywords or []),
+        "group": group,
+    }
+
+
+def _category(session: Session, service_code: str | None) -> Category:
+    if not service_code:
+        raise DomainError("service_code was not provided")
+    category = session.get(Category, service_code)
+    if category is None:
+        raise NotFound(f"service_code '{service_code}' not found")
+    return category
+
+
+def service_definition(session: Session, *, service_code: str) -> dict[str, Any]:
+    category = _category(session, service_code)
+    return {"service_code": category.code, "attributes": []}
+
+
+# --- POST /requests ----------------------------------------------------------------------
+
+
+def client_actor(session: Session, *, api_key: str | None) -> Actor:
+    """The actor for a client key: the admin role, named after the key, no user behind it."""
+    key = check_api_key(session, key=api_key) if api_key else None
+    if key is None:
+        raise Forbidden("api_key was not provided or is invalid")
+    return Actor(username=f"open311:{key.name}"[:80], role=Role.admin)
+
+
+def submit_request(
+    session: Session, *, fields: Mapping[str, str], now: datetime | None = None
+) -> Case:
+    """Validate a GeoReport POST and open a ``request`` case from it.
+
+    e-mail, device_id and account_id are accepted but not kept: a case records a
+    requester's name and phone only.
+    """
+    submission = parse_submission(fields)
+    actor = client_actor(session, api_key=submission.api_key)
+    check_jurisdiction(session, jurisdiction_id=submission.jurisdiction_id)
+    category = _category(session, submission.service_code)
+    _require_location(session, submission)
+    if not submission.description:
+        raise DomainError("description was not provided: describe the problem")
+    try:
+        data = CaseCreate(
+            category=category.code,
+            content=submission.description,
+            kind=CaseKind.request,
+            address=submission.address_string or "",
+            lat=submission.lat,
+            lon=submission.long,
+            jurisdiction=submission.address_id,
+            requester_name=submission.requester_name(),
+            requester_phone=submission.phone or "",
+            media_url=submission.media_url,
+            source=SOURCE,
+        )
+        return create_case(session, actor=actor, data=data, now=now)
+    except InvalidInput as exc:
+        # The spec knows 400 for any bad submission, not 422.
+        raise DomainError(exc.message, **exc.details) from None
+
+
+def _require_location(session: Session, submission: Submission) -> None:
+    if not (submission.has_point() or submission.address_string or submission.address_id):
+        raise DomainError("a location is required: lat and long, address_string or address_id")
+    if submission.address_id and find_place(session, submission.address_id) is None:
+        raise DomainError(f"address_id '{submission.address_id}' is not a known address")
+
+
+def submission_receipt(session: Session, *, case: Case, locale: Locale) -> dict[str, Any]:
+    profile = get_profile(session)
+    category = session.get(Category, case.category_code)
+    notice = _deadline_notice(category, locale)
+    due = case.due_at.astimezone(town_zone(profile)).strftime("%Y-%m-%d %H:%M")
+    received = _pick(
+        locale,
+        f"已受理，查询码 {case.token}；{notice}，预计 {due} 前办结。",
+        f"Received, tracking code {case.token}. {notice}; expected by {due}.",
+    )
+    return {
+        "service_request_id": str(case.id),
+        "token": case.token,
+        "service_notice": received,
+        "account_id": None,
+    }
+
+
+def _deadline_notice(category: Category | None, locale: Locale) -> str:
+    if category is None:
+        return ""
+    if category.deadline_working_days is not None:
+        n = category.deadline_working_days
+        return _pick(locale, f"承办时限 {n} 个工作日", f"Handled within {n} working day(s)")
+    n = category.deadline_hours or 0
+    return _pick(locale, f"承办时限 {n} 小时", f"Handled within {n} hour(s)")
+
+
+# --- GET /requests -----------------------------------------------------------------------
+
+
+def find_requests(
+    session: Session, *, query: RequestQuery, now: datetime | None = None
+) -> list[Case]:
+    """Public cases matching the query, newest first, at most 1000."""
+    stmt = select(Case).where(Case.kind.in_(PUBLIC_KINDS))
+    if query.ids is not None:
+        stmt = stmt.where(Case.id.in_(query.ids))
+    else:
+        start, end = query.window(now or utcnow())
+        stmt = stmt.where(Case.received_at >= start)
+        if end is not None:
+            stmt = stmt.where(Case.received_at <= end)
+        if query.service_codes:
+            stmt = stmt.where(Case.category_code.in_(query.service_codes))
+        if query.statuses == {"open"}:
+            stmt = stmt.where(Case.state != State.closed.value)
+        elif query.statuses == {"closed"}:
+            stmt = stmt.where(Case.state == State.closed.value)
+    stmt = stmt.order_by(Case.received_at.desc(), Case.id.desc()).limit(MAX_RESULTS)
+    return list(session.scalars(stmt))
+
+
+def get_request(session: Session, *, service_request_id: str) -> Case:
+    case = None
+    if service_request_id.isdigit():
+        case = session.scalars(
+            select(Case).where(Case.id == int(service_request_id), Case.kind.in_(PUBLIC_KINDS))
+        ).first()
+    if case is None:
+        raise NotFound(f"service_request_id '{service_request_id}' not found")
+    return case
+
+
+def request_for_token(session: Session, *, token: str) -> dict[str, Any]:
+    # Tracking codes are issued in capitals; people type them in any case.
+    case = session.scalars(
+        select(Case).where(Case.token == token.strip().upper(), Case.kind.in_(PUBLIC_KINDS))
+    ).first()
+    if case is None:
+        raise NotFound(f"token '{token}' not found")
+    return {"service_request_id": str(case.id), "token": case.token}
+
+
+# --- the request representation ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Everything a page of requests refers to, loaded once for the page."""
+
+    categories: dict[str, Category]
+    departments: dict[str, Department]
+    communities: dict[str, Jurisdiction]
+    operations_centre: Department | None
+    tz: ZoneInfo
+    locale: Locale
+
+
+def _names(session: Session, cases: Sequence[Case], locale: Locale) -> _Names:
+    departments = _departments(session)
+    community_codes = {c.assignee_community_code for c in cases if c.assignee_community_code}
+    communities: dict[str, Jurisdiction] = {}
+    if community_codes:
+        found = session.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(community_codes)))
+        communities = {j.code: j for j in found}
+    centre = next((d for d in departments.values() if d.kind == "operations_centre"), None)
+    return _Names(
+        categories=_categories(session),
+        departments=departments,
+        communities=communities,
+        operations_centre=centre,
+        tz=town_zone(get_profile(session)),
+        locale=locale,
+    )
+
+
+def present_requests(
+    session: Session, *, cases: Sequence[Case], locale: Locale
+) -> list[dict[str, Any]]:
+    names = _names(session, cases, locale)
+    return [_request(case, names) for case in cases]
+
+
+def _request(case: Case, names: _Names) -> dict[str, Any]:
+    category = names.categories.get(case.category_code)
+    closed = case.state == State.closed.value
+    return {
+        "service_request_id": str(case.id),
+        "status": "closed" if closed else "open",
+        "status_notes": _status_notes(case, names.locale),
+        "service_name": _service_name(category, names.locale),
+        "service_code": case.category_code,
+        "description": mask_long_numbers(case.content),
+        "agency_responsible": _agency(case, names),
+        "service_notice": _deadline_notice(category, names.locale) or None,
+        "requested_datetime": w3_datetime(case.received_at, names.tz),
+        "updated_datetime": w3_datetime(
+            case.closed_at if closed and case.closed_at else case.updated_at, names.tz
+        ),
+        "expected_datetime": w3_datetime(case.due_at, names.tz),
+        "address": case.address or None,
+        "address_id": case.jurisdiction_code,
+        "zipcode": None,
+        "lat": case.lat,
+        "long": case.lon,
+        "media_url": case.media_url,
+    }
+
+
+def _service_name(category: Category | None, locale: Locale) -> str | None:
+    return _pick(locale, category.name_zh, category.name_en) if category else None
+
+
+def _status_notes(case: Case, locale: Locale) -> str:
+    zh, en = _STATE_NOTES.get(case.state, (case.state, case.state))
+    note = _pick(locale, zh, en)
+    if case.reply:
+        note += _pick(locale, *_REPLIED)
+    return note
+
+
+def _agency(case: Case, names: _Names) -> str | None:
+    if case.department_code and case.department_code in names.departments:
+        unit = names.departments[case.department_code]
+        return _pick(names.locale, unit.name_zh, unit.name_en)
+    if case.assignee_community_code and case.assignee_community_code in names.communities:
+        place = names.communities[case.assignee_community_code]
+        return _pick(names.locale, place.name_zh, place.name_en)
+    # Not dispatched yet: the operations centre holds it.
+    centre = names.operations_centre
+    return _pick(names.locale, centre.name_zh, centre.name_en) if centre else None
+
+
+def mask_long_numbers(text: str) -> str:
+    """Mask phone / ID numbers in free text: 13812341234 → 138****1234."""
+    return _LONG_NUMBER.sub(_mask_number, text)
+
+
+def _mask_number(match: re.Match[str]) -> str:
+    digits = match.group(0)
+    if len(digits) >= 11:
+        return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+    return f"{'*' * (len(digits) - 4)}{digits[-4:]}"
