@@ -6,6 +6,7 @@ GeoReport v2 error list instead (see :mod:`townops.open311.formats`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townops.errors import DomainError
 from townops.open311.formats import open311_error_response
+
+logger = logging.getLogger("townops.api")
 
 
 def _is_open311(request: Request) -> bool:
@@ -52,6 +55,14 @@ def install_error_handlers(app: FastAPI) -> None:
             ),
             status_code=422,
         )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # A bug must still answer in the API's own error format, and be logged in full.
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _is_open311(request):
+            return open311_error_response(request, 500, "internal error")
+        return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

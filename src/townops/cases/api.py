@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from townops.api.deps import ActorDep, ProfileDep, SessionDep
+from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep
 from townops.cases import service
 from townops.cases.enums import Action, CaseKind, State
 from townops.cases.presenters import present_case, present_event
@@ -31,6 +31,7 @@ def list_cases(
     session: SessionDep,
     actor: ActorDep,
     profile: ProfileDep,
+    settings: SettingsDep,
     state: Annotated[list[State] | None, Query()] = None,
     kind: CaseKind | None = None,
     category: str | None = None,
@@ -41,9 +42,11 @@ def list_cases(
     received_to: datetime | None = None,
     order: str = "-received_at",
     page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page_size: Annotated[int, Query(ge=1)] = 50,
     with_total: bool = False,
 ) -> CasePage:
+    if page_size > settings.page_size_max:
+        raise InvalidInput(f"page_size may be at most {settings.page_size_max}", field="page_size")
     filters = service.CaseFilters(
         state=[s.value for s in state] if state else None,
         kind=kind.value if kind else None,

@@ -115,8 +115,8 @@ def _error_table(errors: list[RowError]) -> Table:
     table = Table(title=f"{len(errors)} 个错误 errors")
     table.add_column("行 row", justify="right")
     table.add_column("列 column")
-    table.add_column("值 value")
-    table.add_column("原因 reason")
+    table.add_column("值 value", overflow="fold")
+    table.add_column("原因 reason", overflow="fold")
     for error in errors:
         # Text(): cell values come from the file and must not be read as Rich markup.
         table.add_row(str(error.row), Text(error.column), Text(error.value), Text(error.reason))

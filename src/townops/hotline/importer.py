@@ -128,6 +128,9 @@ class _Lookups:
     # code or name -> code; None marks a name shared by several entries (ambiguous).
     categories: dict[str, str | None]
     jurisdictions: dict[str, str | None]
+    # The identity map holds objects weakly; while these stay referenced, create_case's
+    # session.get(Category, ...) finds them in memory instead of querying once per row.
+    pinned: list[Category]
 
 
 @dataclass
@@ -295,11 +298,11 @@ def map_columns(header: Sequence[str]) -> _Columns:
 
 def _load_lookups(session: Session) -> _Lookups:
     categories: dict[str, str | None] = {}
-    kinds = list(session.execute(select(Category.code, Category.name_zh)))
-    for code, name_zh in kinds:
-        _add_name(categories, name_zh, code)
+    loaded = list(session.scalars(select(Category)))
+    for category in loaded:
+        _add_name(categories, category.name_zh, category.code)
     # A code wins over another category's Chinese name that happens to spell the same.
-    categories.update({code: code for code, _ in kinds})
+    categories.update({category.code: category.code for category in loaded})
     jurisdictions: dict[str, str | None] = {}
     places = list(
         session.execute(
@@ -313,7 +316,7 @@ def _load_lookups(session: Session) -> _Lookups:
             for name in {name_zh, *(aliases or [])}:
                 _add_name(jurisdictions, name, code)
     jurisdictions.update({code: code for code, *_ in places})
-    return _Lookups(categories=categories, jurisdictions=jurisdictions)
+    return _Lookups(categories=categories, jurisdictions=jurisdictions, pinned=loaded)
 
 
 def _add_name(names: dict[str, str | None], name: str, code: str) -> None:
