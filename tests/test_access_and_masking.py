@@ -169,3 +169,12 @@ def test_bad_input_gets_a_structured_error(client: TestClient, login: Login) -> 
     assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "category"
     r = client.post("/api/v1/cases/1/actions/fly", json={"version": 1}, headers=login("duty"))
     assert r.status_code in (404, 422)
+
+
+def test_town_wide_roles_see_cases_that_have_no_place_yet(client: TestClient, login: Login) -> None:
+    body = {"category": _first_category(client, login, "housing_office"), "content": "无地址来电"}
+    case = ok(client.post("/api/v1/cases", json=body, headers=login("dispatcher")), 201)
+    assert case["jurisdiction"] is None
+    for user in ("duty", "leader", "dispatcher"):
+        assert client.get(f"/api/v1/cases/{case['id']}", headers=login(user)).status_code == 200
+    assert client.get(f"/api/v1/cases/{case['id']}", headers=login("nanxin")).status_code == 404

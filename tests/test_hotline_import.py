@@ -27,8 +27,10 @@ FIXTURES = Path(__file__).parent / "fixtures" / "hotline"
 NOW = datetime(2022, 6, 1, tzinfo=UTC)
 
 
-def run_import(session: Session, path: Path, **options: bool) -> ImportReport:
-    return import_hotline_file(session, path=path, now=NOW, **options)
+def run_import(
+    session: Session, path: Path, *, skip_bad: bool = False, dry_run: bool = False
+) -> ImportReport:
+    return import_hotline_file(session, path=path, now=NOW, skip_bad=skip_bad, dry_run=dry_run)
 
 
 def imported(session: Session) -> dict[str, Case]:
@@ -212,6 +214,73 @@ def test_a_file_that_is_not_csv_or_xlsx_is_refused(session: Session, tmp_path: P
 
     with pytest.raises(InvalidInput, match=r"\.xlsx"):
         run_import(session, path)
+
+
+GOOD_ROW = {
+    "order_no": "R-1",
+    "received_at": "2022-03-01 09:15",
+    "category": "house_leak",
+    "content": "楼上漏水",
+    "address": "南新居民区12号楼",
+    "phone": "13812341234",
+    "jurisdiction": "",
+    "kind": "",
+}
+
+
+def one_row_file(tmp_path: Path, **changes: str) -> Path:
+    row = {**GOOD_ROW, **changes}
+    path = tmp_path / "one.csv"
+    path.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "reason"),
+    [
+        ({"order_no": ""}, "order_no", "missing order number"),
+        ({"received_at": "上周二"}, "received_at", "unreadable time"),
+        ({"received_at": "2022-06-01T08:00:01+08:00"}, "received_at", "in the future"),
+        ({"category": "   "}, "category", "missing category"),
+        ({"category": "rubbish"}, "category", "unknown category"),
+        ({"content": ""}, "content", "empty content"),
+        ({"phone": "110"}, "phone", "not a Chinese phone number"),
+        ({"jurisdiction": "火星居委会"}, "jurisdiction", "unknown jurisdiction"),
+        ({"kind": "telepathy"}, "kind", "unknown kind"),
+        ({"address": "长" * 301}, "address", "longer than 300"),
+    ],
+)
+def test_each_bad_cell_is_reported_with_its_column_and_reason(
+    session: Session, tmp_path: Path, changes: dict[str, str], column: str, reason: str
+) -> None:
+    report = run_import(session, one_row_file(tmp_path, **changes))
+
+    assert [(e.row, e.column) for e in report.errors] == [(2, column)]
+    assert reason in report.errors[0].reason
+    assert count_imported(session) == 0
+
+
+def test_an_empty_phone_and_a_given_kind_are_accepted(session: Session, tmp_path: Path) -> None:
+    report = run_import(session, one_row_file(tmp_path, phone="", kind="patrol"))
+
+    assert report.errors == [] and report.imported == 1
+    case = imported(session)["R-1"]
+    assert (case.kind, case.source, case.requester_phone) == ("patrol", "12345", "")
+
+
+def test_progress_is_reported_for_checking_and_for_importing(
+    session: Session,
+) -> None:
+    seen: list[tuple[str, int, int]] = []
+
+    import_hotline_file(
+        session,
+        path=FIXTURES / "orders_en.csv",
+        now=NOW,
+        progress=lambda phase, done, total: seen.append((phase, done, total)),
+    )
+
+    assert seen == [("check", 3, 3), ("import", 3, 3)]
 
 
 # --------------------------------------------------------------------------- #

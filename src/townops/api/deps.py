@@ -51,9 +51,7 @@ def token_key(request: Request) -> str:
 TokenKeyDep = Annotated[str, Depends(token_key)]
 
 
-def current_actor(
-    key: TokenKeyDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Actor:
+def current_actor(key: TokenKeyDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
     if not token:
         raise Unauthenticated("a bearer token is required: POST /api/v1/auth/token")
     return actor_from_token(token, secret=key)

@@ -23,9 +23,7 @@ def token(
     user = authenticate(session, username=form.username, password=form.password)
     actor = actor_for(session, user)
     return {
-        "access_token": issue_token(
-            actor, secret=key, ttl_minutes=settings.token_ttl_minutes
-        ),
+        "access_token": issue_token(actor, secret=key, ttl_minutes=settings.token_ttl_minutes),
         "token_type": "bearer",
         "expires_in": settings.token_ttl_minutes * 60,
         "role": actor.role.value,

@@ -21,7 +21,8 @@ OWNER_ACTIONS = frozenset(
 
 
 def _in_scope(actor: Actor) -> ColumnElement[bool]:
-    if actor.scope_path is None:
+    # A scope at the root is the whole town, including cases with no place yet.
+    if actor.scope_path is None or actor.scope_path.count("/") == 1:
         return true()
     return or_(
         Case.jurisdiction_path.startswith(actor.scope_path, autoescape=True),

@@ -171,7 +171,7 @@ def _apply(
             action=action.value, state=state.value, allowed=allowed_actions(state)
         )
     check_may_act(actor, action, case, profile)
-    department_before = case.department_code or case.assignee_community_code
+    department_before = case.department_code
     outcome = rules.RULES[action](
         rules.ActionContext(
             session=session, case=case, actor=actor, body=body, now=now, profile=profile

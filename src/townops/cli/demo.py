@@ -1,9 +1,160 @@
-"""CLI commands: demo (registered on the main app)."""
+"""CLI command: ``townops demo`` — build the Gaohang demo database (2022, simulated), serve it.
+
+Needs nothing but this package: an embedded SQLite file, no PostgreSQL, no MQTT.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from townops.cli.common import console, err_console, transaction
+from townops.db import make_engine
+from townops.demo.cast import DEMO_PASSWORD
+from townops.demo.scenario import YEAR, year_days
+from townops.demo.simulate import DEFAULT_CASES, DEFAULT_SEED, DemoParams, simulate_year
+from townops.demo.summary import YearFigures, year_figures
+from townops.migrate import upgrade
+from townops.towns.loader import default_town_dir, load_town
+from townops.towns.schema import Town
+from townops.towns.sync import sync_town
+
+DEFAULT_DB = Path("var/demo.db")
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main townops app."""
+    app.command("demo")(demo)
+
+
+def demo(
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API once the year is built.")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Same seed, same year: cases, events, times.")] = (
+        DEFAULT_SEED
+    ),
+    db: Annotated[Path, typer.Option(help="SQLite file to (re)create.")] = DEFAULT_DB,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    cases: Annotated[
+        int, typer.Option(min=0, help="Hotline cases received over the year.")
+    ] = DEFAULT_CASES,
+) -> None:
+    """Build the Gaohang demo: simulate 2022's 12345 hotline year, then serve the API."""
+    path = db.resolve()
+    _remove_old_demo(path)
+    database_url = f"sqlite:///{path}"
+    engine = make_engine(database_url)
+    upgrade(engine)
+    town = load_town(default_town_dir())
+    with transaction(engine) as session:
+        sync_town(session, town, with_demo_users=True)
+    console.print(f"{town.info.name_zh} ({town.info.name_en}) loaded into {path}")
+    with transaction(engine) as session, _day_progress() as progress:
+        task = progress.add_task(f"simulating {YEAR}", total=len(year_days()))
+        report = simulate_year(
+            session,
+            DemoParams(seed=seed, cases=cases),
+            on_day=lambda day: progress.update(task, advance=1, description=f"{day:%Y-%m-%d}"),
+        )
+    with transaction(engine) as session:
+        figures = year_figures(session)
+    engine.dispose()
+    console.print(_summary_table(figures))
+    if report.users_created:
+        console.print(
+            f"{len(report.users_created)} demo accounts were added for units without a demo "
+            f"persona (h_<department>, cs_<community>; password {DEMO_PASSWORD})."
+        )
+    if not serve:
+        return
+    console.print(_logins_table(town))
+    # Imported here: townops.cli.main imports this module to register the command.
+    from townops.cli.main import _run_server
+
+    _run_server(database_url, host=host, port=port)
+
+
+def _remove_old_demo(path: Path) -> None:
+    if not path.exists():
+        return
+    with path.open("rb") as handle:
+        is_sqlite = handle.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    if not is_sqlite:
+        err_console.print(f"[red]error:[/red] {path} exists and is not a SQLite database; not removed")
+        raise typer.Exit(code=1)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    console.print(f"removed the old demo database {path}")
+
+
+def _day_progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.2%}"
+
+
+def _summary_table(f: YearFigures) -> Table:
+    table = Table(
+        title=f"高行镇 12345 热线 {YEAR} (simulated)",
+        caption="满意率: latest rating of the closed cases (KPI); 回访: satisfied or basically "
+        "satisfied share of every callback rating",
+        show_header=False,
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("工单 / 事件 cases / events", f"{f.cases} / {f.events}"),
+        ("受理 received", str(f.received)),
+        ("办结 closed", str(f.closed)),
+        ("按时办结率 on-time rate", f"{_percent(f.on_time_rate)} ({f.closed_on_time} on time)"),
+        ("满意率 satisfaction rate", _percent(f.satisfaction_rate)),
+        (
+            "回访 callbacks",
+            f"{f.callbacks}: {_percent(f.callback_satisfaction_rate)} satisfied, "
+            f"{f.callbacks_dissatisfied} dissatisfied",
+        ),
+        ("退单 returns", str(f.returns)),
+        ("重办 reopens", str(f.reopens)),
+        (
+            "延期 extensions",
+            f"{f.extensions_requested} asked: {f.extensions_approved} approved, "
+            f"{f.extensions_denied} denied",
+        ),
+        ("督办 supervisions", f"{f.supervisions} ({f.automatic_supervisions} automatic)"),
+        ("吹哨 whistles", f"{f.whistles} ({f.report_ins} report-ins)"),
+        ("年末在办 open at year end", str(f.still_open)),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _logins_table(town: Town) -> Table:
+    table = Table(title="demo logins (演示账号)")
+    for column in ("username", "password", "role", "department / scope"):
+        table.add_column(column)
+    for user in town.users:
+        if user.department:
+            where = town.department(user.department).name_zh
+        elif user.scope:
+            where = town.jurisdiction(user.scope).name_zh
+        else:
+            where = ""
+        table.add_row(user.username, user.password, str(user.role), where)
+    return table

@@ -45,10 +45,11 @@ def hotline(
 ) -> None:
     """Import a 12345 hotline export as cases: all rows or, if any is bad, none."""
     engine = engine_for(settings_with(database_url))
-    with transaction(engine) as session, _progress_bar() as progress:
-        report = import_hotline_file(
-            session, path=file, skip_bad=skip_bad, dry_run=dry_run, progress=progress
-        )
+    with transaction(engine) as session:
+        with _progress_bar() as progress:
+            report = import_hotline_file(
+                session, path=file, skip_bad=skip_bad, dry_run=dry_run, progress=progress
+            )
         _print_report(report, skip_bad=skip_bad)
         if report.errors and not skip_bad:
             # Leaving through an exception rolls the transaction back: nothing half-imported.

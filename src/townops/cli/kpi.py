@@ -9,8 +9,11 @@ import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from townops.cli.common import console, engine_for, settings_with, transaction
@@ -42,7 +45,7 @@ def kpi(
     ] = None,
     by: Annotated[Grouping, typer.Option(help="Group rows by this.")] = Grouping.department,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table, json (stdout) or xlsx (a file).")
+        OutputFormat, typer.Option("--format", help="table (wide), json (stdout) or xlsx (a file).")
     ] = OutputFormat.table,
     out: Annotated[
         Path | None, typer.Option("--out", help="xlsx: file to write (kpi-<period>-<by>.xlsx).")
@@ -63,24 +66,27 @@ def kpi(
         write_xlsx(report, target)
         console.print(f"wrote {target} ({len(report.rows)} rows)", highlight=False)
     else:
-        console.print(kpi_table(report))
+        print_wide(kpi_table(report))
 
 
 def kpi_table(report: KpiReport) -> Table:
     """A Rich table of the main figures; Chinese headers with English in brackets."""
     by_zh, by_en = GROUPING_NAMES[report.by]
     basis = "退单事件/派单事件 (events)" if report.return_rate_basis == "events" else "工单 (cases)"
+    period = report.period
+    local_now = report.now.astimezone(ZoneInfo(period.timezone))
     table = Table(
-        title=f"KPI {report.period.label} · {by_zh} ({by_en})",
+        title=f"KPI {period.label} · {by_zh} ({by_en})",
         caption=(
-            f"{report.period.first_day} – {report.period.last_day} ({report.period.timezone}); "
-            f"退单率口径 (return-rate basis): {basis}; 当前超期 at {report.now:%Y-%m-%d %H:%M} UTC"
+            f"{period.first_day} – {period.last_day} ({period.timezone}); "
+            f"退单率口径 (return-rate basis): {basis}; "
+            f"当前超期 (overdue open) at {local_now:%Y-%m-%d %H:%M}"
         ),
     )
-    table.add_column("代码 (code)", no_wrap=True)
-    table.add_column(f"{by_zh} ({by_en})")
+    table.add_column("代码\n(code)", no_wrap=True)
+    table.add_column(f"{by_zh}\n({by_en})")
     for figure in MAIN_FIGURES:
-        table.add_column(figure.header, justify="right")
+        table.add_column(f"{figure.name_zh}\n({figure.name_en})", justify="right")
     for row in report.rows:
         table.add_row(
             row.code or "—",
@@ -88,6 +94,12 @@ def kpi_table(report: KpiReport) -> Table:
             *(format_figure(figure, getattr(row, figure.key)) for figure in MAIN_FIGURES),
         )
     return table
+
+
+def print_wide(table: Table) -> None:
+    """Print at the table's natural width: a narrow terminal wraps lines, nothing is cut."""
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    Console(width=max(console.width, natural)).print(table)
 
 
 def format_figure(figure: Figure, value: float | None) -> str:

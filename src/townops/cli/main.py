@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from townops.app import create_app
 from townops.auth.service import create_api_key, create_user
 from townops.cases.enums import Role
 from townops.cli import demo as cli_demo
@@ -112,8 +113,13 @@ def serve(
 
 
 def _run_server(database_url: str, *, host: str, port: int, workers: int = 1) -> None:
-    os.environ["TOWNOPS_DATABASE_URL"] = database_url
+    settings = settings_with(database_url)
     console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # Worker processes import townops.asgi and read their settings from the environment.
+    os.environ["TOWNOPS_DATABASE_URL"] = database_url
     uvicorn.run("townops.asgi:app", host=host, port=port, workers=workers, log_level="warning")
 
 

@@ -53,7 +53,7 @@ class Season:
 SEASONS: tuple[Season, ...] = (
     # Shanghai lockdown (Pudong from 28 March, the whole city until 1 June).
     Season(date(YEAR, 3, 28), date(YEAR, 5, 31), {
-        "health_consultation": 9, "social_assistance": 3, "property_service": 1.6,
+        "health_consultation": 12, "social_assistance": 4, "property_service": 1.8,
         "consumer_complaint": 1.8, "food_safety": 1.5, "policy_consultation": 1.3,
         "enterprise_service": 1.5, "street_vending": 0.1, "illegal_construction": 0.2,
         "noise_construction_night": 0.1, "illegal_parking": 0.4, "relocation": 0.3,

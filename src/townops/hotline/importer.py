@@ -63,17 +63,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED_COLUMNS = ("order_no", "received_at", "category", "content", "address", "phone")
 # The widths of the columns these fields land in; longer text would fail on PostgreSQL.
 _MAX_LENGTH = {"order_no": 80, "content": 5000, "address": 300, "phone": 40, "name": 100}
-_SCHEMA_FIELDS = {
-    "external_id": "order_no",
-    "received_at": "received_at",
-    "category": "category",
-    "content": "content",
-    "address": "address",
-    "requester_phone": "phone",
-    "requester_name": "name",
-    "jurisdiction": "jurisdiction",
-    "kind": "kind",
-}
+# CaseCreate field -> import field, where the names differ.
+_SCHEMA_FIELDS = {"external_id": "order_no", "requester_phone": "phone", "requester_name": "name"}
+_KINDS = tuple(kind.value for kind in CaseKind)
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
 _MOBILE = re.compile(r"(?:\+?86)?1[3-9]\d(?:\d{4}|\*{4})\d{4}")
@@ -323,54 +315,73 @@ def _add_name(names: dict[str, str | None], name: str, code: str) -> None:
     names[name] = code if names.get(name, code) == code else None
 
 
+class _RowCheck:
+    """One row's cells by field name, and the problems found in them."""
+
+    def __init__(self, number: int, cells: list[Any], columns: _Columns) -> None:
+        self.number = number
+        self.columns = columns
+        self.cells = {
+            name: cells[i] if i < len(cells) else None for name, i in columns.index.items()
+        }
+        self.texts = {name: _text(self.cells.get(name)) for name in COLUMNS}
+        self.errors: list[RowError] = []
+
+    def fail(self, name: str, reason: str) -> None:
+        label = self.columns.label.get(name, name)
+        self.errors.append(RowError(self.number, label, _clip(self.texts[name]), reason))
+
+    def received_at(self, now: datetime) -> datetime | None:
+        value = parse_received_at(self.cells.get("received_at"))
+        if value is None:
+            self.fail("received_at", "无法识别的时间 unreadable time")
+        elif value > now:
+            self.fail("received_at", "来电时间在未来 time is in the future")
+        return value
+
+    def code(self, name: str, names: dict[str, str | None], zh: str) -> str | None:
+        text = self.texts[name]
+        code = names.get(text) if text else None
+        if code is not None:
+            return code
+        if not text:
+            if name in REQUIRED_COLUMNS:
+                self.fail(name, f"缺少{zh} missing {name}")
+        elif text in names:
+            self.fail(name, f"{zh}名称不唯一 ambiguous {name} name: use the code")
+        else:
+            self.fail(name, f"未知{zh} unknown {name}")
+        return None
+
+    def plain_fields(self) -> None:
+        if not self.texts["order_no"]:
+            self.fail("order_no", "缺少工单编号 missing order number")
+        if not self.texts["content"]:
+            self.fail("content", "诉求内容为空 empty content")
+        if self.texts["phone"] and not is_valid_phone(self.texts["phone"]):
+            self.fail("phone", "电话号码格式不对 not a Chinese phone number")
+        if self.texts["kind"] and self.texts["kind"] not in _KINDS:
+            self.fail("kind", f"未知类型 unknown kind (one of {', '.join(_KINDS)})")
+        for name, limit in _MAX_LENGTH.items():
+            if len(self.texts[name]) > limit:
+                self.fail(name, f"太长 longer than {limit} characters")
+
+
 def _check_row(
     number: int, cells: list[Any], columns: _Columns, lookups: _Lookups, now: datetime
 ) -> _Row:
-    def cell(name: str) -> Any:
-        position = columns.index.get(name)
-        return cells[position] if position is not None and position < len(cells) else None
-
-    texts = {name: _text(cell(name)) for name in COLUMNS}
-    row = _Row(number=number, order_no=texts["order_no"], content=texts["content"])
-
-    def fail(name: str, reason: str, value: Any = None) -> None:
-        shown = texts[name] if value is None else _text(value)
-        row.errors.append(RowError(number, columns.label.get(name, name), _clip(shown), reason))
-
-    if not row.order_no:
-        fail("order_no", "缺少工单编号 missing order number")
-    received_at = parse_received_at(cell("received_at"))
-    if received_at is None:
-        fail("received_at", "无法识别的时间 unreadable time", cell("received_at"))
-    elif received_at > now:
-        fail("received_at", "来电时间在未来 time is in the future", cell("received_at"))
-    category = _look_up(lookups.categories, texts["category"])
-    if category is None:
-        fail(
-            "category",
-            _unknown_reason("诉求类别", "category", texts["category"], lookups.categories),
-        )
-    if not row.content:
-        fail("content", "诉求内容为空 empty content")
-    if texts["phone"] and not is_valid_phone(texts["phone"]):
-        fail("phone", "电话号码格式不对 not a Chinese phone number")
-    jurisdiction = _look_up(lookups.jurisdictions, texts["jurisdiction"])
-    if texts["jurisdiction"] and jurisdiction is None:
-        fail(
-            "jurisdiction",
-            _unknown_reason("辖区", "jurisdiction", texts["jurisdiction"], lookups.jurisdictions),
-        )
-    kind = texts["kind"] or CaseKind.hotline.value
-    if kind not in {k.value for k in CaseKind}:
-        fail("kind", f"未知类型 unknown kind (one of {', '.join(CaseKind)})")
-    for name, limit in _MAX_LENGTH.items():
-        if len(texts[name]) > limit:
-            fail(name, f"太长 longer than {limit} characters")
+    check = _RowCheck(number, cells, columns)
+    texts = check.texts
+    check.plain_fields()
+    received_at = check.received_at(now)
+    category = check.code("category", lookups.categories, "诉求类别")
+    jurisdiction = check.code("jurisdiction", lookups.jurisdictions, "辖区")
+    row = _Row(number, texts["order_no"], texts["content"], errors=check.errors)
     if row.errors:
         return row
     try:
         row.data = CaseCreate(
-            kind=CaseKind(kind),
+            kind=CaseKind(texts["kind"] or CaseKind.hotline),
             source=SOURCE,
             external_id=row.order_no,
             received_at=received_at,
@@ -381,23 +392,13 @@ def _check_row(
             requester_name=texts["name"],
             jurisdiction=jurisdiction,
         )
-    except ValidationError as exc:
+    except ValidationError as exc:  # a safety net: the checks above should catch it all
         for problem in exc.errors():
-            name = _SCHEMA_FIELDS.get(str(problem["loc"][0]) if problem["loc"] else "", "order_no")
-            fail(name, str(problem["msg"]))
+            where = str(problem["loc"][0]) if problem["loc"] else ""
+            check.fail(
+                _SCHEMA_FIELDS.get(where, where if where in COLUMNS else "order_no"), problem["msg"]
+            )
     return row
-
-
-def _look_up(names: dict[str, str | None], value: str) -> str | None:
-    return names.get(value) if value else None
-
-
-def _unknown_reason(zh: str, en: str, value: str, names: dict[str, str | None]) -> str:
-    if not value:
-        return f"缺少{zh} missing {en}"
-    if value in names:
-        return f"{zh}名称不唯一 ambiguous {en} name: use the code"
-    return f"未知{zh} unknown {en}"
 
 
 def parse_received_at(value: Any) -> datetime | None:
@@ -432,20 +433,10 @@ def _is_one_phone(number: str) -> bool:
 def _flag_duplicates(rows: list[_Row], columns: _Columns) -> None:
     first_seen: dict[str, int] = {}
     for row in rows:
-        if not row.order_no:
-            continue
-        if row.order_no in first_seen:
-            row.errors.append(
-                RowError(
-                    row.number,
-                    columns.label["order_no"],
-                    _clip(row.order_no),
-                    f"工单编号重复（第 {first_seen[row.order_no]} 行）"
-                    f" duplicate order number (first on row {first_seen[row.order_no]})",
-                )
-            )
-        else:
-            first_seen[row.order_no] = row.number
+        first = first_seen.setdefault(row.order_no, row.number) if row.order_no else row.number
+        if first != row.number:
+            reason = f"工单编号重复（第 {first} 行） duplicate order number (first on row {first})"
+            row.errors.append(_order_no_error(row, columns, reason))
 
 
 def _split_already_present(
@@ -464,18 +455,16 @@ def _split_already_present(
         if stored is None or any(e.column == columns.label["order_no"] for e in row.errors):
             fresh.append(row)
         elif stored.strip() == row.content:
-            present.append(row)
+            present.append(row)  # in already: problems in its other cells no longer matter
         else:
-            row.errors.append(
-                RowError(
-                    row.number,
-                    columns.label["order_no"],
-                    _clip(row.order_no),
-                    "已导入但内容不同 conflict: already imported with different content",
-                )
-            )
+            reason = "已导入但内容不同 conflict: already imported with different content"
+            row.errors.append(_order_no_error(row, columns, reason))
             fresh.append(row)
     return present, fresh
+
+
+def _order_no_error(row: _Row, columns: _Columns, reason: str) -> RowError:
+    return RowError(row.number, columns.label["order_no"], _clip(row.order_no), reason)
 
 
 def _known_contents(session: Session, order_nos: set[str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from townops.errors import InvalidInput
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 # Bounded so that "the day after the last day" always exists.
 _YEARS = range(1900, 3000)
 

@@ -16,7 +16,8 @@ Figures (the glossary's names):
     and counts again when it is closed again).
 ``on_time_rate`` 按时办结率
     of the closed cases, the share with ``breached = false``. ``breached`` is set by the
-    overdue sweep or by a resolution after the deadline; an approved extension moves it.
+    overdue sweep or by a resolution after the deadline (an approved extension moves the
+    deadline and lifts a breach marked while the request was pending).
 ``satisfaction_rate`` 满意率
     (satisfied + basically_satisfied) / rated, over the closed cases that have a rating;
     the latest rating counts.
@@ -51,6 +52,9 @@ ownership) and the events recorded against its department.
 Indexes relied on: ``ix_cases_received_at``, ``ix_cases_closed_at``,
 ``ix_cases_state_due_at`` (overdue snapshot), ``ix_case_events_at`` (event figures), and
 the primary keys of cases / departments / jurisdictions / categories for the joins.
+
+Periods are parsed in :mod:`townops.kpi.periods`; names and definitions of the figures,
+as shown in every output, live in :mod:`townops.kpi.figures`.
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ from townops.cases.models import Case, CaseEvent
 from townops.categories.models import Category
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.figures import Figure, Grouping, figures_for, return_rate_basis
-from townops.kpi.periods import Period
+from townops.kpi.periods import Period, month_period, parse_period, range_period, year_period
 from townops.organization.models import Department
 from townops.timeutil import as_utc, utcnow
 from townops.towns.profile import get_profile
@@ -97,6 +101,10 @@ __all__ = [
     "build_report",
     "compute_kpis",
     "median_by_window",
+    "month_period",
+    "parse_period",
+    "range_period",
+    "year_period",
 ]
 
 Key = SQLColumnExpression[Any] | None
@@ -130,6 +138,8 @@ class KpiRow(BaseModel):
 
 
 class PeriodOut(BaseModel):
+    """The period as local days and as the UTC interval ``[start, end)`` actually queried."""
+
     label: str
     first_day: date
     last_day: date
@@ -139,6 +149,8 @@ class PeriodOut(BaseModel):
 
 
 class KpiReport(BaseModel):
+    """What every output shows: the rows with their period, basis and definitions."""
+
     period: PeriodOut
     by: Grouping
     now: datetime
@@ -298,12 +310,6 @@ def _event_scope(actor: Actor | None) -> ColumnElement[bool]:
 
 _SATISFIED = [Rating.satisfied.value, Rating.basically_satisfied.value]
 _CLOCK = sorted(s.value for s in CLOCK_STATES)
-_EVENT_ACTIONS = [
-    Action.dispatch.value,
-    Action.return_.value,
-    Action.approve_extension.value,
-    Action.supervise.value,
-]
 
 
 def _tallies(
@@ -351,20 +357,23 @@ def _tallies(
 def _event_counts(
     by: Grouping, *, start: datetime, end: datetime, actor: Actor | None
 ) -> Select[Any]:
+    counted = {
+        "extensions": Action.approve_extension,
+        "supervisions": Action.supervise,
+    }
+    if return_rate_basis(by) == "events":
+        counted |= {"dispatch_events": Action.dispatch, "return_events": Action.return_}
     stmt = (
         _grouped(
             _event_key(by),
-            _count_if(CaseEvent.action == Action.dispatch.value).label("dispatch_events"),
-            _count_if(CaseEvent.action == Action.return_.value).label("return_events"),
-            _count_if(CaseEvent.action == Action.approve_extension.value).label("extensions"),
-            _count_if(CaseEvent.action == Action.supervise.value).label("supervisions"),
+            *(_count_if(CaseEvent.action == a.value).label(name) for name, a in counted.items()),
         )
         .select_from(CaseEvent)
         .join(Case, Case.id == CaseEvent.case_id)
         .where(
             CaseEvent.at >= start,
             CaseEvent.at < end,
-            CaseEvent.action.in_(_EVENT_ACTIONS),
+            CaseEvent.action.in_([a.value for a in counted.values()]),
             _event_scope(actor),
         )
     )

@@ -1,0 +1,489 @@
+"""Simulate Gaohang's 2022 hotline year through the real case engine.
+
+A discrete-event simulation: a heap of (time, seq, ticket, step) so that every action of
+every case happens in global time order, each through ``create_case`` / ``perform_action``
+with an explicit simulated ``now`` and a real, permitted actor. At each local midnight the
+overdue sweep runs (late cases get breached and automatically supervised) and the day is
+committed. Nothing reads the wall clock; one ``random.Random(seed)`` drives every choice,
+so a seed always yields the same cases and events.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from townops.auth.actor import Actor
+from townops.cases.enums import Action, State
+from townops.cases.models import Case
+from townops.cases.schemas import ActionInput
+from townops.cases.service import create_case, perform_action
+from townops.cases.sweeps import sweep_overdue
+from townops.cases.transitions import next_state
+from townops.categories.models import Category
+from townops.demo import behaviour as b
+from townops.demo import texts
+from townops.demo.cast import Cast
+from townops.demo.scenario import (
+    Node,
+    build_place_book,
+    case_input,
+    draw_arrivals,
+    local_midnight,
+    pick,
+    year_days,
+)
+from townops.jurisdiction.models import Jurisdiction
+from townops.organization.models import Department
+from townops.towns.profile import get_profile
+
+DEFAULT_CASES = 11_097  # hotline orders Gaohang handled in 2022 (government work report)
+DEFAULT_SEED = 2022
+_TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class DemoParams:
+    seed: int = DEFAULT_SEED
+    cases: int = DEFAULT_CASES
+
+
+@dataclass
+class SimulationReport:
+    cases: int = 0
+    actions: int = 0
+    overdue_marked: int = 0
+    # Planned side actions (a supervision, say) that found the case already handled.
+    skipped: int = 0
+    users_created: list[str] = field(default_factory=list)
+
+
+class Step(StrEnum):
+    create = "create"
+    dispatch = "dispatch"
+    return_ = "return"
+    accept = "accept"
+    first_contact = "first_contact"
+    request_extension = "request_extension"
+    decide_extension = "decide_extension"
+    resolve = "resolve"
+    callback = "callback"
+    close = "close"
+    whistle = "whistle"
+    report_in = "report_in"
+    supervise = "supervise"
+
+
+# Side steps run only if the case still allows them when their time comes.
+_SIDE_ACTIONS = {Step.whistle: Action.whistle, Step.report_in: Action.report_in,
+                 Step.supervise: Action.supervise}
+_SUPERVISABLE = frozenset({State.dispatched, State.accepted, State.returned, State.reopened})
+
+
+@dataclass
+class Ticket:
+    """The simulation's notes on one case."""
+
+    case: Case
+    category: b.CategoryInfo
+    fate: b.Fate
+    department: str
+    late: bool
+    returned: bool = False
+    extension_asked: bool = False
+    whistled: bool = False
+    round: int = 1
+    not_before: datetime | None = None
+
+
+def simulate_year(
+    session: Session,
+    params: DemoParams = DemoParams(),
+    *,
+    on_day: Callable[[date], None] | None = None,
+) -> SimulationReport:
+    """Receive and handle ``params.cases`` hotline cases over 2022; commit day by day.
+
+    The database must hold the town (categories, departments, jurisdictions) and its demo
+    users; missing handler or community accounts are created (see :mod:`.cast`).
+    """
+    return _Year(session, params).run(on_day)
+
+
+class _Year:
+    def __init__(self, session: Session, params: DemoParams) -> None:
+        self.session = session
+        self.rng = random.Random(params.seed)
+        # Tracking codes come from their own stream so they never shift the year's draws.
+        self.token_rng = random.Random(f"townops-demo-tokens-{params.seed}")
+        self.calendar = get_profile(session).calendar
+        self.categories = {
+            c.code: b.CategoryInfo(
+                c.code, c.department_code, c.deadline_working_days, c.deadline_hours, c.type
+            )
+            for c in session.scalars(select(Category).order_by(Category.code))
+        }
+        self.departments = set(session.scalars(select(Department.code)))
+        self.department_names = {
+            code: name for code, name in session.execute(select(Department.code, Department.name_zh))
+        }
+        self.places = build_place_book(
+            [
+                Node(j.code, j.name_zh, j.level, j.parent_code, j.aliases or [], j.geometry)
+                for j in session.scalars(select(Jurisdiction))
+            ]
+        )
+        self.cast = Cast(session)
+        self.report = SimulationReport()
+        self.arrivals = draw_arrivals(
+            self.rng, params.cases, list(self.categories), self.calendar
+        )
+        self.tickets: dict[int, Ticket] = {}
+        self.by_case_id: dict[int, int] = {}
+        self.new_today: list[Case] = []
+        self.heap: list[tuple[datetime, int, int, Step, str]] = []
+        self.seq = 0
+        self.steps: dict[Step, Callable[[int, Ticket, str], None]] = {
+            Step.dispatch: self.do_dispatch,
+            Step.return_: self.do_return,
+            Step.accept: self.do_accept,
+            Step.first_contact: self.do_first_contact,
+            Step.request_extension: self.do_request_extension,
+            Step.decide_extension: self.do_decide_extension,
+            Step.resolve: self.do_resolve,
+            Step.callback: self.do_callback,
+            Step.close: self.do_close,
+            Step.whistle: self.do_whistle,
+            Step.report_in: self.do_report_in,
+            Step.supervise: self.do_supervise,
+        }
+        self.now = local_midnight(year_days()[0])
+        for serial, arrival in enumerate(self.arrivals, start=1):
+            self.at(arrival.received_at, serial, Step.create)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, on_day: Callable[[date], None] | None) -> SimulationReport:
+        for day in year_days():
+            day_end = local_midnight(day + timedelta(days=1))
+            while self.heap and self.heap[0][0] < day_end:
+                when, _, key, step, arg = heapq.heappop(self.heap)
+                self.now = when
+                self.handle(key, step, arg)
+            self.now = day_end
+            self.end_of_day(day_end)
+            if on_day is not None:
+                on_day(day)
+        self.report.users_created = list(self.cast.created)
+        return self.report
+
+    def at(self, when: datetime, key: int, step: Step, arg: str = "") -> None:
+        # Never in the past: each action on a case comes at or after the one before.
+        self.seq += 1
+        heapq.heappush(self.heap, (max(when, self.now), self.seq, key, step, arg))
+
+    def handle(self, key: int, step: Step, arg: str) -> None:
+        if step == Step.create:
+            self.create(key)
+            return
+        ticket = self.tickets.get(key)
+        if ticket is None or not self.may(ticket, step):
+            self.report.skipped += 1
+            return
+        self.steps[step](key, ticket, arg)
+
+    def may(self, ticket: Ticket, step: Step) -> bool:
+        action = _SIDE_ACTIONS.get(step)
+        if action is None:
+            return True
+        state = State(ticket.case.state)
+        if step == Step.supervise:
+            return state in _SUPERVISABLE
+        if step == Step.report_in and not ticket.whistled:
+            return False
+        return next_state(state, action) is not None
+
+    def end_of_day(self, day_end: datetime) -> None:
+        marked = sweep_overdue(self.session, now=day_end)
+        if marked:
+            self.report.overdue_marked += marked
+            self.after_sweep(day_end)
+        self.assign_tokens()
+        self.session.commit()
+
+    def after_sweep(self, swept_at: datetime) -> None:
+        """Reload the swept cases (the sweep bumped their version) and let the leader
+        follow up on some of them the next morning."""
+        ids = self.session.scalars(
+            select(Case.id).where(Case.overdue_marked_at == swept_at).order_by(Case.id)
+        )
+        for case_id in ids:
+            key = self.by_case_id.get(case_id)
+            ticket = self.tickets.get(key) if key is not None else None
+            if ticket is None:
+                continue
+            self.session.expire(ticket.case)
+            if self.rng.random() < b.LEADER_FOLLOWS_BREACH_RATE:
+                self.at(b.at_local(swept_at, 9, self.rng.uniform(0, 120)), key, Step.supervise)
+
+    def assign_tokens(self) -> None:
+        """Give the day's cases tracking codes from the seeded stream.
+
+        ``create_case`` draws codes from ``secrets`` (unguessable, as they must be in
+        production); the demo swaps in seeded ones so a seed reproduces the database. A
+        plain table UPDATE, so the cases' versions do not move.
+        """
+        if not self.new_today:
+            return
+        rows = []
+        for case in self.new_today:
+            token = "".join(self.token_rng.choice(_TOKEN_ALPHABET) for _ in range(10))
+            rows.append({"case_id": case.id, "new_token": token})
+            set_committed_value(case, "token", token)
+        table = Case.__table__
+        self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("case_id"))
+            .values(token=bindparam("new_token")),
+            rows,
+        )
+        self.new_today.clear()
+
+    # ------------------------------------------------------------------ acting
+
+    def act(self, ticket: Ticket, actor: Actor, action: Action, **fields: Any) -> Case:
+        case = perform_action(
+            self.session,
+            actor=actor,
+            case_id=ticket.case.id,
+            action=action,
+            body=ActionInput(version=ticket.case.version, **fields),
+            now=self.now,
+        )
+        self.report.actions += 1
+        return case
+
+    def handler(self, ticket: Ticket) -> Actor:
+        return self.cast.handler(ticket.department)
+
+    def office(self, moment: datetime, *, latest: datetime, **kwargs: Any) -> datetime:
+        return b.in_office_hours(self.rng, moment, latest=latest, **kwargs)
+
+    def handler_hours(self, moment: datetime, latest: datetime, weekend_work: float) -> datetime:
+        return self.office(
+            moment, latest=latest, calendar=self.calendar, weekend_work=weekend_work
+        )
+
+    def lognormal_minutes(self, median: float, sigma: float, cap: float) -> timedelta:
+        return b.minutes(min(self.rng.lognormvariate(0, sigma) * median, cap))
+
+    # ------------------------------------------------------------------ steps
+
+    def create(self, serial: int) -> None:
+        arrival = self.arrivals[serial - 1]
+        data = case_input(self.rng, arrival, self.places.draw(self.rng), serial)
+        case = create_case(self.session, actor=self.cast.dispatcher, data=data, now=self.now)
+        category = self.categories[arrival.category]
+        fate = b.draw_fate(self.rng, category, self.departments)
+        ticket = Ticket(case, category, fate, category.department, late=fate.late)
+        self.tickets[serial] = ticket
+        self.by_case_id[case.id] = serial
+        self.new_today.append(case)
+        self.report.cases += 1
+        if category.urgent:
+            when = self.now + b.minutes(self.rng.uniform(2, 12))
+        else:
+            when = self.office(
+                self.now + self.lognormal_minutes(35, 0.9, 360),
+                latest=case.due_at - b.hours(2),
+                closes=21,
+            )
+        self.at(when, serial, Step.dispatch, category.department)
+
+    def do_dispatch(self, key: int, ticket: Ticket, department: str) -> None:
+        ticket.department = department
+        case = self.act(ticket, self.cast.dispatcher, Action.dispatch, department=department)
+        if ticket.fate.return_to and not ticket.returned:
+            when = self.handler_hours(
+                self.now + b.minutes(self.rng.uniform(20, 300)), case.due_at - b.hours(6), 0.5
+            )
+            self.at(when, key, Step.return_)
+            return
+        if ticket.category.urgent:
+            when = self.now + b.minutes(self.rng.uniform(2, 10))
+        else:
+            when = self.handler_hours(
+                self.now + self.lognormal_minutes(40, 0.8, 480), case.due_at - b.hours(3), 0.6
+            )
+        self.at(when, key, Step.accept)
+
+    def do_return(self, key: int, ticket: Ticket, _: str) -> None:
+        target = ticket.fate.return_to or ticket.category.department
+        reason = pick(self.rng, texts.RETURN_REASON, target=self.department_names[target])
+        case = self.act(ticket, self.handler(ticket), Action.return_, reason=reason)
+        ticket.returned = True
+        when = self.office(
+            self.now + b.minutes(self.rng.uniform(10, 90)), latest=case.due_at, closes=21
+        )
+        self.at(when, key, Step.dispatch, target)
+
+    def do_accept(self, key: int, ticket: Ticket, _: str) -> None:
+        case = self.act(ticket, self.handler(ticket), Action.accept)
+        if ticket.fate.summoned and case.community_code and not ticket.whistled:
+            self.plan_whistle(key, ticket)
+        if ticket.fate.leader_supervises:
+            when = self.office(self.now + b.hours(self.rng.uniform(12, 72)), latest=case.due_at)
+            self.at(when, key, Step.supervise)
+        if ticket.category.urgent:
+            when = self.now + b.minutes(self.rng.uniform(3, 15))
+        elif ticket.fate.late_first_contact:
+            due = case.first_contact_due_at or case.due_at
+            when = self.handler_hours(due + b.hours(self.rng.uniform(1, 30)), case.due_at, 0.5)
+        else:
+            due = case.first_contact_due_at or case.due_at
+            when = self.handler_hours(
+                self.now + self.lognormal_minutes(90, 1.0, 1440), due - b.minutes(10), 0.5
+            )
+            when = min(when, max(self.now, due - b.minutes(5)))
+        self.at(when, key, Step.first_contact)
+
+    def plan_whistle(self, key: int, ticket: Ticket) -> None:
+        latest = ticket.case.due_at - b.hours(24)
+        whistle_at = self.office(self.now + b.hours(self.rng.uniform(1, 6)), latest=latest)
+        self.at(whistle_at, key, Step.whistle, ",".join(ticket.fate.summoned))
+        last = whistle_at
+        for department in ticket.fate.summoned:
+            late = self.rng.random() < b.LATE_REPORT_IN_RATE
+            delay = self.rng.uniform(25, 40) if late else self.rng.uniform(1, 20)
+            report_at = whistle_at + b.hours(delay)
+            self.at(report_at, key, Step.report_in, department)
+            last = max(last, report_at)
+        # The case is resolved only once every summoned department has reported in.
+        ticket.not_before = last + b.minutes(30)
+
+    def do_first_contact(self, key: int, ticket: Ticket, _: str) -> None:
+        comment = pick(self.rng, texts.FIRST_CONTACT)
+        case = self.act(ticket, self.handler(ticket), Action.first_contact, comment=comment)
+        if ticket.fate.extension and not ticket.extension_asked:
+            share = self.rng.uniform(0.4, 0.8)
+            when = self.handler_hours(
+                b.share_of(self.now, case.due_at, share), case.due_at - b.hours(1), 0.3
+            )
+            self.at(when, key, Step.request_extension)
+            return
+        self.plan_resolve(key, ticket)
+
+    def do_request_extension(self, key: int, ticket: Ticket, _: str) -> None:
+        days = 10 if (ticket.category.working_days or 0) > 5 else 5
+        reason = pick(self.rng, texts.EXTENSION_REASON)
+        self.act(
+            ticket, self.handler(ticket), Action.request_extension, working_days=days, reason=reason
+        )
+        ticket.extension_asked = True
+        when = self.office(
+            self.now + b.hours(self.rng.uniform(0.5, 6)), latest=self.now + b.hours(24), closes=22
+        )
+        self.at(when, key, Step.decide_extension)
+
+    def do_decide_extension(self, key: int, ticket: Ticket, _: str) -> None:
+        if ticket.fate.extension_approved:
+            comment = pick(self.rng, texts.EXTENSION_APPROVED)
+            self.act(ticket, self.cast.duty, Action.approve_extension, comment=comment)
+        else:
+            comment = pick(self.rng, texts.EXTENSION_DENIED)
+            self.act(ticket, self.cast.duty, Action.deny_extension, comment=comment)
+            ticket.late = ticket.late or self.rng.random() < b.DENIED_THEN_LATE_RATE
+        self.plan_resolve(key, ticket)
+
+    def plan_resolve(self, key: int, ticket: Ticket) -> None:
+        due = ticket.case.due_at
+        floor = self.now + b.minutes(10 if ticket.category.urgent else 20)
+        if ticket.not_before is not None:
+            floor = max(floor, ticket.not_before)
+        if ticket.late:
+            ticket.late = False
+            when = max(floor, due) + b.hours(self.rng.uniform(3, 72))
+        elif ticket.category.urgent:
+            end = due - b.minutes(10)
+            when = b.share_of(floor, end, self.rng.betavariate(2, 2.5)) if end > floor else floor
+        else:
+            end = due - b.minutes(30)
+            if end > floor:
+                when = b.share_of(floor, end, self.rng.betavariate(1.3, 3.0))
+                when = self.handler_hours(when, end, 0.35)
+            else:
+                when = floor
+        self.at(when, key, Step.resolve)
+
+    def do_resolve(self, key: int, ticket: Ticket, _: str) -> None:
+        if ticket.round == 1:
+            options = texts.REPLY.get(ticket.category.code, texts.GENERIC_REPLY)
+        elif ticket.round <= b.MAX_CALLBACK_ROUNDS:
+            options = texts.REOPEN_REPLY
+        else:
+            options = texts.EXPLAINED_REPLY
+        self.act(ticket, self.handler(ticket), Action.resolve, reply=pick(self.rng, options))
+        if ticket.round > b.MAX_CALLBACK_ROUNDS:
+            when = self.office(self.now + b.hours(self.rng.uniform(2, 24)), latest=self.now + b.hours(72))
+            self.at(when, key, Step.close, "explained")
+        elif ticket.round > 1 or self.rng.random() < b.CALLBACK_RATE:
+            when = self.office(
+                self.now + b.hours(self.rng.uniform(1, 30)), latest=self.now + b.hours(72), closes=21
+            )
+            self.at(when, key, Step.callback)
+        else:
+            when = self.office(
+                self.now + b.hours(self.rng.uniform(72, 168)), latest=self.now + b.hours(240)
+            )
+            self.at(when, key, Step.close, "unrated")
+
+    def do_callback(self, key: int, ticket: Ticket, _: str) -> None:
+        rating = b.draw_rating(
+            self.rng, ticket.category, round_=ticket.round, late=ticket.case.breached
+        )
+        comment = pick(self.rng, texts.CALLBACK[rating.value])
+        case = self.act(ticket, self.cast.dispatcher, Action.callback, rating=rating, comment=comment)
+        if case.state == State.reopened:
+            ticket.round += 1
+            self.plan_resolve(key, ticket)
+        elif case.state == State.callback:
+            self.at(self.office(self.now + b.hours(4), latest=self.now + b.hours(48)), key, Step.close)
+        else:
+            self.forget(key, ticket)
+
+    def do_close(self, key: int, ticket: Ticket, kind: str) -> None:
+        comments = {"unrated": texts.CLOSE_UNRATED, "explained": texts.CLOSE_EXPLAINED}
+        comment = pick(self.rng, comments.get(kind, texts.CLOSE_AFTER_CALLBACK))
+        self.act(ticket, self.cast.duty, Action.close, comment=comment)
+        self.forget(key, ticket)
+
+    def do_whistle(self, key: int, ticket: Ticket, departments: str) -> None:
+        staff = self.cast.community_staff(ticket.case.community_code or "")
+        self.act(
+            ticket,
+            staff,
+            Action.whistle,
+            departments=departments.split(","),
+            comment=pick(self.rng, texts.WHISTLE),
+        )
+        ticket.whistled = True
+
+    def do_report_in(self, key: int, ticket: Ticket, department: str) -> None:
+        comment = pick(self.rng, texts.REPORT_IN)
+        self.act(ticket, self.cast.handler(department), Action.report_in, comment=comment)
+
+    def do_supervise(self, key: int, ticket: Ticket, _: str) -> None:
+        self.act(ticket, self.cast.leader, Action.supervise, comment=pick(self.rng, texts.SUPERVISION))
+
+    def forget(self, key: int, ticket: Ticket) -> None:
+        del self.tickets[key]
+        del self.by_case_id[ticket.case.id]
