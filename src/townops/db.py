@@ -70,6 +70,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # The pool hands a connection to one session at a time, but a request may open it
+        # in a worker thread and close it on the event loop.
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)

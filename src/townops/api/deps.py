@@ -1,8 +1,14 @@
-"""FastAPI dependencies: a session per request and the calling actor."""
+"""FastAPI dependencies: a session per request and the calling actor.
+
+They are ``async`` on purpose: none does blocking work worth a thread (a JWT decode, a
+cached profile, creating a Session object), and each sync dependency would cost a hop to
+the threadpool per request. Only the route body — where the database is used — runs in a
+thread.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,12 +24,12 @@ from townops.towns.profile import TownProfile, get_profile
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     session: Session = request.app.state.session_factory()
     try:
         yield session
@@ -38,8 +44,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def token_key(request: Request) -> str:
-    """The key that signs bearer tokens, resolved once per process."""
+async def token_key(request: Request) -> str:
+    """The key that signs bearer tokens, resolved once per process (one query, then cached)."""
     key: str | None = getattr(request.app.state, "token_key", None)
     if key is None:
         with request.app.state.session_factory() as session:
@@ -51,7 +57,9 @@ def token_key(request: Request) -> str:
 TokenKeyDep = Annotated[str, Depends(token_key)]
 
 
-def current_actor(key: TokenKeyDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
+async def current_actor(
+    key: TokenKeyDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Actor:
     if not token:
         raise Unauthenticated("a bearer token is required: POST /api/v1/auth/token")
     return actor_from_token(token, secret=key)
@@ -60,7 +68,8 @@ def current_actor(key: TokenKeyDep, token: Annotated[str | None, Depends(oauth2_
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-def town_profile(session: SessionDep) -> TownProfile:
+async def town_profile(session: SessionDep) -> TownProfile:
+    # Cached per database after the first call, so this rarely touches it.
     return get_profile(session)
 
 

@@ -5,25 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep
 from townops.cases import service
 from townops.cases.enums import Action, CaseKind, State
 from townops.cases.presenters import present_case, present_event
 from townops.cases.schemas import ActionInput, CaseCreate, CaseOut, CasePage, EventOut
+from townops.categories.service import find_category
 from townops.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
+def _json(model: BaseModel, status_code: int = 200) -> Response:
+    # The model is already validated: skip FastAPI's second validation pass on a hot path.
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
 def create_case(
     body: CaseCreate, session: SessionDep, actor: ActorDep, profile: ProfileDep
-) -> CaseOut:
+) -> Response:
     case = service.create_case(session, actor=actor, data=body)
     session.commit()
-    return present_case(case, actor=actor, profile=profile, session=session)
+    # A new case has no summonses or extensions yet: no need to query for them.
+    category = find_category(session, case.category_code)
+    return _json(present_case(case, actor=actor, profile=profile, category=category), 201)
 
 
 @router.get("", response_model=CasePage)

@@ -20,7 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from townops.db import Base, UTCDateTime
 from townops.timeutil import utcnow
@@ -113,6 +113,8 @@ class CaseEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Write-only link so a new case and its first event go out in one flush.
+    case: Mapped[Case] = relationship(lazy="raise")
     action: Mapped[str] = mapped_column(String(30), index=True)
     from_state: Mapped[str | None] = mapped_column(String(20), default=None)
     to_state: Mapped[str] = mapped_column(String(20))

@@ -14,7 +14,7 @@ from townops.cases.enums import CLOCK_STATES, State
 from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.cases.schemas import CaseOut, EventOut, ExtensionOut, Requester, SummonsOut
 from townops.cases.service import actions_for
-from townops.categories.models import Category
+from townops.categories.service import CategoryInfo, find_category
 from townops.timeutil import utcnow
 from townops.towns.profile import TownProfile
 
@@ -61,7 +61,7 @@ def present_case(
     profile: TownProfile,
     session: Session | None = None,
     now: datetime | None = None,
-    category: Category | None = None,
+    category: CategoryInfo | None = None,
 ) -> CaseOut:
     now = now or utcnow()
     running = case.state in _CLOCK
@@ -114,7 +114,7 @@ def present_case(
         allowed_actions=actions_for(actor, case, profile),
     )
     if session is not None:
-        cat = category or session.get(Category, case.category_code)
+        cat = category or find_category(session, case.category_code)
         if cat is not None:
             out.category_name_zh, out.category_name_en = cat.name_zh, cat.name_en
         out.summonses = [

@@ -18,12 +18,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from townops.auth.actor import SYSTEM, Actor
 from townops.cases import actions as rules
 from townops.cases.access import check_may_act, role_may, visible_cases
-from townops.cases.deadlines import Deadline, due_at
+from townops.cases.deadlines import due_at
 from townops.cases.enums import OPEN_STATES, Action, CaseKind, Role, State
 from townops.cases.models import Case, CaseEvent
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.transitions import allowed_actions, next_state
-from townops.categories.models import Category
+from townops.categories.service import get_category
 from townops.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, StaleVersion
 from townops.jurisdiction.service import PlaceInfo, locate_point, place
 from townops.timeutil import as_utc, utcnow
@@ -34,10 +34,6 @@ _TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 def new_tracking_code() -> str:
     return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(10))
-
-
-def category_deadline(category: Category) -> Deadline:
-    return Deadline(working_days=category.deadline_working_days, hours=category.deadline_hours)
 
 
 def _resolve_place(session: Session, *, actor: Actor, data: CaseCreate) -> PlaceInfo | None:
@@ -61,12 +57,10 @@ def create_case(
     profile = get_profile(session)
     if not role_may(actor, Action.create, profile):
         raise Forbidden(f"role '{actor.role}' may not create cases", role=actor.role)
-    category = session.get(Category, data.category)
-    if category is None:
-        raise InvalidInput(f"unknown category '{data.category}'", field="category")
+    category = get_category(session, data.category)
     received_at = as_utc(data.received_at) if data.received_at else now
     info = _resolve_place(session, actor=actor, data=data)
-    due = due_at(received_at, category_deadline(category), profile.calendar)
+    due = due_at(received_at, category.deadline, profile.calendar)
     case = Case(
         kind=data.kind.value,
         source=data.source,
@@ -93,9 +87,11 @@ def create_case(
         created_at=now,
         updated_at=now,
     )
-    session.add(case)
+    event = _event(case, action=Action.create, from_state=None, actor=actor, now=now, data={})
+    event.case = case
+    # One flush inserts both: the event's case_id is filled in from the new case's id.
+    session.add_all([case, event])
     session.flush()
-    session.add(_event(case, action=Action.create, from_state=None, actor=actor, now=now, data={}))
     return case
 
 

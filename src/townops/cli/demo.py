@@ -87,7 +87,9 @@ def _remove_old_demo(path: Path) -> None:
     with path.open("rb") as handle:
         is_sqlite = handle.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
     if not is_sqlite:
-        err_console.print(f"[red]error:[/red] {path} exists and is not a SQLite database; not removed")
+        err_console.print(
+            f"[red]error:[/red] {path} exists and is not a SQLite database; not removed"
+        )
         raise typer.Exit(code=1)
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -33,8 +33,12 @@ EXTENSION_RATES = {1: 0.0, 5: 0.022, 15: 0.12}
 
 # First-callback dissatisfaction by category type; a late case is rated worse.
 DISSATISFIED_BY_TYPE = {
-    "complaint": 0.053, "complex": 0.11, "help": 0.034, "consultation": 0.02,
-    "advice": 0.027, "urgent": 0.018,
+    "complaint": 0.053,
+    "complex": 0.11,
+    "help": 0.034,
+    "consultation": 0.02,
+    "advice": 0.027,
+    "urgent": 0.018,
 }
 BASICALLY_SATISFIED = 0.09
 # After a reopening the caller is asked once more; most are then content. A caller still
@@ -45,20 +49,34 @@ MAX_CALLBACK_ROUNDS = 2
 
 # Where a case goes when its default department returns it (退单 → 改派).
 ALTERNATES: dict[str, str] = {
-    "fire_hazard": "housing_office", "illegal_construction": "housing_office",
-    "street_vending": "market_regulation", "noise_construction_night": "construction_office",
-    "noise_neighbourhood": "urban_management", "sanitation": "housing_office",
-    "greenery": "housing_office", "public_toilet": "construction_office",
-    "river_pollution": "environment_office", "illegal_discharge": "river_chief_office",
-    "road_damage": "housing_office", "street_light": "housing_office",
-    "illegal_parking": "housing_office", "dog_nuisance": "self_governance_office",
-    "property_service": "self_governance_office", "lift_failure": "market_regulation",
-    "house_leak": "justice_office", "group_renting": "police_station",
-    "estate_renewal": "construction_office", "relocation": "housing_office",
-    "neighbour_dispute": "police_station", "food_safety": "urban_management",
-    "consumer_complaint": "economic_office", "social_assistance": "self_governance_office",
-    "policy_consultation": "civil_affairs_office", "health_consultation": "service_centre",
-    "enterprise_service": "market_regulation", "community_affairs": "civil_affairs_office",
+    "fire_hazard": "housing_office",
+    "illegal_construction": "housing_office",
+    "street_vending": "market_regulation",
+    "noise_construction_night": "construction_office",
+    "noise_neighbourhood": "urban_management",
+    "sanitation": "housing_office",
+    "greenery": "housing_office",
+    "public_toilet": "construction_office",
+    "river_pollution": "environment_office",
+    "illegal_discharge": "river_chief_office",
+    "road_damage": "housing_office",
+    "street_light": "housing_office",
+    "illegal_parking": "housing_office",
+    "dog_nuisance": "self_governance_office",
+    "property_service": "self_governance_office",
+    "lift_failure": "market_regulation",
+    "house_leak": "justice_office",
+    "group_renting": "police_station",
+    "estate_renewal": "construction_office",
+    "relocation": "housing_office",
+    "neighbour_dispute": "police_station",
+    "food_safety": "urban_management",
+    "consumer_complaint": "economic_office",
+    "social_assistance": "self_governance_office",
+    "policy_consultation": "civil_affairs_office",
+    "health_consultation": "service_centre",
+    "enterprise_service": "market_regulation",
+    "community_affairs": "civil_affairs_office",
     "suggestion": "construction_office",
 }
 
@@ -117,9 +135,7 @@ def draw_fate(rng: random.Random, category: CategoryInfo, departments: set[str])
         and rng.random() < RETURN_RATE
     )
     extension = rng.random() < EXTENSION_RATES.get(category.working_days or 1, 0.02)
-    partners = [
-        d for d in WHISTLE_PARTNERS.get(category.code, ()) if d in departments and d
-    ]
+    partners = [d for d in WHISTLE_PARTNERS.get(category.code, ()) if d in departments and d]
     summoned: tuple[str, ...] = ()
     if partners and rng.random() < WHISTLE_RATE:
         summoned = tuple(rng.sample(partners, min(len(partners), rng.choice((1, 2, 2)))))

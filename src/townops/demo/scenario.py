@@ -29,15 +29,37 @@ HOTLINE_SOURCE = "12345"
 
 # Relative call volume per category (a year's mix before seasons); unknown codes get 1.
 CATEGORY_WEIGHTS: dict[str, float] = {
-    "property_service": 14, "illegal_parking": 8, "policy_consultation": 9,
-    "noise_neighbourhood": 7, "illegal_construction": 7, "sanitation": 7, "house_leak": 7,
-    "noise_construction_night": 4, "street_vending": 4, "group_renting": 3,
-    "illegal_discharge": 3, "road_damage": 3, "consumer_complaint": 3, "greenery": 3,
-    "health_consultation": 3, "lift_failure": 2.5, "dog_nuisance": 2.5,
-    "neighbour_dispute": 2.5, "street_light": 2, "social_assistance": 2, "suggestion": 2,
-    "community_affairs": 1.5, "fire_hazard": 1.2, "food_safety": 1.2, "estate_renewal": 1.2,
-    "river_pollution": 1, "water_main_burst": 1, "enterprise_service": 1, "relocation": 0.6,
-    "public_toilet": 0.5, "gas_smell": 0.5,
+    "property_service": 14,
+    "illegal_parking": 8,
+    "policy_consultation": 9,
+    "noise_neighbourhood": 7,
+    "illegal_construction": 7,
+    "sanitation": 7,
+    "house_leak": 7,
+    "noise_construction_night": 4,
+    "street_vending": 4,
+    "group_renting": 3,
+    "illegal_discharge": 3,
+    "road_damage": 3,
+    "consumer_complaint": 3,
+    "greenery": 3,
+    "health_consultation": 3,
+    "lift_failure": 2.5,
+    "dog_nuisance": 2.5,
+    "neighbour_dispute": 2.5,
+    "street_light": 2,
+    "social_assistance": 2,
+    "suggestion": 2,
+    "community_affairs": 1.5,
+    "fire_hazard": 1.2,
+    "food_safety": 1.2,
+    "estate_renewal": 1.2,
+    "river_pollution": 1,
+    "water_main_burst": 1,
+    "enterprise_service": 1,
+    "relocation": 0.6,
+    "public_toilet": 0.5,
+    "gas_smell": 0.5,
 }
 
 
@@ -52,19 +74,43 @@ class Season:
 
 SEASONS: tuple[Season, ...] = (
     # Shanghai lockdown (Pudong from 28 March, the whole city until 1 June).
-    Season(date(YEAR, 3, 28), date(YEAR, 5, 31), {
-        "health_consultation": 12, "social_assistance": 4, "property_service": 1.8,
-        "consumer_complaint": 1.8, "food_safety": 1.5, "policy_consultation": 1.3,
-        "enterprise_service": 1.5, "street_vending": 0.1, "illegal_construction": 0.2,
-        "noise_construction_night": 0.1, "illegal_parking": 0.4, "relocation": 0.3,
-        "road_damage": 0.5, "estate_renewal": 0.3,
-    }),
-    Season(date(YEAR, 6, 1), date(YEAR, 6, 30), {"enterprise_service": 2, "health_consultation": 2}),
-    Season(date(YEAR, 6, 15), date(YEAR, 9, 15), {
-        "noise_neighbourhood": 1.6, "noise_construction_night": 1.5, "greenery": 1.8,
-        "river_pollution": 1.5, "water_main_burst": 1.4, "public_toilet": 1.3,
-        "dog_nuisance": 1.2, "illegal_discharge": 1.3,
-    }),
+    Season(
+        date(YEAR, 3, 28),
+        date(YEAR, 5, 31),
+        {
+            "health_consultation": 12,
+            "social_assistance": 4,
+            "property_service": 1.8,
+            "consumer_complaint": 1.8,
+            "food_safety": 1.5,
+            "policy_consultation": 1.3,
+            "enterprise_service": 1.5,
+            "street_vending": 0.1,
+            "illegal_construction": 0.2,
+            "noise_construction_night": 0.1,
+            "illegal_parking": 0.4,
+            "relocation": 0.3,
+            "road_damage": 0.5,
+            "estate_renewal": 0.3,
+        },
+    ),
+    Season(
+        date(YEAR, 6, 1), date(YEAR, 6, 30), {"enterprise_service": 2, "health_consultation": 2}
+    ),
+    Season(
+        date(YEAR, 6, 15),
+        date(YEAR, 9, 15),
+        {
+            "noise_neighbourhood": 1.6,
+            "noise_construction_night": 1.5,
+            "greenery": 1.8,
+            "river_pollution": 1.5,
+            "water_main_burst": 1.4,
+            "public_toilet": 1.3,
+            "dog_nuisance": 1.2,
+            "illegal_discharge": 1.3,
+        },
+    ),
     Season(date(YEAR, 6, 10), date(YEAR, 7, 20), {"house_leak": 1.6}),  # plum rains (梅雨)
     Season(date(YEAR, 12, 7), date(YEAR, 12, 31), {"health_consultation": 5}),  # 新十条
 )
@@ -72,8 +118,30 @@ SPRING_FESTIVAL_WEEK = (date(YEAR, 1, 31), date(YEAR, 2, 6))
 
 # Calls per hour of the local day: the desk is open round the clock, callers mostly 8–21.
 HOUR_WEIGHTS = (
-    0.4, 0.2, 0.15, 0.1, 0.1, 0.2, 0.6, 2.0, 5.0, 6.5, 6.5, 5.5,
-    4.0, 4.5, 5.5, 5.5, 5.0, 4.5, 3.5, 3.5, 3.2, 2.6, 1.4, 0.8,
+    0.4,
+    0.2,
+    0.15,
+    0.1,
+    0.1,
+    0.2,
+    0.6,
+    2.0,
+    5.0,
+    6.5,
+    6.5,
+    5.5,
+    4.0,
+    4.5,
+    5.5,
+    5.5,
+    5.0,
+    4.5,
+    3.5,
+    3.5,
+    3.2,
+    2.6,
+    1.4,
+    0.8,
 )
 
 
@@ -152,7 +220,11 @@ def build_place_book(nodes: Sequence[Node]) -> PlaceBook:
     spots: dict[str, list[Spot]] = {c.code: [] for c in communities}
     for node in sorted(nodes, key=lambda n: n.code):
         grid = node if node.level == "micro_grid" else by_code.get(node.parent_code or "")
-        if grid is None or grid.level != "micro_grid" or node.level not in ("micro_grid", "building"):
+        if (
+            grid is None
+            or grid.level != "micro_grid"
+            or node.level not in ("micro_grid", "building")
+        ):
             continue
         community = by_code[grid.parent_code or ""]
         lon, lat, half = _centre(node.geometry)

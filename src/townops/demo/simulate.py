@@ -1,108 +1,45 @@
 """Simulate Gaohang's 2022 hotline year through the real case engine.
 
-A discrete-event simulation: a heap of (time, seq, ticket, step) so that every action of
-every case happens in global time order, each through ``create_case`` / ``perform_action``
-with an explicit simulated ``now`` and a real, permitted actor. At each local midnight the
-overdue sweep runs (late cases get breached and automatically supervised) and the day is
-committed. Nothing reads the wall clock; one ``random.Random(seed)`` drives every choice,
-so a seed always yields the same cases and events.
+Each case is received, dispatched, perhaps returned and re-dispatched, accepted, contacted,
+perhaps whistled, extended or supervised, resolved, called back, perhaps reopened, and
+closed — every step through ``create_case`` / ``perform_action`` with an explicit simulated
+``now`` and a real, permitted actor (see :mod:`.cast`). The steps run on the event loop of
+:mod:`.loop`; the rates and delays are in :mod:`.behaviour`, the calls in :mod:`.scenario`.
+Nothing reads the wall clock; one ``random.Random(seed)`` drives every choice, so a seed
+always yields the same cases and events.
 """
 
 from __future__ import annotations
 
-import heapq
-import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from townops.auth.actor import Actor
 from townops.cases.enums import Action, State
-from townops.cases.models import Case
-from townops.cases.schemas import ActionInput
-from townops.cases.service import create_case, perform_action
-from townops.cases.sweeps import sweep_overdue
-from townops.cases.transitions import next_state
+from townops.cases.service import create_case
 from townops.categories.models import Category
 from townops.demo import behaviour as b
 from townops.demo import texts
-from townops.demo.cast import Cast
-from townops.demo.scenario import (
-    Node,
-    build_place_book,
-    case_input,
-    draw_arrivals,
-    local_midnight,
-    pick,
-    year_days,
-)
+from townops.demo.loop import EventLoop, SimulationReport, Step, Ticket
+from townops.demo.scenario import Node, build_place_book, case_input, draw_arrivals, pick
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
-from townops.towns.profile import get_profile
+
+__all__ = ["DEFAULT_CASES", "DEFAULT_SEED", "DemoParams", "SimulationReport", "simulate_year"]
 
 DEFAULT_CASES = 11_097  # hotline orders Gaohang handled in 2022 (government work report)
 DEFAULT_SEED = 2022
-_TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 @dataclass(frozen=True)
 class DemoParams:
     seed: int = DEFAULT_SEED
     cases: int = DEFAULT_CASES
-
-
-@dataclass
-class SimulationReport:
-    cases: int = 0
-    actions: int = 0
-    overdue_marked: int = 0
-    # Planned side actions (a supervision, say) that found the case already handled.
-    skipped: int = 0
-    users_created: list[str] = field(default_factory=list)
-
-
-class Step(StrEnum):
-    create = "create"
-    dispatch = "dispatch"
-    return_ = "return"
-    accept = "accept"
-    first_contact = "first_contact"
-    request_extension = "request_extension"
-    decide_extension = "decide_extension"
-    resolve = "resolve"
-    callback = "callback"
-    close = "close"
-    whistle = "whistle"
-    report_in = "report_in"
-    supervise = "supervise"
-
-
-# Side steps run only if the case still allows them when their time comes.
-_SIDE_ACTIONS = {Step.whistle: Action.whistle, Step.report_in: Action.report_in,
-                 Step.supervise: Action.supervise}
-_SUPERVISABLE = frozenset({State.dispatched, State.accepted, State.returned, State.reopened})
-
-
-@dataclass
-class Ticket:
-    """The simulation's notes on one case."""
-
-    case: Case
-    category: b.CategoryInfo
-    fate: b.Fate
-    department: str
-    late: bool
-    returned: bool = False
-    extension_asked: bool = False
-    whistled: bool = False
-    round: int = 1
-    not_before: datetime | None = None
 
 
 def simulate_year(
@@ -119,13 +56,9 @@ def simulate_year(
     return _Year(session, params).run(on_day)
 
 
-class _Year:
+class _Year(EventLoop):
     def __init__(self, session: Session, params: DemoParams) -> None:
-        self.session = session
-        self.rng = random.Random(params.seed)
-        # Tracking codes come from their own stream so they never shift the year's draws.
-        self.token_rng = random.Random(f"townops-demo-tokens-{params.seed}")
-        self.calendar = get_profile(session).calendar
+        super().__init__(session, params.seed)
         self.categories = {
             c.code: b.CategoryInfo(
                 c.code, c.department_code, c.deadline_working_days, c.deadline_hours, c.type
@@ -134,7 +67,8 @@ class _Year:
         }
         self.departments = set(session.scalars(select(Department.code)))
         self.department_names = {
-            code: name for code, name in session.execute(select(Department.code, Department.name_zh))
+            code: name
+            for code, name in session.execute(select(Department.code, Department.name_zh))
         }
         self.places = build_place_book(
             [
@@ -142,17 +76,8 @@ class _Year:
                 for j in session.scalars(select(Jurisdiction))
             ]
         )
-        self.cast = Cast(session)
-        self.report = SimulationReport()
-        self.arrivals = draw_arrivals(
-            self.rng, params.cases, list(self.categories), self.calendar
-        )
-        self.tickets: dict[int, Ticket] = {}
-        self.by_case_id: dict[int, int] = {}
-        self.new_today: list[Case] = []
-        self.heap: list[tuple[datetime, int, int, Step, str]] = []
-        self.seq = 0
-        self.steps: dict[Step, Callable[[int, Ticket, str], None]] = {
+        self.arrivals = draw_arrivals(self.rng, params.cases, list(self.categories), self.calendar)
+        self.steps = {
             Step.dispatch: self.do_dispatch,
             Step.return_: self.do_return,
             Step.accept: self.do_accept,
@@ -166,111 +91,10 @@ class _Year:
             Step.report_in: self.do_report_in,
             Step.supervise: self.do_supervise,
         }
-        self.now = local_midnight(year_days()[0])
         for serial, arrival in enumerate(self.arrivals, start=1):
             self.at(arrival.received_at, serial, Step.create)
 
-    # ------------------------------------------------------------------ the loop
-
-    def run(self, on_day: Callable[[date], None] | None) -> SimulationReport:
-        for day in year_days():
-            day_end = local_midnight(day + timedelta(days=1))
-            while self.heap and self.heap[0][0] < day_end:
-                when, _, key, step, arg = heapq.heappop(self.heap)
-                self.now = when
-                self.handle(key, step, arg)
-            self.now = day_end
-            self.end_of_day(day_end)
-            if on_day is not None:
-                on_day(day)
-        self.report.users_created = list(self.cast.created)
-        return self.report
-
-    def at(self, when: datetime, key: int, step: Step, arg: str = "") -> None:
-        # Never in the past: each action on a case comes at or after the one before.
-        self.seq += 1
-        heapq.heappush(self.heap, (max(when, self.now), self.seq, key, step, arg))
-
-    def handle(self, key: int, step: Step, arg: str) -> None:
-        if step == Step.create:
-            self.create(key)
-            return
-        ticket = self.tickets.get(key)
-        if ticket is None or not self.may(ticket, step):
-            self.report.skipped += 1
-            return
-        self.steps[step](key, ticket, arg)
-
-    def may(self, ticket: Ticket, step: Step) -> bool:
-        action = _SIDE_ACTIONS.get(step)
-        if action is None:
-            return True
-        state = State(ticket.case.state)
-        if step == Step.supervise:
-            return state in _SUPERVISABLE
-        if step == Step.report_in and not ticket.whistled:
-            return False
-        return next_state(state, action) is not None
-
-    def end_of_day(self, day_end: datetime) -> None:
-        marked = sweep_overdue(self.session, now=day_end)
-        if marked:
-            self.report.overdue_marked += marked
-            self.after_sweep(day_end)
-        self.assign_tokens()
-        self.session.commit()
-
-    def after_sweep(self, swept_at: datetime) -> None:
-        """Reload the swept cases (the sweep bumped their version) and let the leader
-        follow up on some of them the next morning."""
-        ids = self.session.scalars(
-            select(Case.id).where(Case.overdue_marked_at == swept_at).order_by(Case.id)
-        )
-        for case_id in ids:
-            key = self.by_case_id.get(case_id)
-            ticket = self.tickets.get(key) if key is not None else None
-            if ticket is None:
-                continue
-            self.session.expire(ticket.case)
-            if self.rng.random() < b.LEADER_FOLLOWS_BREACH_RATE:
-                self.at(b.at_local(swept_at, 9, self.rng.uniform(0, 120)), key, Step.supervise)
-
-    def assign_tokens(self) -> None:
-        """Give the day's cases tracking codes from the seeded stream.
-
-        ``create_case`` draws codes from ``secrets`` (unguessable, as they must be in
-        production); the demo swaps in seeded ones so a seed reproduces the database. A
-        plain table UPDATE, so the cases' versions do not move.
-        """
-        if not self.new_today:
-            return
-        rows = []
-        for case in self.new_today:
-            token = "".join(self.token_rng.choice(_TOKEN_ALPHABET) for _ in range(10))
-            rows.append({"case_id": case.id, "new_token": token})
-            set_committed_value(case, "token", token)
-        table = Case.__table__
-        self.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("case_id"))
-            .values(token=bindparam("new_token")),
-            rows,
-        )
-        self.new_today.clear()
-
-    # ------------------------------------------------------------------ acting
-
-    def act(self, ticket: Ticket, actor: Actor, action: Action, **fields: Any) -> Case:
-        case = perform_action(
-            self.session,
-            actor=actor,
-            case_id=ticket.case.id,
-            action=action,
-            body=ActionInput(version=ticket.case.version, **fields),
-            now=self.now,
-        )
-        self.report.actions += 1
-        return case
+    # ------------------------------------------------------------------ helpers
 
     def handler(self, ticket: Ticket) -> Actor:
         return self.cast.handler(ticket.department)
@@ -279,9 +103,7 @@ class _Year:
         return b.in_office_hours(self.rng, moment, latest=latest, **kwargs)
 
     def handler_hours(self, moment: datetime, latest: datetime, weekend_work: float) -> datetime:
-        return self.office(
-            moment, latest=latest, calendar=self.calendar, weekend_work=weekend_work
-        )
+        return self.office(moment, latest=latest, calendar=self.calendar, weekend_work=weekend_work)
 
     def lognormal_minutes(self, median: float, sigma: float, cap: float) -> timedelta:
         return b.minutes(min(self.rng.lognormvariate(0, sigma) * median, cap))
@@ -295,10 +117,7 @@ class _Year:
         category = self.categories[arrival.category]
         fate = b.draw_fate(self.rng, category, self.departments)
         ticket = Ticket(case, category, fate, category.department, late=fate.late)
-        self.tickets[serial] = ticket
-        self.by_case_id[case.id] = serial
-        self.new_today.append(case)
-        self.report.cases += 1
+        self.track(serial, ticket)
         if category.urgent:
             when = self.now + b.minutes(self.rng.uniform(2, 12))
         else:
@@ -433,11 +252,15 @@ class _Year:
             options = texts.EXPLAINED_REPLY
         self.act(ticket, self.handler(ticket), Action.resolve, reply=pick(self.rng, options))
         if ticket.round > b.MAX_CALLBACK_ROUNDS:
-            when = self.office(self.now + b.hours(self.rng.uniform(2, 24)), latest=self.now + b.hours(72))
+            when = self.office(
+                self.now + b.hours(self.rng.uniform(2, 24)), latest=self.now + b.hours(72)
+            )
             self.at(when, key, Step.close, "explained")
         elif ticket.round > 1 or self.rng.random() < b.CALLBACK_RATE:
             when = self.office(
-                self.now + b.hours(self.rng.uniform(1, 30)), latest=self.now + b.hours(72), closes=21
+                self.now + b.hours(self.rng.uniform(1, 30)),
+                latest=self.now + b.hours(72),
+                closes=21,
             )
             self.at(when, key, Step.callback)
         else:
@@ -451,12 +274,16 @@ class _Year:
             self.rng, ticket.category, round_=ticket.round, late=ticket.case.breached
         )
         comment = pick(self.rng, texts.CALLBACK[rating.value])
-        case = self.act(ticket, self.cast.dispatcher, Action.callback, rating=rating, comment=comment)
+        case = self.act(
+            ticket, self.cast.dispatcher, Action.callback, rating=rating, comment=comment
+        )
         if case.state == State.reopened:
             ticket.round += 1
             self.plan_resolve(key, ticket)
         elif case.state == State.callback:
-            self.at(self.office(self.now + b.hours(4), latest=self.now + b.hours(48)), key, Step.close)
+            self.at(
+                self.office(self.now + b.hours(4), latest=self.now + b.hours(48)), key, Step.close
+            )
         else:
             self.forget(key, ticket)
 
@@ -482,8 +309,6 @@ class _Year:
         self.act(ticket, self.cast.handler(department), Action.report_in, comment=comment)
 
     def do_supervise(self, key: int, ticket: Ticket, _: str) -> None:
-        self.act(ticket, self.cast.leader, Action.supervise, comment=pick(self.rng, texts.SUPERVISION))
-
-    def forget(self, key: int, ticket: Ticket) -> None:
-        del self.tickets[key]
-        del self.by_case_id[ticket.case.id]
+        self.act(
+            ticket, self.cast.leader, Action.supervise, comment=pick(self.rng, texts.SUPERVISION)
+        )

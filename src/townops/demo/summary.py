@@ -92,7 +92,9 @@ def year_figures(session: Session, *, year: int = YEAR) -> YearFigures:
 
 def _event_counts(session: Session, before: datetime) -> dict[str, int]:
     rows = session.execute(
-        select(CaseEvent.action, func.count()).where(CaseEvent.at < before).group_by(CaseEvent.action)
+        select(CaseEvent.action, func.count())
+        .where(CaseEvent.at < before)
+        .group_by(CaseEvent.action)
     )
     return {action: int(n) for action, n in rows}
 

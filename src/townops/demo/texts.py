@@ -15,23 +15,77 @@ SURNAMES = (
     "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦傅方邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严"
 )
 MOBILE_PREFIXES = (
-    "139", "138", "137", "136", "135", "158", "159", "186", "187", "188",
-    "150", "151", "152", "177", "180", "189", "133", "153", "181", "131",
+    "139",
+    "138",
+    "137",
+    "136",
+    "135",
+    "158",
+    "159",
+    "186",
+    "187",
+    "188",
+    "150",
+    "151",
+    "152",
+    "177",
+    "180",
+    "189",
+    "133",
+    "153",
+    "181",
+    "131",
 )
 
 # Roads of Gaohang named in the town's newsletters (see the town's README).
 ROADS = (
-    "金京路", "东靖路", "双桥路", "杨高北路", "浦东北路", "周家嘴路", "启帆路", "繁锦路", "芳菲路",
-    "芳湄路", "行南路", "洲海路", "莱阳路", "金高路", "韶光路", "南新路", "高行街", "界路",
+    "金京路",
+    "东靖路",
+    "双桥路",
+    "杨高北路",
+    "浦东北路",
+    "周家嘴路",
+    "启帆路",
+    "繁锦路",
+    "芳菲路",
+    "芳湄路",
+    "行南路",
+    "洲海路",
+    "莱阳路",
+    "金高路",
+    "韶光路",
+    "南新路",
+    "高行街",
+    "界路",
 )
-SHOPS = ("小吃店", "烧烤店", "面馆", "水果店", "便利店", "理发店", "快递驿站", "麻辣烫店", "火锅店", "超市")
+SHOPS = (
+    "小吃店",
+    "烧烤店",
+    "面馆",
+    "水果店",
+    "便利店",
+    "理发店",
+    "快递驿站",
+    "麻辣烫店",
+    "火锅店",
+    "超市",
+)
 # How long or how often: fits every template that has a {when} slot.
 WHEN = ("最近一周", "这几天", "连续几天", "从上个月开始", "近半个月", "最近一个月", "天天", "经常")
 
 # Categories whose problem is on a road rather than in a building.
 STREET_CATEGORIES = frozenset(
-    {"road_damage", "street_light", "street_vending", "illegal_discharge", "river_pollution",
-     "water_main_burst", "public_toilet", "illegal_parking", "noise_construction_night"}
+    {
+        "road_damage",
+        "street_light",
+        "street_vending",
+        "illegal_discharge",
+        "river_pollution",
+        "water_main_burst",
+        "public_toilet",
+        "illegal_parking",
+        "noise_construction_night",
+    }
 )
 
 CONTENT: dict[str, tuple[str, ...]] = {

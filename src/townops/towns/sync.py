@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from townops.auth.models import AuditEntry, User
 from townops.auth.service import hash_password
 from townops.categories.models import Category
+from townops.categories.service import forget_categories
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import forget_index
 from townops.organization.models import Department
@@ -134,6 +135,7 @@ def sync_town(session: Session, town: Town, *, with_demo_users: bool = True) -> 
     )
     session.flush()
     forget_profile(session)
+    forget_categories(session)
     forget_index(session)
     return SyncReport(
         jurisdictions=len(town.jurisdictions),
