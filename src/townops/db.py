@@ -59,12 +59,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite starts transactions lazily and on its own terms, which breaks SAVEPOINT (a
+    # RELEASE of the outermost one commits). Turn that off and emit BEGIN ourselves
+    # (_sqlite_begin), as SQLAlchemy's SQLite documentation recommends.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -77,6 +85,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)

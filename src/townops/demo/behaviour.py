@@ -29,7 +29,7 @@ WHISTLE_RATE = 0.021  # of the categories that have whistle partners (~55 % of v
 LATE_REPORT_IN_RATE = 0.06
 
 # Extension requests by deadline length: complex (15 working days) cases need them most.
-EXTENSION_RATES = {1: 0.0, 5: 0.022, 15: 0.12}
+EXTENSION_RATES = {1: 0.0, 5: 0.026, 15: 0.12}
 
 # First-callback dissatisfaction by category type; a late case is rated worse.
 DISSATISFIED_BY_TYPE = {
