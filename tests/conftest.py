@@ -67,7 +67,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    eng = make_engine(database_url)
+    eng = make_engine(database_url, sqlite_savepoints=True)
     _drop_everything(eng)
     upgrade(eng)
     with Session(eng) as session:

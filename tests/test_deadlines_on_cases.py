@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from townops.auth.actor import SYSTEM, Actor
@@ -17,6 +17,7 @@ from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.service import create_case, perform_action
 from townops.cases.sweeps import sweep_overdue
 from townops.categories.models import Category
+from townops.db import make_engine
 from townops.errors import Conflict, StaleVersion
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -176,8 +177,10 @@ def test_an_hours_deadline_runs_round_the_clock(session: Session) -> None:
 
 
 def test_two_sessions_writing_the_same_case_one_wins_and_the_other_gets_stale_version(
-    engine: Engine,
+    database_url: str,
 ) -> None:
+    # The engine as production builds it (not the test harness's savepoint mode).
+    engine = make_engine(database_url)
     t0 = datetime(2022, 6, 6, 9, tzinfo=SH)
     with Session(engine) as setup:
         cat = _category(setup, working_days=5)
@@ -207,3 +210,4 @@ def test_two_sessions_writing_the_same_case_one_wins_and_the_other_gets_stale_ve
             cleanup.execute(delete(CaseEvent).where(CaseEvent.case_id == case_id))
             cleanup.execute(delete(Case).where(Case.id == case_id))
             cleanup.commit()
+        engine.dispose()

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townops.errors import DomainError
@@ -54,6 +55,19 @@ def install_error_handlers(app: FastAPI) -> None:
                 error_body("invalid_input", "the request is invalid", {"problems": problems})
             ),
             status_code=422,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> Response:
+        # SQLite allows one writer; past its busy timeout the client should simply retry.
+        if "database is locked" not in str(exc.orig):
+            return await _unexpected(request, exc)
+        if _is_open311(request):
+            return open311_error_response(request, 503, "busy, retry shortly")
+        return JSONResponse(
+            error_body("busy", "the database is busy; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)
