@@ -523,3 +523,22 @@ def test_the_cli_refuses_a_bad_period(cli: Callable[..., Any]) -> None:
     result = cli("--year", "2022", "--month", "2022-01")
     assert result.exit_code == 1
     assert "exactly one period" in result.output
+
+
+def test_every_callback_counts_in_the_satisfaction_rate_before_and_after_a_reopening(
+    session: Session, actor: ActorFor
+) -> None:
+    town = Town(session, actor)
+    case = town.receive(LEAK, HUAGAO, at(5, 9, 9))
+    town.handle(case, HOUSING, at(5, 9, 9))
+    town.resolve(case, at(5, 9, 15))
+    town.rate(case, "dissatisfied", at(5, 10, 9))  # reopens the case by itself
+    assert case.state == "reopened"
+    town.resolve(case, at(5, 11, 9))
+    town.rate(case, "satisfied", at(5, 12, 9))  # closes it by itself
+    assert case.state == "closed"
+
+    (row,) = compute_kpis(session, by=Grouping.community, period=month_period(2022, 5), now=NOW)
+    assert row.code == HUAGAO
+    assert (row.rated, row.satisfied, row.satisfaction_rate) == (2, 1, 0.5)
+    assert row.callback_coverage == 1.0 and row.reopen_rate == 1.0

@@ -125,6 +125,8 @@ class CaseEvent(Base):
     # The department in charge when this happened: returns and dispatches count against it.
     department_code: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
     comment: Mapped[str] = mapped_column(Text, default="")
+    # The rating a callback recorded: each callback counts in the satisfaction rate.
+    rating: Mapped[str | None] = mapped_column(String(30), default=None)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 

@@ -117,6 +117,7 @@ def _event(
         actor_role=actor.role.value,
         department_code=department_code or case.department_code,
         comment=comment,
+        rating=data.get("rating") if action == Action.callback else None,
         data=_jsonable(data),
     )
 

@@ -114,8 +114,7 @@ def _percent(rate: float | None) -> str:
 def _summary_table(f: YearFigures) -> Table:
     table = Table(
         title=f"高行镇 12345 热线 {YEAR} (simulated)",
-        caption="满意率: latest rating of the closed cases (KPI); 回访: satisfied or basically "
-        "satisfied share of every callback rating",
+        caption="满意率 (KPI): satisfied or basically satisfied share of every callback in 2022",
         show_header=False,
     )
     table.add_column("figure")

@@ -29,7 +29,7 @@ class YearFigures:
     closed: int
     closed_on_time: int
     on_time_rate: float | None
-    # KPI definition: latest rating of the closed cases (a reopened case counts once).
+    # KPI definition: every callback in the year counts (before and after a reopening).
     satisfaction_rate: float | None
     callbacks: int
     callbacks_satisfied: int

@@ -82,17 +82,17 @@ MAIN_FIGURES: tuple[Figure, ...] = (
         "满意率",
         "satisfaction rate",
         "rate",
-        "有评价的办结工单中“满意”+“基本满意”的比例（以最近一次评价为准）",
-        "(satisfied + basically satisfied) / rated, over the closed cases with a rating; "
-        "the latest rating counts",
+        "期内每次回访评价中“满意”+“基本满意”的比例（重办前后的评价各计一次）",
+        "(satisfied + basically satisfied) / rated, over every callback made in the period "
+        "(a rating before and after a reopening each count)",
     ),
     _fig(
         "callback_coverage",
         "回访率",
         "callback coverage",
         "rate",
-        "有评价的办结工单数 / 办结量",
-        "rated closed cases / closed cases",
+        "至少回访一次的办结工单数 / 办结量",
+        "closed cases called back at least once / closed cases",
     ),
     _fig("return_rate", "退单率", "return rate", "rate", "", ""),
     _fig(
@@ -149,19 +149,19 @@ _COUNT_FIGURES: tuple[Figure, ...] = (
     ),
     _fig(
         "rated",
-        "已评价数",
+        "回访评价数",
         "rated",
         "count",
-        "办结工单中有回访评价的数量",
-        "closed cases with a callback rating",
+        "期内回访评价次数",
+        "callbacks (ratings) made in the period",
     ),
     _fig(
         "satisfied",
         "满意数(含基本满意)",
         "satisfied",
         "count",
-        "办结工单中最近评价为满意或基本满意的数量",
-        "closed cases whose latest rating is satisfied or basically satisfied",
+        "期内评价为满意或基本满意的回访次数",
+        "callbacks in the period rated satisfied or basically satisfied",
     ),
     _fig(
         "reopened",

@@ -19,10 +19,11 @@ Figures (the glossary's names):
     overdue sweep or by a resolution after the deadline (an approved extension moves the
     deadline and lifts a breach marked while the request was pending).
 ``satisfaction_rate`` 满意率
-    (satisfied + basically_satisfied) / rated, over the closed cases that have a rating;
-    the latest rating counts.
+    (satisfied + basically_satisfied) / rated, over the callbacks (回访) made in the period:
+    every callback counts, so a case rated dissatisfied, reopened and then rated satisfied
+    contributes one of each — the 12345 way of counting.
 ``callback_coverage`` 回访率
-    rated / closed.
+    closed cases with at least one callback / closed.
 ``return_rate`` 退单率 — two bases, named in the output as ``return_rate_basis``:
     * ``events`` (grouping by department): ``return`` events recorded against the
       department / ``dispatch`` events to it, both by event time in the period. Events on
@@ -248,7 +249,7 @@ def _row(
         closed=int(t["closed"]),
         on_time_rate=_rate(t["closed_on_time"], t["closed"]),
         satisfaction_rate=_rate(t["satisfied"], t["rated"]),
-        callback_coverage=_rate(t["rated"], t["closed"]),
+        callback_coverage=_rate(t["called_back"], t["closed"]),
         return_rate=_rate(returned, dispatched),
         reopen_rate=_rate(t["reopened"], t["closed"]),
         median_handling_hours=None if median is None else float(median),
@@ -336,8 +337,7 @@ def _tallies(
             key,
             func.count().label("closed"),
             _count_if(Case.breached.is_(False)).label("closed_on_time"),
-            _count_if(Case.rating.is_not(None)).label("rated"),
-            _count_if(Case.rating.in_(_SATISFIED)).label("satisfied"),
+            _count_if(Case.callback_count > 0).label("called_back"),
             _count_if(Case.reopen_count > 0).label("reopened"),
         ).where(*closed, scope),
         _grouped(key, func.count().label("overdue_open")).where(
@@ -360,6 +360,7 @@ def _event_counts(
     counted = {
         "extensions": Action.approve_extension,
         "supervisions": Action.supervise,
+        "rated": Action.callback,
     }
     if return_rate_basis(by) == "events":
         counted |= {"dispatch_events": Action.dispatch, "return_events": Action.return_}
@@ -367,6 +368,7 @@ def _event_counts(
         _grouped(
             _event_key(by),
             *(_count_if(CaseEvent.action == a.value).label(name) for name, a in counted.items()),
+            _count_if(CaseEvent.rating.in_(_SATISFIED)).label("satisfied"),
         )
         .select_from(CaseEvent)
         .join(Case, Case.id == CaseEvent.case_id)

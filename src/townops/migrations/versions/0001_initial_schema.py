@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:12:44.293470
+Create Date: 2026-11-22 15:36:01.847307
 """
 
 from collections.abc import Sequence
@@ -244,6 +244,7 @@ def upgrade() -> None:
         sa.Column("actor_role", sa.String(length=30), nullable=False),
         sa.Column("department_code", sa.String(length=40), nullable=True),
         sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("rating", sa.String(length=30), nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_user_id"], ["users.id"], name=op.f("fk_case_events_actor_user_id_users")
