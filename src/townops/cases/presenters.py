@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from townops.auth.actor import Actor
 from townops.cases.access import can_see_full_phone
 from townops.cases.deadlines import is_overdue, time_left
-from townops.cases.enums import CLOCK_STATES, State
+from townops.cases.enums import CLOCK_STATES
 from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.cases.schemas import CaseOut, EventOut, ExtensionOut, Requester, SummonsOut
 from townops.cases.service import actions_for
@@ -151,7 +151,3 @@ def present_event(event: CaseEvent) -> EventOut:
         comment=event.comment,
         data=event.data,
     )
-
-
-def is_running(case: Case) -> bool:
-    return State(case.state) in CLOCK_STATES

@@ -19,7 +19,7 @@ from townops.auth.actor import SYSTEM, Actor
 from townops.cases import actions as rules
 from townops.cases.access import check_may_act, role_may, visible_cases
 from townops.cases.deadlines import due_at
-from townops.cases.enums import OPEN_STATES, Action, CaseKind, Role, State
+from townops.cases.enums import OPEN_STATES, Action, Role, State
 from townops.cases.models import Case, CaseEvent
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.transitions import allowed_actions, next_state
@@ -210,10 +210,6 @@ def get_case_for(session: Session, *, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def get_case_by_token(session: Session, *, token: str) -> Case | None:
-    return session.scalars(select(Case).where(Case.token == token)).first()
-
-
 def actions_for(actor: Actor, case: Case, profile: TownProfile) -> list[str]:
     """Actions this actor could try now (state allows it and the role has it)."""
     spec = profile.roles.get(actor.role)
@@ -303,11 +299,3 @@ def case_history(session: Session, *, actor: Actor, case_id: int) -> list[CaseEv
             select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
         )
     )
-
-
-def is_open(case: Case) -> bool:
-    return case.state != State.closed.value
-
-
-def default_kind() -> CaseKind:
-    return CaseKind.request

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, CursorResult, func, insert, literal, select, update
+from sqlalchemy import JSON, CursorResult, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from townops.cases.enums import CLOCK_STATES, Action
@@ -72,10 +72,3 @@ def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
         )
     )
     return int(claimed)
-
-
-def count_open_overdue(session: Session, *, now: datetime | None = None) -> int:
-    now = now or utcnow()
-    return int(
-        session.scalar(select(func.count()).where(Case.state.in_(_CLOCK), Case.due_at < now)) or 0
-    )
