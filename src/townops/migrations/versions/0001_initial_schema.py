@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:36:01.847307
+Create Date: 2026-11-22 15:44:37.199768
 """
 
 from collections.abc import Sequence
@@ -214,7 +214,6 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_cases_category_code"), ["category_code"], unique=False)
-        batch_op.create_index("ix_cases_closed_at", ["closed_at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_cases_community_code"), ["community_code"], unique=False
         )
@@ -225,7 +224,32 @@ def upgrade() -> None:
             batch_op.f("ix_cases_jurisdiction_path"), ["jurisdiction_path"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_cases_kind"), ["kind"], unique=False)
-        batch_op.create_index("ix_cases_received_at", ["received_at"], unique=False)
+        batch_op.create_index(
+            "ix_cases_kpi_closed",
+            [
+                "closed_at",
+                "department_code",
+                "community_code",
+                "category_code",
+                "breached",
+                "callback_count",
+                "reopen_count",
+                "handling_working_hours",
+            ],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_cases_kpi_received",
+            [
+                "received_at",
+                "department_code",
+                "community_code",
+                "category_code",
+                "dispatched_at",
+                "return_count",
+            ],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_cases_requester_user_id"), ["requester_user_id"], unique=False
         )
@@ -255,11 +279,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_events")),
     )
     with op.batch_alter_table("case_events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_case_events_action"), ["action"], unique=False)
-        batch_op.create_index(batch_op.f("ix_case_events_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_case_events_case_id"), ["case_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_case_events_department_code"), ["department_code"], unique=False
+        )
+        batch_op.create_index(
+            "ix_case_events_kpi",
+            ["at", "action", "department_code", "rating", "case_id"],
+            unique=False,
         )
 
     op.create_table(
@@ -326,21 +353,20 @@ def downgrade() -> None:
 
     op.drop_table("extensions")
     with op.batch_alter_table("case_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_case_events_kpi")
         batch_op.drop_index(batch_op.f("ix_case_events_department_code"))
         batch_op.drop_index(batch_op.f("ix_case_events_case_id"))
-        batch_op.drop_index(batch_op.f("ix_case_events_at"))
-        batch_op.drop_index(batch_op.f("ix_case_events_action"))
 
     op.drop_table("case_events")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index("ix_cases_state_due_at")
         batch_op.drop_index(batch_op.f("ix_cases_requester_user_id"))
-        batch_op.drop_index("ix_cases_received_at")
+        batch_op.drop_index("ix_cases_kpi_received")
+        batch_op.drop_index("ix_cases_kpi_closed")
         batch_op.drop_index(batch_op.f("ix_cases_kind"))
         batch_op.drop_index(batch_op.f("ix_cases_jurisdiction_path"))
         batch_op.drop_index("ix_cases_department_code_state")
         batch_op.drop_index(batch_op.f("ix_cases_community_code"))
-        batch_op.drop_index("ix_cases_closed_at")
         batch_op.drop_index(batch_op.f("ix_cases_category_code"))
         batch_op.drop_index(batch_op.f("ix_cases_assignee_community_code"))
 
