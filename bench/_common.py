@@ -46,7 +46,7 @@ def fresh_engine(url: str) -> Engine:
     return engine
 
 
-def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
+def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
     """(best, median) wall-clock seconds of ``repeat`` runs."""
     runs = []
     for _ in range(repeat):

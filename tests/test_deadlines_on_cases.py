@@ -211,3 +211,52 @@ def test_two_sessions_writing_the_same_case_one_wins_and_the_other_gets_stale_ve
             cleanup.execute(delete(Case).where(Case.id == case_id))
             cleanup.commit()
         engine.dispose()
+
+
+def test_a_reopened_case_that_is_late_again_is_supervised_again(session: Session) -> None:
+    cat = _category(session, working_days=1)
+    t0 = datetime(2022, 6, 6, 9, tzinfo=SH)
+    case = _new(session, cat, t0)
+    assert sweep_overdue(session, now=datetime(2022, 6, 8, 9, tzinfo=SH)) >= 1
+    session.expire_all()
+    case = session.get(Case, case.id)  # type: ignore[assignment]
+    case = _do(
+        session,
+        SYSTEM,
+        case,
+        Action.dispatch,
+        t0 + timedelta(days=2),
+        department=cat.department_code,
+    )
+    case = _do(session, SYSTEM, case, Action.accept, t0 + timedelta(days=2))
+    case = _do(session, SYSTEM, case, Action.resolve, t0 + timedelta(days=2), reply="已办")
+    case = _do(
+        session, SYSTEM, case, Action.callback, t0 + timedelta(days=3), rating="dissatisfied"
+    )
+    assert case.state == "reopened" and case.sweep_due_at == case.due_at
+    sweep_overdue(session, now=case.due_at + timedelta(hours=1))
+    session.expire_all()
+    case = session.get(Case, case.id)  # type: ignore[assignment]
+    assert case.supervision_count == 2 and case.sweep_due_at is None
+
+
+def test_the_open_filter_lists_the_cases_someone_must_act_on_by_deadline(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    from townops.cases.service import CaseFilters, list_cases_for
+
+    cat = _category(session, working_days=5)
+    t0 = datetime(2030, 3, 4, 9, tzinfo=SH)  # later than any other test's cases
+    waiting = [_new(session, cat, t0 + timedelta(days=d)) for d in (3, 1, 2)]
+    done = _new(session, cat, t0)
+    done = _do(session, SYSTEM, done, Action.dispatch, t0, department=cat.department_code)
+    done = _do(session, SYSTEM, done, Action.accept, t0)
+    done = _do(session, SYSTEM, done, Action.resolve, t0 + timedelta(hours=1), reply="已办")
+    rows, _, _ = list_cases_for(
+        session,
+        actor=actor("duty"),
+        filters=CaseFilters(open=True, order="due_at", received_from=t0),
+        now=t0,
+    )
+    assert [r.id for r in rows] == [c.id for c in sorted(waiting, key=lambda c: c.received_at)]
+    assert done.id not in {r.id for r in rows}

@@ -250,6 +250,8 @@ def reopen(ctx: ActionContext) -> Outcome:
     case.reopen_count += 1
     case.closed_at = None
     case.resolved_at = None
+    # A new deadline: if it is missed too, the sweep supervises the case again.
+    case.overdue_marked_at = None
     case.due_at = due_at(
         ctx.now, Deadline(working_days=ctx.profile.reopen_working_days), ctx.profile.calendar
     )

@@ -19,19 +19,42 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from townops.cases.enums import CLOCK_STATES
 from townops.db import Base, UTCDateTime
 from townops.timeutil import utcnow
+
+_CLOCK_STATES = frozenset(s.value for s in CLOCK_STATES)
 
 
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
-        Index("ix_cases_state_due_at", "state", "due_at"),
-        Index("ix_cases_department_code_state", "department_code", "state"),
+        # Work queues: open cases only (partial), by deadline, town-wide and per department.
+        Index(
+            "ix_cases_open_due_at",
+            "open_due_at",
+            postgresql_where=text("open_due_at IS NOT NULL"),
+            sqlite_where=text("open_due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_cases_department_code_open_due_at",
+            "department_code",
+            "open_due_at",
+            postgresql_where=text("open_due_at IS NOT NULL"),
+            sqlite_where=text("open_due_at IS NOT NULL"),
+        ),
+        # What the overdue sweep has not claimed yet: the sweep reads only this.
+        Index(
+            "ix_cases_sweep_due_at",
+            "sweep_due_at",
+            postgresql_where=text("sweep_due_at IS NOT NULL"),
+            sqlite_where=text("sweep_due_at IS NOT NULL"),
+        ),
         # KPI indexes: each covers every column its period query reads, so a year of a
         # million cases is an index-only scan (SQLite and PostgreSQL alike).
         Index(
@@ -53,16 +76,19 @@ class Case(Base):
             "callback_count",
             "reopen_count",
             "handling_working_hours",
+            # Partial: updates to open cases (the sweep's) never touch it.
+            postgresql_where=text("closed_at IS NOT NULL"),
+            sqlite_where=text("closed_at IS NOT NULL"),
         ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(20))
     external_id: Mapped[str | None] = mapped_column(String(80), default=None)
     token: Mapped[str] = mapped_column(String(40), unique=True)
 
-    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     content: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(String(300), default="")
     lat: Mapped[float | None] = mapped_column(Float, default=None)
@@ -73,7 +99,7 @@ class Case(Base):
         ForeignKey("jurisdictions.code"), default=None
     )
     jurisdiction_path: Mapped[str | None] = mapped_column(String(400), index=True, default=None)
-    community_code: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    community_code: Mapped[str | None] = mapped_column(String(40), default=None)
 
     department_code: Mapped[str | None] = mapped_column(
         ForeignKey("departments.code"), default=None
@@ -96,6 +122,10 @@ class Case(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     original_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # due_at while the handling clock runs (someone must act), else NULL: the work queues.
+    open_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # due_at until the overdue sweep has claimed this deadline, else NULL.
+    sweep_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     first_contact_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -120,6 +150,12 @@ class Case(Base):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def refresh_clock(self) -> None:
+        """Keep the queue and sweep columns in step with state, deadline and overdue mark."""
+        running = self.state in _CLOCK_STATES
+        self.open_due_at = self.due_at if running else None
+        self.sweep_due_at = self.due_at if running and self.overdue_marked_at is None else None
 
     # UPDATE ... WHERE id = :id AND version = :seen: two people acting on one stale case
     # cannot both win, on SQLite or PostgreSQL.
@@ -147,7 +183,7 @@ class CaseEvent(Base):
     actor_name: Mapped[str] = mapped_column(String(80))
     actor_role: Mapped[str] = mapped_column(String(30))
     # The department in charge when this happened: returns and dispatches count against it.
-    department_code: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    department_code: Mapped[str | None] = mapped_column(String(40), default=None)
     comment: Mapped[str] = mapped_column(Text, default="")
     # The rating a callback recorded: each callback counts in the satisfaction rate.
     rating: Mapped[str | None] = mapped_column(String(30), default=None)

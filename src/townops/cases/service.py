@@ -19,7 +19,7 @@ from townops.auth.actor import SYSTEM, Actor
 from townops.cases import actions as rules
 from townops.cases.access import check_may_act, role_may, visible_cases
 from townops.cases.deadlines import due_at
-from townops.cases.enums import OPEN_STATES, Action, Role, State
+from townops.cases.enums import Action, Role, State
 from townops.cases.models import Case, CaseEvent
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.transitions import allowed_actions, next_state
@@ -87,6 +87,7 @@ def create_case(
         created_at=now,
         updated_at=now,
     )
+    case.refresh_clock()
     event = _event(case, action=Action.create, from_state=None, actor=actor, now=now, data={})
     event.case = case
     # One flush inserts both: the event's case_id is filled in from the new case's id.
@@ -176,6 +177,7 @@ def _apply(
     )
     case.state = target.value
     case.updated_at = now
+    case.refresh_clock()
     department = department_before if action == Action.return_ else None
     session.add(
         _event(
@@ -225,6 +227,7 @@ class CaseFilters:
     department: str | None = None
     jurisdiction: str | None = None
     overdue: bool | None = None
+    open: bool | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
     order: str = "-received_at"
@@ -234,6 +237,8 @@ _ORDERS = {
     "-received_at": (Case.received_at.desc(), Case.id.desc()),
     "received_at": (Case.received_at.asc(), Case.id.asc()),
     "due_at": (Case.due_at.asc(), Case.id.asc()),
+    # Work queues (open / overdue filters) order on the open-cases-only deadline index.
+    "open_due_at": (Case.open_due_at.asc(), Case.id.asc()),
     "-due_at": (Case.due_at.desc(), Case.id.desc()),
     "id": (Case.id.asc(),),
     "-id": (Case.id.desc(),),
@@ -254,10 +259,15 @@ def _filtered(session: Session, actor: Actor, f: CaseFilters, now: datetime) -> 
         stmt = stmt.where(
             Case.jurisdiction_path.startswith(place(session, f.jurisdiction).path, autoescape=True)
         )
+    # "Open" = the handling clock runs: someone must act (received … reopened).
+    if f.open is True:
+        stmt = stmt.where(Case.open_due_at.is_not(None))
+    elif f.open is False:
+        stmt = stmt.where(Case.open_due_at.is_(None))
     if f.overdue is True:
-        stmt = stmt.where(Case.state.in_([s.value for s in OPEN_STATES]), Case.due_at < now)
+        stmt = stmt.where(Case.open_due_at < now)
     elif f.overdue is False:
-        stmt = stmt.where((Case.state == State.closed.value) | (Case.due_at >= now))
+        stmt = stmt.where(Case.open_due_at.is_(None) | (Case.open_due_at >= now))
     if f.received_from:
         stmt = stmt.where(Case.received_at >= as_utc(f.received_from))
     if f.received_to:
@@ -279,11 +289,12 @@ def list_cases_for(
     if filters.order not in _ORDERS:
         raise InvalidInput(f"unknown order '{filters.order}'", allowed=sorted(_ORDERS))
     stmt = _filtered(session, actor, filters, now)
+    order = filters.order
+    if order == "due_at" and (filters.open or filters.overdue):
+        order = "open_due_at"  # same order for open cases, served by the partial index
     rows = list(
         session.scalars(
-            stmt.order_by(*_ORDERS[filters.order])
-            .limit(page_size + 1)
-            .offset((page - 1) * page_size)
+            stmt.order_by(*_ORDERS[order]).limit(page_size + 1).offset((page - 1) * page_size)
         )
     )
     total = None

@@ -1,10 +1,16 @@
 """The overdue sweep: mark and supervise every newly overdue case, set-based.
 
-Two statements whatever the number of cases: one UPDATE claims the newly overdue cases by
-stamping ``overdue_marked_at`` with this sweep's time (compare-and-set on
-``overdue_marked_at IS NULL``, so two sweepers never claim the same case), then one
-INSERT ... SELECT writes their automatic supervision (督办) events. Works the same on
-SQLite and PostgreSQL.
+The claim reads only ``sweep_due_at`` (non-NULL exactly while a running deadline is not yet
+claimed; partial index), so its cost follows the number of newly overdue cases, not the
+size of the table. Claiming sets ``sweep_due_at`` to NULL — a compare-and-set: two sweepers
+never claim the same case — and writes one automatic supervision (督办) event per claimed
+case. No per-case round trips:
+
+* PostgreSQL: one statement, ``WITH claimed AS (UPDATE ... RETURNING ...) INSERT ... SELECT
+  FROM claimed``.
+* SQLite: ``INSERT ... SELECT`` of the events, then the ``UPDATE``, with the same condition.
+  The INSERT takes SQLite's single write lock for the transaction, so nothing can change
+  the claimed set between the two statements.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, CursorResult, insert, literal, select, update
+from sqlalchemy import JSON, CursorResult, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from townops.cases.enums import CLOCK_STATES, Action
@@ -21,15 +27,22 @@ from townops.db import UTCDateTime
 from townops.timeutil import utcnow
 
 _CLOCK = [s.value for s in CLOCK_STATES]
+_EVENT_COLUMNS = [
+    "case_id", "action", "from_state", "to_state", "at", "actor_user_id",
+    "actor_name", "actor_role", "department_code", "comment", "data",
+]  # fmt: skip
 
 
-def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
-    """Mark cases whose deadline passed; return how many were newly marked."""
-    now = now or utcnow()
-    result = session.execute(
+def _newly_overdue(now: datetime) -> list[Any]:
+    return [Case.sweep_due_at < now, Case.state.in_(_CLOCK)]
+
+
+def _claim(now: datetime) -> Any:
+    return (
         update(Case)
-        .where(Case.state.in_(_CLOCK), Case.due_at < now, Case.overdue_marked_at.is_(None))
+        .where(*_newly_overdue(now))
         .values(
+            sweep_due_at=None,
             overdue_marked_at=now,
             breached=True,
             supervision_count=Case.supervision_count + 1,
@@ -38,37 +51,37 @@ def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    claimed = cast(CursorResult[Any], result).rowcount
-    if not claimed:
-        return 0
+
+
+def _event_values(now: datetime, source: Any) -> list[Any]:
+    return [
+        source.c.id,
+        literal(Action.supervise.value),
+        source.c.state,
+        source.c.state,
+        literal(now, type_=UTCDateTime()),
+        literal(None, type_=CaseEvent.actor_user_id.type),
+        literal("system"),
+        literal("admin"),
+        source.c.department_code,
+        literal("auto: overdue (超期自动督办)"),
+        literal({"automatic": True, "reason": "overdue"}, type_=JSON()),
+    ]
+
+
+def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
+    """Mark cases whose deadline passed; return how many were newly marked."""
+    now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        claimed = _claim(now).returning(Case.id, Case.state, Case.department_code).cte("claimed")
+        events = insert(CaseEvent).from_select(_EVENT_COLUMNS, select(*_event_values(now, claimed)))
+        count = select(func.count()).select_from(claimed).add_cte(events.cte("supervised"))
+        return int(session.scalar(count) or 0)
+    cases = Case.__table__
     session.execute(
         insert(CaseEvent).from_select(
-            [
-                "case_id",
-                "action",
-                "from_state",
-                "to_state",
-                "at",
-                "actor_user_id",
-                "actor_name",
-                "actor_role",
-                "department_code",
-                "comment",
-                "data",
-            ],
-            select(
-                Case.id,
-                literal(Action.supervise.value),
-                Case.state,
-                Case.state,
-                literal(now, type_=UTCDateTime()),
-                literal(None, type_=CaseEvent.actor_user_id.type),
-                literal("system"),
-                literal("admin"),
-                Case.department_code,
-                literal("auto: overdue (超期自动督办)"),
-                literal({"automatic": True, "reason": "overdue"}, type_=JSON()),
-            ).where(Case.overdue_marked_at == now, Case.state.in_(_CLOCK)),
+            _EVENT_COLUMNS, select(*_event_values(now, cases)).where(*_newly_overdue(now))
         )
     )
-    return int(claimed)
+    result = session.execute(_claim(now))
+    return int(cast(CursorResult[Any], result).rowcount)

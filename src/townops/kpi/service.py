@@ -51,7 +51,7 @@ counts only the cases its department is in charge of (a summons gives sight, not
 ownership) and the events recorded against its department.
 
 Indexes relied on: ``ix_cases_received_at``, ``ix_cases_closed_at``,
-``ix_cases_state_due_at`` (overdue snapshot), ``ix_case_events_at`` (event figures), and
+``ix_cases_open_due_at`` (overdue snapshot), ``ix_case_events_at`` (event figures), and
 the primary keys of cases / departments / jurisdictions / categories for the joins.
 
 Periods are parsed in :mod:`townops.kpi.periods`; names and definitions of the figures,
@@ -84,7 +84,7 @@ from sqlalchemy.sql.elements import True_
 
 from townops.auth.actor import Actor
 from townops.cases.access import visible_cases
-from townops.cases.enums import CLOCK_STATES, Action, Rating, Role
+from townops.cases.enums import Action, Rating, Role
 from townops.cases.models import Case, CaseEvent
 from townops.categories.models import Category
 from townops.jurisdiction.models import Jurisdiction
@@ -321,7 +321,6 @@ def _event_scope(actor: Actor | None) -> ColumnElement[bool]:
 
 
 _SATISFIED = [Rating.satisfied.value, Rating.basically_satisfied.value]
-_CLOCK = sorted(s.value for s in CLOCK_STATES)
 
 
 def _tallies(
@@ -351,9 +350,7 @@ def _tallies(
             _count_if(Case.callback_count > 0).label("called_back"),
             _count_if(Case.reopen_count > 0).label("reopened"),
         ).where(*closed, scope),
-        _grouped(key, func.count().label("overdue_open")).where(
-            Case.state.in_(_CLOCK), Case.due_at < now, scope
-        ),
+        _grouped(key, func.count().label("overdue_open")).where(Case.open_due_at < now, scope),
         _event_counts(by, start=start, end=end, actor=actor),
     ]
     tallies: dict[str | None, dict[str, int | float | None]] = defaultdict(dict)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:44:37.199768
+Create Date: 2026-11-22 15:55:43.209496
 """
 
 from collections.abc import Sequence
@@ -164,6 +164,8 @@ def upgrade() -> None:
         sa.Column("received_at", townops.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("due_at", townops.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("original_due_at", townops.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("open_due_at", townops.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sweep_due_at", townops.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("dispatched_at", townops.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("accepted_at", townops.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("first_contact_due_at", townops.db.UTCDateTime(timezone=True), nullable=True),
@@ -213,17 +215,16 @@ def upgrade() -> None:
             ["assignee_community_code"],
             unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_cases_category_code"), ["category_code"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_cases_community_code"), ["community_code"], unique=False
-        )
-        batch_op.create_index(
-            "ix_cases_department_code_state", ["department_code", "state"], unique=False
+            "ix_cases_department_code_open_due_at",
+            ["department_code", "open_due_at"],
+            unique=False,
+            postgresql_where=sa.text("open_due_at IS NOT NULL"),
+            sqlite_where=sa.text("open_due_at IS NOT NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_cases_jurisdiction_path"), ["jurisdiction_path"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_cases_kind"), ["kind"], unique=False)
         batch_op.create_index(
             "ix_cases_kpi_closed",
             [
@@ -237,6 +238,8 @@ def upgrade() -> None:
                 "handling_working_hours",
             ],
             unique=False,
+            postgresql_where=sa.text("closed_at IS NOT NULL"),
+            sqlite_where=sa.text("closed_at IS NOT NULL"),
         )
         batch_op.create_index(
             "ix_cases_kpi_received",
@@ -251,9 +254,22 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
+            "ix_cases_open_due_at",
+            ["open_due_at"],
+            unique=False,
+            postgresql_where=sa.text("open_due_at IS NOT NULL"),
+            sqlite_where=sa.text("open_due_at IS NOT NULL"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_cases_requester_user_id"), ["requester_user_id"], unique=False
         )
-        batch_op.create_index("ix_cases_state_due_at", ["state", "due_at"], unique=False)
+        batch_op.create_index(
+            "ix_cases_sweep_due_at",
+            ["sweep_due_at"],
+            unique=False,
+            postgresql_where=sa.text("sweep_due_at IS NOT NULL"),
+            sqlite_where=sa.text("sweep_due_at IS NOT NULL"),
+        )
 
     op.create_table(
         "case_events",
@@ -280,9 +296,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("case_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_events_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_case_events_department_code"), ["department_code"], unique=False
-        )
         batch_op.create_index(
             "ix_case_events_kpi",
             ["at", "action", "department_code", "rating", "case_id"],
@@ -354,20 +367,33 @@ def downgrade() -> None:
     op.drop_table("extensions")
     with op.batch_alter_table("case_events", schema=None) as batch_op:
         batch_op.drop_index("ix_case_events_kpi")
-        batch_op.drop_index(batch_op.f("ix_case_events_department_code"))
         batch_op.drop_index(batch_op.f("ix_case_events_case_id"))
 
     op.drop_table("case_events")
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_index("ix_cases_state_due_at")
+        batch_op.drop_index(
+            "ix_cases_sweep_due_at",
+            postgresql_where=sa.text("sweep_due_at IS NOT NULL"),
+            sqlite_where=sa.text("sweep_due_at IS NOT NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_cases_requester_user_id"))
+        batch_op.drop_index(
+            "ix_cases_open_due_at",
+            postgresql_where=sa.text("open_due_at IS NOT NULL"),
+            sqlite_where=sa.text("open_due_at IS NOT NULL"),
+        )
         batch_op.drop_index("ix_cases_kpi_received")
-        batch_op.drop_index("ix_cases_kpi_closed")
-        batch_op.drop_index(batch_op.f("ix_cases_kind"))
+        batch_op.drop_index(
+            "ix_cases_kpi_closed",
+            postgresql_where=sa.text("closed_at IS NOT NULL"),
+            sqlite_where=sa.text("closed_at IS NOT NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_cases_jurisdiction_path"))
-        batch_op.drop_index("ix_cases_department_code_state")
-        batch_op.drop_index(batch_op.f("ix_cases_community_code"))
-        batch_op.drop_index(batch_op.f("ix_cases_category_code"))
+        batch_op.drop_index(
+            "ix_cases_department_code_open_due_at",
+            postgresql_where=sa.text("open_due_at IS NOT NULL"),
+            sqlite_where=sa.text("open_due_at IS NOT NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_cases_assignee_community_code"))
 
     op.drop_table("cases")
