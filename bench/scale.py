@@ -167,31 +167,47 @@ def bench_reads(engine: Engine) -> None:
             print(f"  open-case list page 1 as {who:8s} {shown}: best {ms(best)}, median {ms(med)}")
 
 
-def bench_sweep(engine: Engine, n: int) -> None:
-    open_count = 0
-    with Session(engine) as s:
-        open_count = s.scalar(select(func.count()).where(Case.state.in_(OPEN))) or 0
-    sweep_at = datetime(2023, 6, 1, tzinfo=UTC)
-    t0 = time.perf_counter()
-    with Session(engine) as s:
-        marked = sweep_overdue(s, now=sweep_at)
-        s.commit()
-    took = time.perf_counter() - t0
-    print(f"  overdue sweep, {open_count:,} open of {n:,}: {marked:,} marked in {took:.2f} s")
-    # Worst case: every one of the n cases is open and newly overdue.
+def _open_everything(engine: Engine) -> None:
+    """Make every case open (accepted) with its deadline not yet swept."""
     with engine.begin() as conn:
-        conn.execute(update(Case).values(state="accepted", overdue_marked_at=None, breached=False))
+        conn.execute(
+            update(Case).values(
+                state="accepted",
+                overdue_marked_at=None,
+                breached=False,
+                closed_at=None,
+                open_due_at=Case.due_at,
+                sweep_due_at=Case.due_at,
+            )
+        )
+
+
+def _sweep(engine: Engine, now: datetime) -> tuple[int, float]:
     t0 = time.perf_counter()
     with Session(engine) as s:
-        marked = sweep_overdue(s, now=sweep_at + timedelta(days=1))
+        marked = sweep_overdue(s, now=now)
         s.commit()
-    took = time.perf_counter() - t0
-    print(f"  overdue sweep, all {n:,} open and newly overdue: {marked:,} marked in {took:.2f} s")
-    t0 = time.perf_counter()
+    return marked, time.perf_counter() - t0
+
+
+def bench_sweep(engine: Engine, n: int) -> None:
+    """Steady state: 1,000,000 open cases, a sweep finds the newly overdue ones (1 % of
+    them here, about 3.6 days of deadlines); then the worst case, all the rest at once."""
+    _open_everything(engine)
     with Session(engine) as s:
-        marked = sweep_overdue(s, now=sweep_at + timedelta(days=2))
-        s.commit()
-    print(f"  overdue sweep again, nothing new: {marked} marked in {ms(time.perf_counter() - t0)}")
+        first, last = s.execute(select(func.min(Case.due_at), func.max(Case.due_at))).one()
+    span = last - first
+    marked, took = _sweep(engine, first - timedelta(seconds=1))
+    print(f"  overdue sweep, {n:,} open, none due: {marked} marked in {ms(took)}")
+    for share in (0.01, 0.02):
+        marked, took = _sweep(engine, first + span * share)
+        print(f"  overdue sweep, {n:,} open, next 1 % due: {marked:,} marked in {took:.2f} s")
+    marked, took = _sweep(engine, last + timedelta(days=1))
+    print(
+        f"  overdue sweep, {n:,} open, all the rest due at once: {marked:,} marked in {took:.2f} s"
+    )
+    marked, took = _sweep(engine, last + timedelta(days=2))
+    print(f"  overdue sweep again, nothing new: {marked} marked in {ms(took)}")
 
 
 def main() -> None:

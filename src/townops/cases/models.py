@@ -48,6 +48,19 @@ class Case(Base):
             postgresql_where=text("open_due_at IS NOT NULL"),
             sqlite_where=text("open_due_at IS NOT NULL"),
         ),
+        # Sparse columns: partial indexes skip the many rows where they are NULL.
+        Index(
+            "ix_cases_assignee_community_code",
+            "assignee_community_code",
+            postgresql_where=text("assignee_community_code IS NOT NULL"),
+            sqlite_where=text("assignee_community_code IS NOT NULL"),
+        ),
+        Index(
+            "ix_cases_requester_user_id",
+            "requester_user_id",
+            postgresql_where=text("requester_user_id IS NOT NULL"),
+            sqlite_where=text("requester_user_id IS NOT NULL"),
+        ),
         # What the overdue sweep has not claimed yet: the sweep reads only this.
         Index(
             "ix_cases_sweep_due_at",
@@ -104,13 +117,9 @@ class Case(Base):
     department_code: Mapped[str | None] = mapped_column(
         ForeignKey("departments.code"), default=None
     )
-    assignee_community_code: Mapped[str | None] = mapped_column(
-        String(40), index=True, default=None
-    )
+    assignee_community_code: Mapped[str | None] = mapped_column(String(40), default=None)
 
-    requester_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id"), index=True, default=None
-    )
+    requester_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     requester_name: Mapped[str] = mapped_column(String(100), default="")
     requester_phone: Mapped[str] = mapped_column(String(40), default="")
     requester_id_number: Mapped[str] = mapped_column(String(40), default="")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:55:43.209496
+Create Date: 2026-11-22 16:05:41.404525
 """
 
 from collections.abc import Sequence
@@ -211,9 +211,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_cases_assignee_community_code"),
+            "ix_cases_assignee_community_code",
             ["assignee_community_code"],
             unique=False,
+            postgresql_where=sa.text("assignee_community_code IS NOT NULL"),
+            sqlite_where=sa.text("assignee_community_code IS NOT NULL"),
         )
         batch_op.create_index(
             "ix_cases_department_code_open_due_at",
@@ -261,7 +263,11 @@ def upgrade() -> None:
             sqlite_where=sa.text("open_due_at IS NOT NULL"),
         )
         batch_op.create_index(
-            batch_op.f("ix_cases_requester_user_id"), ["requester_user_id"], unique=False
+            "ix_cases_requester_user_id",
+            ["requester_user_id"],
+            unique=False,
+            postgresql_where=sa.text("requester_user_id IS NOT NULL"),
+            sqlite_where=sa.text("requester_user_id IS NOT NULL"),
         )
         batch_op.create_index(
             "ix_cases_sweep_due_at",
@@ -376,7 +382,11 @@ def downgrade() -> None:
             postgresql_where=sa.text("sweep_due_at IS NOT NULL"),
             sqlite_where=sa.text("sweep_due_at IS NOT NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_cases_requester_user_id"))
+        batch_op.drop_index(
+            "ix_cases_requester_user_id",
+            postgresql_where=sa.text("requester_user_id IS NOT NULL"),
+            sqlite_where=sa.text("requester_user_id IS NOT NULL"),
+        )
         batch_op.drop_index(
             "ix_cases_open_due_at",
             postgresql_where=sa.text("open_due_at IS NOT NULL"),
@@ -394,7 +404,11 @@ def downgrade() -> None:
             postgresql_where=sa.text("open_due_at IS NOT NULL"),
             sqlite_where=sa.text("open_due_at IS NOT NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_cases_assignee_community_code"))
+        batch_op.drop_index(
+            "ix_cases_assignee_community_code",
+            postgresql_where=sa.text("assignee_community_code IS NOT NULL"),
+            sqlite_where=sa.text("assignee_community_code IS NOT NULL"),
+        )
 
     op.drop_table("cases")
     op.drop_table("users")
