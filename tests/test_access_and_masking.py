@@ -178,3 +178,9 @@ def test_town_wide_roles_see_cases_that_have_no_place_yet(client: TestClient, lo
     for user in ("duty", "leader", "dispatcher"):
         assert client.get(f"/api/v1/cases/{case['id']}", headers=login(user)).status_code == 200
     assert client.get(f"/api/v1/cases/{case['id']}", headers=login("nanxin")).status_code == 404
+
+
+def test_the_front_door_leads_to_the_api_documentation(client: TestClient) -> None:
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"] == "/docs"
+    assert client.get("/healthz").json()["town"] == "310115121"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine, select
 
 from townops import __version__
@@ -41,6 +42,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         open311_router,
     ):
         app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        # Until the web app lands, the front door is the interactive API documentation.
+        return RedirectResponse("/docs")
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:
