@@ -195,3 +195,22 @@ def test_a_leader_supervises_a_case(
     assert case["supervision_count"] == 1
     r = act(client, login("leader"), case, "dispatch", department="housing_office")
     assert r.status_code == 403
+
+
+def test_allowed_actions_offer_only_what_would_succeed_now(
+    client: TestClient, login: Login, new_case: Callable[..., dict[str, Any]]
+) -> None:
+    case = new_case()
+    case = ok(act(client, login("dispatcher"), case, "dispatch", department="housing_office"))
+    case = ok(act(client, login("housing"), case, "accept"))
+    assert "report_in" not in case["allowed_actions"]  # not summoned
+    assert "request_extension" in case["allowed_actions"]
+    case = ok(
+        act(client, login("housing"), case, "request_extension", working_days=2, reason="协调")
+    )
+    assert "request_extension" not in case["allowed_actions"]  # one is already pending
+    duty_view = ok(client.get(f"/api/v1/cases/{case['id']}", headers=login("duty")))
+    assert {"approve_extension", "deny_extension"} <= set(duty_view["allowed_actions"])
+    case = ok(act(client, login("duty"), duty_view, "whistle", departments=["urban_management"]))
+    urban_view = ok(client.get(f"/api/v1/cases/{case['id']}", headers=login("urban")))
+    assert "report_in" in urban_view["allowed_actions"]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from townops.auth.actor import Actor
 from townops.cases.access import can_see_full_phone
 from townops.cases.deadlines import is_overdue, time_left
-from townops.cases.enums import CLOCK_STATES
+from townops.cases.enums import CLOCK_STATES, Action, Role
 from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.cases.schemas import CaseOut, EventOut, ExtensionOut, Requester, SummonsOut
 from townops.cases.service import actions_for
@@ -113,6 +113,8 @@ def present_case(
         requester=_requester(case, can_see_full_phone(actor, case, profile)),
         allowed_actions=actions_for(actor, case, profile),
     )
+    if Action.request_extension.value in out.allowed_actions and now > case.due_at:
+        out.allowed_actions.remove(Action.request_extension.value)
     if session is not None:
         cat = category or find_category(session, case.category_code)
         if cat is not None:
@@ -135,7 +137,37 @@ def present_case(
                 select(Extension).where(Extension.case_id == case.id).order_by(Extension.id)
             )
         ]
+        out.allowed_actions = _drop_impossible(out, actor)
+    else:
+        # Without the summonses and extensions loaded, do not offer what depends on them.
+        out.allowed_actions = [a for a in out.allowed_actions if a not in _NEEDS_DETAIL]
     return out
+
+
+# Actions that need a pending summons or a pending extension request to succeed.
+_NEEDS_DETAIL = frozenset(
+    {Action.report_in.value, Action.approve_extension.value, Action.deny_extension.value}
+)
+
+
+def _drop_impossible(out: CaseOut, actor: Actor) -> list[str]:
+    """Offer only what would succeed now: the hints a client builds its buttons from."""
+    pending_extension = any(e.status == "pending" for e in out.extensions)
+    summoned = {s.department for s in out.summonses if s.reported_in_at is None}
+    may_report = bool(summoned) and (
+        actor.role != Role.handler or actor.department_code in summoned
+    )
+    keep = []
+    for action in out.allowed_actions:
+        deciding = action in (Action.approve_extension.value, Action.deny_extension.value)
+        if deciding and not pending_extension:
+            continue
+        if action == Action.request_extension.value and pending_extension:
+            continue
+        if action == Action.report_in.value and not may_report:
+            continue
+        keep.append(action)
+    return keep
 
 
 def present_event(event: CaseEvent) -> EventOut:
