@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from contextlib import closing
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from townops.cases.deadlines import WorkingCalendar
 from townops.cases.enums import Rating, Role, State
 from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.cli.main import app
+from townops.db import make_engine
 from townops.demo.scenario import SPRING_FESTIVAL_WEEK, draw_arrivals
 from townops.demo.simulate import DemoParams, SimulationReport, simulate_year
 from townops.demo.summary import year_figures
@@ -247,3 +250,52 @@ def test_the_demo_command_will_not_delete_a_file_that_is_not_a_database(tmp_path
     result = CliRunner().invoke(app, ["demo", "--no-serve", "--db", str(notes)])
     assert result.exit_code == 1
     assert notes.read_text() == "not a database"
+
+
+def test_the_demo_command_will_not_replace_a_database_with_real_cases(tmp_path: Path) -> None:
+    db = tmp_path / "townops.db"
+    url = f"sqlite:///{db}"
+    assert CliRunner().invoke(app, ["town", "load", "--database-url", url]).exit_code == 0
+    engine = make_engine(url)
+    with Session(engine) as session:
+        session.add(
+            Case(
+                kind="hotline",
+                source="12345",
+                token="REAL000001",
+                category_code="house_leak",
+                content="真实工单",
+                state="received",
+                received_at=date_time(),
+                due_at=date_time(),
+                original_due_at=date_time(),
+            )
+        )
+        session.commit()
+    engine.dispose()
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--db", str(db), "--cases", "5"])
+    assert result.exit_code == 1 and "did not create" in result.output
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT content FROM cases").fetchall() == [("真实工单",)]
+
+
+def test_other_commands_use_the_demo_database_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from townops.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TOWNOPS_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        built = CliRunner().invoke(app, ["demo", "--no-serve", "--cases", "5"])
+        assert built.exit_code == 0, built.output
+        key = CliRunner().invoke(app, ["api-key", "create", "checker"])
+        assert key.exit_code == 0 and key.output.strip().startswith("to_")
+    finally:
+        get_settings.cache_clear()
+    assert (tmp_path / "var" / "townops.db").exists()
+
+
+def date_time() -> datetime:
+    return datetime(2022, 5, 1, 9, tzinfo=SHANGHAI)

@@ -5,12 +5,15 @@ Needs nothing but this package: an embedded SQLite file, no PostgreSQL, no MQTT.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from townops.cli.common import console, err_console, transaction
 from townops.db import make_engine
@@ -19,12 +22,15 @@ from townops.demo.scenario import YEAR, year_days
 from townops.demo.simulate import DEFAULT_CASES, DEFAULT_SEED, DemoParams, simulate_year
 from townops.demo.summary import YearFigures, year_figures
 from townops.migrate import upgrade
+from townops.settings import DEFAULT_DB_PATH, get_settings
 from townops.towns.loader import default_town_dir, load_town
+from townops.towns.models import InstanceSetting
 from townops.towns.schema import Town
 from townops.towns.sync import sync_town
 
-DEFAULT_DB = Path("var/demo.db")
 _SQLITE_HEADER = b"SQLite format 3\x00"
+# Written into the demo database so a later `townops demo` knows it may replace it.
+DEMO_MARK = "demo_database"
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +45,13 @@ def demo(
     seed: Annotated[int, typer.Option(help="Same seed, same year: cases, events, times.")] = (
         DEFAULT_SEED
     ),
-    db: Annotated[Path, typer.Option(help="SQLite file to (re)create.")] = DEFAULT_DB,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            help="SQLite file to (re)create; default: the database every other command uses "
+            "(TOWNOPS_DATABASE_URL if it is SQLite, else var/townops.db)."
+        ),
+    ] = None,
     host: str = "127.0.0.1",
     port: int = 8000,
     cases: Annotated[
@@ -47,7 +59,7 @@ def demo(
     ] = DEFAULT_CASES,
 ) -> None:
     """Build the Gaohang demo: simulate 2022's 12345 hotline year, then serve the API."""
-    path = db.resolve()
+    path = (db or _default_demo_path()).resolve()
     _remove_old_demo(path)
     database_url = f"sqlite:///{path}"
     engine = make_engine(database_url)
@@ -55,6 +67,7 @@ def demo(
     town = load_town(default_town_dir())
     with transaction(engine) as session:
         sync_town(session, town, with_demo_users=True)
+        session.add(InstanceSetting(key=DEMO_MARK, value=f"townops demo --seed {seed}"))
     console.print(f"{town.info.name_zh} ({town.info.name_en}) loaded into {path}")
     with transaction(engine) as session, _day_progress() as progress:
         task = progress.add_task(f"simulating {YEAR}", total=len(year_days()))
@@ -81,6 +94,27 @@ def demo(
     _run_server(database_url, host=host, port=port)
 
 
+def _default_demo_path() -> Path:
+    url = make_url(get_settings().database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database)
+    return DEFAULT_DB_PATH
+
+
+def _holds_real_data(path: Path) -> bool:
+    """True if the file is a townops database with cases that no demo run created."""
+    with closing(sqlite3.connect(path)) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if "cases" not in tables or not conn.execute("SELECT 1 FROM cases LIMIT 1").fetchone():
+            return False
+        if "instance_settings" in tables:
+            marked = conn.execute(
+                "SELECT 1 FROM instance_settings WHERE key = ?", (DEMO_MARK,)
+            ).fetchone()
+            return marked is None
+        return True
+
+
 def _remove_old_demo(path: Path) -> None:
     if not path.exists():
         return
@@ -89,6 +123,12 @@ def _remove_old_demo(path: Path) -> None:
     if not is_sqlite:
         err_console.print(
             f"[red]error:[/red] {path} exists and is not a SQLite database; not removed"
+        )
+        raise typer.Exit(code=1)
+    if _holds_real_data(path):
+        err_console.print(
+            f"[red]error:[/red] {path} holds cases that `townops demo` did not create; "
+            "not replaced. Give the demo another file with --db PATH."
         )
         raise typer.Exit(code=1)
     for suffix in ("", "-wal", "-shm", "-journal"):
