@@ -4,19 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY="${PYTHON:-python3}"
-VENV="${VENV:-.venv}"
 PG_URL="${TOWNOPS_PG_TEST_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/townops_test}"
 
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PY" -m venv "$VENV"
-fi
-stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
-if [ ! -f "$stamp" ]; then
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e '.[dev]'
-  touch "$stamp"
-fi
+. scripts/_venv.sh
 export PATH="$PWD/$VENV/bin:$PATH"
 
 echo "== lint (ruff) and types (mypy --strict)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +16,10 @@ from townops.db import make_engine, make_session_factory, session_scope
 from townops.errors import DomainError
 from townops.settings import Settings, get_settings
 from townops.towns.loader import default_town_dir, validate_town
+
+DbOpt = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides TOWNOPS_DATABASE_URL.")
+]
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)

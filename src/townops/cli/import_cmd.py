@@ -12,7 +12,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from townops.cli.common import console, engine_for, err_console, settings_with, transaction
+from townops.cli.common import (
+    DbOpt,
+    console,
+    engine_for,
+    err_console,
+    settings_with,
+    transaction,
+)
 from townops.hotline.importer import ImportReport, ProgressCallback, RowError, import_hotline_file
 
 import_app = typer.Typer(help="Import work orders from other systems.", no_args_is_help=True)
@@ -39,9 +46,7 @@ def hotline(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every row; write nothing.")
     ] = False,
-    database_url: Annotated[
-        str | None, typer.Option("--database-url", help="Overrides TOWNOPS_DATABASE_URL.")
-    ] = None,
+    database_url: DbOpt = None,
 ) -> None:
     """Import a 12345 hotline export as cases: all rows or, if any is bad, none."""
     engine = engine_for(settings_with(database_url))

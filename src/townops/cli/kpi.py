@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from townops.cli.common import console, engine_for, settings_with, transaction
+from townops.cli.common import DbOpt, console, engine_for, settings_with, transaction
 from townops.kpi.export import default_filename, write_xlsx
 from townops.kpi.figures import GROUPING_NAMES, MAIN_FIGURES, Figure, Grouping
 from townops.kpi.periods import parse_period
@@ -50,9 +50,7 @@ def kpi(
     out: Annotated[
         Path | None, typer.Option("--out", help="xlsx: file to write (kpi-<period>-<by>.xlsx).")
     ] = None,
-    database_url: Annotated[
-        str | None, typer.Option("--database-url", help="Overrides TOWNOPS_DATABASE_URL.")
-    ] = None,
+    database_url: DbOpt = None,
 ) -> None:
     """KPIs (考核指标) per department, community, category or town for one period."""
     engine = engine_for(settings_with(database_url))

@@ -18,6 +18,7 @@ from townops.cli import import_cmd as cli_import
 from townops.cli import kpi as cli_kpi
 from townops.cli import worker as cli_worker
 from townops.cli.common import (
+    DbOpt,
     console,
     engine_for,
     err_console,
@@ -46,10 +47,6 @@ cli_kpi.register(app)
 cli_import.register(app)
 cli_demo.register(app)
 cli_worker.register(app)
-
-DbOpt = Annotated[
-    str | None, typer.Option("--database-url", help="Overrides TOWNOPS_DATABASE_URL.")
-]
 
 
 @db_app.command("upgrade")

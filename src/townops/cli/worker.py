@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from townops.cases.sweeps import sweep_overdue
-from townops.cli.common import console, engine_for, settings_with, transaction
+from townops.cli.common import DbOpt, console, engine_for, settings_with, transaction
 
 worker_app = typer.Typer(help="Background workers.", no_args_is_help=True)
 
@@ -30,7 +30,7 @@ def _stop_event() -> threading.Event:
 def deadlines(
     interval: Annotated[float, typer.Option(help="Seconds between sweeps.")] = 60.0,
     once: Annotated[bool, typer.Option(help="Sweep once and exit.")] = False,
-    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    database_url: DbOpt = None,
 ) -> None:
     """Mark newly overdue cases and supervise them (超期自动督办), every INTERVAL seconds.
 
