@@ -260,3 +260,27 @@ def test_the_open_filter_lists_the_cases_someone_must_act_on_by_deadline(
     )
     assert [r.id for r in rows] == [c.id for c in sorted(waiting, key=lambda c: c.received_at)]
     assert done.id not in {r.id for r in rows}
+
+
+def test_a_department_that_does_not_report_in_on_time_is_supervised_once(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    from townops.cases.sweeps import sweep_late_report_ins
+
+    cat = _category(session, working_days=5)
+    t0 = datetime(2022, 6, 6, 9, tzinfo=SH)
+    case = _new(session, cat, t0)
+    case = _do(
+        session, actor("nanxin"), case, Action.whistle, t0,
+        departments=["urban_management", "housing_office"], report_in_hours=2,
+    )  # fmt: skip
+    case = _do(session, actor("housing"), case, Action.report_in, t0 + timedelta(hours=1))
+    assert sweep_late_report_ins(session, now=t0 + timedelta(hours=1, minutes=59)) == 0
+    assert sweep_late_report_ins(session, now=t0 + timedelta(hours=3)) == 1
+    assert sweep_late_report_ins(session, now=t0 + timedelta(hours=4)) == 0
+    late = session.scalars(
+        select(CaseEvent).where(
+            CaseEvent.case_id == case.id, CaseEvent.comment.startswith("auto: late report-in")
+        )
+    ).all()
+    assert [e.department_code for e in late] == ["urban_management"]

@@ -231,5 +231,7 @@ class Summons(Base):
     summoned_at: Mapped[datetime] = mapped_column(UTCDateTime)
     report_in_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reported_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Set once by the sweep when the report-in deadline passed without a report.
+    overdue_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     reported_by: Mapped[str | None] = mapped_column(String(80), default=None)
     note: Mapped[str] = mapped_column(Text, default="")

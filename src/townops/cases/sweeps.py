@@ -22,7 +22,7 @@ from sqlalchemy import JSON, CursorResult, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from townops.cases.enums import CLOCK_STATES, Action
-from townops.cases.models import Case, CaseEvent
+from townops.cases.models import Case, CaseEvent, Summons
 from townops.db import UTCDateTime
 from townops.timeutil import utcnow
 
@@ -67,6 +67,43 @@ def _event_values(now: datetime, source: Any) -> list[Any]:
         literal("auto: overdue (超期自动督办)"),
         literal({"automatic": True, "reason": "overdue"}, type_=JSON()),
     ]
+
+
+def sweep_late_report_ins(session: Session, *, now: datetime | None = None) -> int:
+    """Supervise each summoned department that has not reported in by its deadline.
+
+    Summonses are few (a whistle names a handful of departments), so this reads them with
+    an ordinary query; each late one gets one automatic supervision event on its case.
+    """
+    now = now or utcnow()
+    late = session.execute(
+        select(Summons, Case.state)
+        .join(Case, Case.id == Summons.case_id)
+        .where(
+            Summons.reported_in_at.is_(None),
+            Summons.overdue_marked_at.is_(None),
+            Summons.report_in_due_at < now,
+            Case.state.in_(_CLOCK),
+        )
+    ).all()
+    for summons, state in late:
+        summons.overdue_marked_at = now
+        session.add(
+            CaseEvent(
+                case_id=summons.case_id,
+                action=Action.supervise.value,
+                from_state=state,
+                to_state=state,
+                at=now,
+                actor_name="system",
+                actor_role="admin",
+                department_code=summons.department_code,
+                comment="auto: late report-in (吹哨未按时报到)",
+                data={"automatic": True, "reason": "report_in_overdue"},
+            )
+        )
+    session.flush()
+    return len(late)
 
 
 def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:

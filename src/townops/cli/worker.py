@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from townops.cases.sweeps import sweep_overdue
+from townops.cases.sweeps import sweep_late_report_ins, sweep_overdue
 from townops.cli.common import DbOpt, console, engine_for, settings_with, transaction
 
 worker_app = typer.Typer(help="Background workers.", no_args_is_help=True)
@@ -32,7 +32,7 @@ def deadlines(
     once: Annotated[bool, typer.Option(help="Sweep once and exit.")] = False,
     database_url: DbOpt = None,
 ) -> None:
-    """Mark newly overdue cases and supervise them (超期自动督办), every INTERVAL seconds.
+    """Supervise newly overdue cases (超期自动督办) and late report-ins, every INTERVAL seconds.
 
     Several workers may run at once: each sweep claims cases with a compare-and-set UPDATE,
     so no case is supervised twice.
@@ -42,8 +42,12 @@ def deadlines(
     while True:
         with transaction(engine) as session:
             marked = sweep_overdue(session)
-        if marked or once:
-            console.print(f"overdue sweep: {marked} newly overdue case(s) marked and supervised")
+            late = sweep_late_report_ins(session)
+        if marked or late or once:
+            console.print(
+                f"overdue sweep: {marked} newly overdue case(s) marked and supervised, "
+                f"{late} late report-in(s) supervised"
+            )
         if once or stop.wait(interval):
             break
 

@@ -26,7 +26,7 @@ from townops.cases.enums import Action, State
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput
 from townops.cases.service import perform_action
-from townops.cases.sweeps import sweep_overdue
+from townops.cases.sweeps import sweep_late_report_ins, sweep_overdue
 from townops.cases.transitions import next_state
 from townops.demo import behaviour as b
 from townops.demo.cast import Cast
@@ -164,6 +164,7 @@ class EventLoop:
 
     def end_of_day(self, day_end: datetime) -> None:
         marked = sweep_overdue(self.session, now=day_end)
+        sweep_late_report_ins(self.session, now=day_end)
         if marked:
             self.report.overdue_marked += marked
             self.after_sweep(day_end)

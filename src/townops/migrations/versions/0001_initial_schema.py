@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:05:41.404525
+Create Date: 2026-11-22 16:42:45.826904
 """
 
 from collections.abc import Sequence
@@ -340,6 +340,7 @@ def upgrade() -> None:
         sa.Column("summoned_at", townops.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("report_in_due_at", townops.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("reported_in_at", townops.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("overdue_marked_at", townops.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reported_by", sa.String(length=80), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_summonses_case_id_cases")),
