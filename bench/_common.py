@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from townops.db import make_engine
-from townops.migrate import upgrade
-from townops.models import Base
 from townops.towns.loader import default_town_dir, load_town
-from townops.towns.sync import sync_town
+from townops.towns.sync import install_town
 
 PG_URL = os.environ.get(
     "TOWNOPS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/townops_bench"
@@ -37,13 +35,15 @@ def fresh_engine(url: str) -> Engine:
             conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
         admin.dispose()
     engine = make_engine(url)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-    upgrade(engine)
-    with Session(engine) as session:
-        sync_town(session, load_town(default_town_dir()))
-        session.commit()
+    install_town(engine, load_town(default_town_dir()), with_demo_users=True)
     return engine
+
+
+def backend_urls(choice: str, prefix: str) -> dict[str, str]:
+    """The databases a bench run uses: a new SQLite file and/or ``PG_URL``."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    urls = {"sqlite": f"sqlite:///{tmp / 'bench.db'}", "postgres": PG_URL}
+    return urls if choice == "both" else {choice: urls[choice]}
 
 
 def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PG_URL, fresh_engine
+from _common import backend_urls, fresh_engine
 
 from townops.auth.actor import SYSTEM
 from townops.cases.enums import Action
@@ -208,10 +208,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="townops-bench-"))
-    backends = {"sqlite": f"sqlite:///{tmp / 'bench.db'}", "postgres": PG_URL}
-    chosen = list(backends) if args.backend == "both" else [args.backend]
-    for name in chosen:
+    backends = backend_urls(args.backend, "townops-bench-")
+    for name in backends:
         rate = service_lifecycles(backends[name], args.n)
         print(f"{name:8s} service layer: {rate:8.1f} full lifecycles/s ({args.n} lifecycles)")
         py_rate, wrk_rate, life_rate = http_figures(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PG_URL, fresh_engine, ms, timed
+from _common import backend_urls, fresh_engine, ms, timed
 
 from townops.auth.models import User
 from townops.auth.service import actor_for
@@ -220,10 +219,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="townops-scale-"))
-    backends = {"sqlite": f"sqlite:///{tmp / 'scale.db'}", "postgres": PG_URL}
-    chosen = list(backends) if args.backend == "both" else [args.backend]
-    for name in chosen:
+    backends = backend_urls(args.backend, "townops-scale-")
+    for name in backends:
         print(f"{name}: {args.cases:,} cases")
         engine = fresh_engine(backends[name])
         print(f"  bulk insert: {populate(engine, args.cases):.1f} s")

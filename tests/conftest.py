@@ -24,11 +24,10 @@ from townops.auth.actor import Actor
 from townops.auth.models import User
 from townops.auth.service import actor_for
 from townops.db import make_engine
-from townops.migrate import upgrade
 from townops.models import Base
 from townops.settings import Settings
 from townops.towns.loader import default_town_dir, load_town
-from townops.towns.sync import sync_town
+from townops.towns.sync import install_town
 
 DEMO_PASSWORD = "demo1234"
 
@@ -69,10 +68,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def engine(database_url: str) -> Iterator[Engine]:
     eng = make_engine(database_url, sqlite_savepoints=True)
     _drop_everything(eng)
-    upgrade(eng)
-    with Session(eng) as session:
-        sync_town(session, load_town(default_town_dir()))
-        session.commit()
+    install_town(eng, load_town(default_town_dir()), with_demo_users=True)
     yield eng
     eng.dispose()
 

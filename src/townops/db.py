@@ -104,6 +104,11 @@ def make_engine(url: str, *, sqlite_savepoints: bool = False, **kwargs: Any) -> 
     return create_engine(url, **kwargs)
 
 
+def database_key(session: Session) -> str:
+    """Identifies the database behind a session, for per-database in-process caches."""
+    return str(session.get_bind().engine.url)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 

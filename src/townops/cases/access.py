@@ -65,20 +65,14 @@ def _owns(actor: Actor, case: Case) -> bool:
     if actor.role == Role.handler:
         return actor.department_code is not None and case.department_code == actor.department_code
     if actor.role in (Role.community_staff, Role.grid_worker):
-        return case.assignee_community_code is not None and (
-            case.assignee_community_code == actor.scope_code
-            or (actor.scope_path is not None and _community_in_scope(case, actor))
+        # The community the case is assigned to is the actor's scope or an ancestor of it
+        # (a grid worker's micro-grid): either way it is a segment of the scope's path.
+        return (
+            case.assignee_community_code is not None
+            and actor.scope_path is not None
+            and f"/{case.assignee_community_code}/" in f"/{actor.scope_path}"
         )
     return actor.role == Role.admin
-
-
-def _community_in_scope(case: Case, actor: Actor) -> bool:
-    # A grid worker's scope is below the community; the community is an ancestor on its path.
-    return (
-        actor.scope_path is not None
-        and case.assignee_community_code is not None
-        and f"/{case.assignee_community_code}/" in f"/{actor.scope_path}"
-    )
 
 
 def role_may(actor: Actor, action: Action, profile: TownProfile) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from townops.cases.deadlines import Deadline
 from townops.categories.models import Category
+from townops.db import database_key
 from townops.errors import InvalidInput
 
 
@@ -28,10 +29,6 @@ class CategoryInfo:
 
 
 _cache: dict[str, dict[str, CategoryInfo]] = {}
-
-
-def _key(session: Session) -> str:
-    return str(session.get_bind().engine.url)
 
 
 def _load(session: Session) -> dict[str, CategoryInfo]:
@@ -50,7 +47,7 @@ def _load(session: Session) -> dict[str, CategoryInfo]:
 
 
 def all_categories(session: Session) -> dict[str, CategoryInfo]:
-    key = _key(session)
+    key = database_key(session)
     if key not in _cache:
         _cache[key] = _load(session)
     return _cache[key]
@@ -68,4 +65,4 @@ def get_category(session: Session, code: str) -> CategoryInfo:
 
 
 def forget_categories(session: Session) -> None:
-    _cache.pop(_key(session), None)
+    _cache.pop(database_key(session), None)

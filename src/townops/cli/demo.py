@@ -21,12 +21,11 @@ from townops.demo.cast import DEMO_PASSWORD
 from townops.demo.scenario import YEAR, year_days
 from townops.demo.simulate import DEFAULT_CASES, DEFAULT_SEED, DemoParams, simulate_year
 from townops.demo.summary import YearFigures, year_figures
-from townops.migrate import upgrade
 from townops.settings import DEFAULT_DB_PATH, get_settings
 from townops.towns.loader import default_town_dir, load_town
 from townops.towns.models import InstanceSetting
 from townops.towns.schema import Town
-from townops.towns.sync import sync_town
+from townops.towns.sync import install_town
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 # Written into the demo database so a later `townops demo` knows it may replace it.
@@ -63,10 +62,9 @@ def demo(
     _remove_old_demo(path)
     database_url = f"sqlite:///{path}"
     engine = make_engine(database_url)
-    upgrade(engine)
     town = load_town(default_town_dir())
+    install_town(engine, town, with_demo_users=True)
     with transaction(engine) as session:
-        sync_town(session, town, with_demo_users=True)
         session.add(InstanceSetting(key=DEMO_MARK, value=f"townops demo --seed {seed}"))
     console.print(f"{town.info.name_zh} ({town.info.name_en}) loaded into {path}")
     with transaction(engine) as session, _day_progress() as progress:

@@ -29,7 +29,7 @@ from townops.cli.common import (
 )
 from townops.migrate import upgrade
 from townops.towns.loader import load_town, validate_town
-from townops.towns.sync import sync_town
+from townops.towns.sync import install_town
 
 app = typer.Typer(help="townops: one case engine for a town (一网统管).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -84,10 +84,7 @@ def town_load(
     settings = settings_with(database_url)
     path = town_dir(settings, directory)
     require_valid_town(path)
-    engine = engine_for(settings)
-    upgrade(engine)
-    with transaction(engine) as session:
-        report = sync_town(session, load_town(path), with_demo_users=demo_users)
+    report = install_town(engine_for(settings), load_town(path), with_demo_users=demo_users)
     console.print(f"loaded {path}: {report}")
 
 
@@ -102,10 +99,7 @@ def serve(
     settings = settings_with(database_url)
     path = town_dir(settings)
     require_valid_town(path)
-    engine = engine_for(settings)
-    upgrade(engine)
-    with transaction(engine) as session:
-        sync_town(session, load_town(path), with_demo_users=False)
+    install_town(engine_for(settings), load_town(path), with_demo_users=False)
     _run_server(settings.database_url, host=host, port=port, workers=workers)
 
 

@@ -10,6 +10,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townops.db import database_key
 from townops.errors import InvalidInput
 from townops.jurisdiction.models import Jurisdiction
 
@@ -33,10 +34,6 @@ class _Index:
 _indexes: dict[str, _Index] = {}
 
 
-def _key(session: Session) -> str:
-    return str(session.get_bind().engine.url)
-
-
 def _build_index(session: Session) -> _Index:
     rows = list(session.scalars(select(Jurisdiction)))
     levels = {row.code: row.level for row in rows}
@@ -58,14 +55,14 @@ def _build_index(session: Session) -> _Index:
 
 
 def _index(session: Session) -> _Index:
-    key = _key(session)
+    key = database_key(session)
     if key not in _indexes:
         _indexes[key] = _build_index(session)
     return _indexes[key]
 
 
 def forget_index(session: Session) -> None:
-    _indexes.pop(_key(session), None)
+    _indexes.pop(database_key(session), None)
 
 
 def place(session: Session, code: str) -> PlaceInfo:

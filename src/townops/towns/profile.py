@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townops.cases.deadlines import WorkingCalendar
+from townops.db import database_key
 from townops.errors import DomainError
 from townops.towns.models import TownRecord
 
@@ -82,13 +83,8 @@ class TownProfile:
 _cache: dict[str, TownProfile] = {}
 
 
-def _cache_key(session: Session) -> str:
-    bind = session.get_bind()
-    return str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind))
-
-
 def get_profile(session: Session) -> TownProfile:
-    key = _cache_key(session)
+    key = database_key(session)
     profile = _cache.get(key)
     if profile is None:
         record = session.scalars(select(TownRecord)).first()
@@ -100,4 +96,4 @@ def get_profile(session: Session) -> TownProfile:
 
 
 def forget_profile(session: Session) -> None:
-    _cache.pop(_cache_key(session), None)
+    _cache.pop(database_key(session), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from townops.auth.models import AuditEntry, User
@@ -14,6 +14,7 @@ from townops.categories.models import Category
 from townops.categories.service import forget_categories
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import forget_index
+from townops.migrate import upgrade
 from townops.organization.models import Department
 from townops.towns.models import TownRecord
 from townops.towns.profile import forget_profile
@@ -56,6 +57,15 @@ def _upsert(session: Session, model: type[Any], key: str, values: dict[str, Any]
     else:
         for k, v in values.items():
             setattr(row, k, v)
+
+
+def install_town(engine: Engine, town: Town, *, with_demo_users: bool) -> SyncReport:
+    """Bring the schema up to date, then load the town, in its own transaction."""
+    upgrade(engine)
+    with Session(engine) as session:
+        report = sync_town(session, town, with_demo_users=with_demo_users)
+        session.commit()
+    return report
 
 
 def sync_town(session: Session, town: Town, *, with_demo_users: bool = True) -> SyncReport:
