@@ -4,8 +4,11 @@ from townops.auth.models import ApiKey, AuditEntry, User
 from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.categories.models import Category
 from townops.db import Base
+from townops.dispatch.models import RoutingDecision, TrainingExample
+from townops.gazetteer.models import GazetteerEntry
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
+from townops.systemic.models import SystemicIssue, SystemicIssueMember
 from townops.towns.models import InstanceSetting, TownRecord
 
 __all__ = [
@@ -17,9 +20,14 @@ __all__ = [
     "Category",
     "Department",
     "Extension",
+    "GazetteerEntry",
     "InstanceSetting",
     "Jurisdiction",
+    "RoutingDecision",
     "Summons",
+    "SystemicIssue",
+    "SystemicIssueMember",
     "TownRecord",
+    "TrainingExample",
     "User",
 ]
