@@ -14,7 +14,7 @@ fix:
 	.venv/bin/ruff check --fix src tests bench && .venv/bin/ruff format src tests bench
 
 bench:
-	.venv/bin/python bench/lifecycle.py && .venv/bin/python bench/scale.py
+	.venv/bin/python bench/lifecycle.py && .venv/bin/python bench/scale.py && .venv/bin/python bench/classify.py && .venv/bin/python bench/dispatch.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -36,6 +36,7 @@ def new_case(
             "requester_phone": "13812341234",
             "requester_id_number": "310115198001011234",
             "kind": "hotline",
+            "auto_dispatch": False,  # these tests walk the manual loop
             **extra,
         }
         return ok(client.post("/api/v1/cases", json=body, headers=login(user)), 201)

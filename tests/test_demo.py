@@ -24,6 +24,7 @@ from townops.db import make_engine
 from townops.demo.scenario import SPRING_FESTIVAL_WEEK, draw_arrivals
 from townops.demo.simulate import DemoParams, SimulationReport, simulate_year
 from townops.demo.summary import year_figures
+from townops.dispatch.models import RoutingDecision, TrainingExample
 from townops.timeutil import SHANGHAI
 from townops.towns.loader import default_town_dir, load_town
 
@@ -207,7 +208,7 @@ def _snapshot(session: Session) -> list[tuple[Any, ...]]:
 def test_the_same_seed_builds_the_same_year(year: tuple[Session, SimulationReport]) -> None:
     session, _ = year
     first = _snapshot(session)
-    for model in (CaseEvent, Extension, Summons, Case):
+    for model in (CaseEvent, Extension, Summons, TrainingExample, RoutingDecision, Case):
         session.execute(delete(model))
     session.expunge_all()
     simulate_year(session, SMALL)

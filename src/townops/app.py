@@ -14,10 +14,13 @@ from townops.auth.api import router as auth_router
 from townops.cases.api import router as cases_router
 from townops.categories.api import router as categories_router
 from townops.db import make_engine, make_session_factory
+from townops.dispatch.api import router as dispatch_router
+from townops.gazetteer.api import router as gazetteer_router
 from townops.jurisdiction.api import router as jurisdiction_router
 from townops.kpi.api import router as kpi_router
 from townops.open311.api import router as open311_router
 from townops.settings import Settings, get_settings
+from townops.systemic.api import router as systemic_router
 from townops.towns.models import TownRecord
 
 
@@ -37,9 +40,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         auth_router,
         cases_router,
         categories_router,
+        dispatch_router,
+        gazetteer_router,
         jurisdiction_router,
         kpi_router,
         open311_router,
+        systemic_router,
     ):
         app.include_router(router)
 

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=720, gt=0, description="Bearer token lifetime.")
     page_size_max: int = Field(default=200, gt=0, description="Largest page a list may return.")
+    # Read by townops.classifier.model.load_default (which also runs outside a server).
+    classifier_path: Path | None = Field(
+        default=None,
+        description="This installation's retrained classifier model (written by `townops "
+        "classifier retrain`); default: the model shipped in the package.",
+    )
 
 
 @lru_cache(maxsize=1)

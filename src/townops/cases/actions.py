@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from townops.auth.actor import Actor
 from townops.cases.deadlines import Deadline, due_at, extend_due_at, working_hours_between
-from townops.cases.enums import Action, ExtensionStatus, Rating, Role
+from townops.cases.enums import Action, ExtensionStatus, Rating, Role, State
 from townops.cases.models import Case, Extension, Summons
 from townops.cases.schemas import ActionInput
+from townops.categories.service import find_category
 from townops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
@@ -62,13 +63,52 @@ def dispatch(ctx: ActionContext) -> Outcome:
         if node is None or node.level != "community":
             raise InvalidInput(f"unknown community '{body.community}'", field="community")
         case.department_code, case.assignee_community_code = None, node.code
+    if body.category is not None and body.category != case.category_code:
+        _recategorise(ctx, body.category)
+    case.duplicate_of_id = None  # dispatched on its own: no longer waiting on another case
     case.dispatched_at = ctx.now
     case.accepted_at = None
     case.first_contact_at = None
     case.first_contact_due_at = due_at(
         ctx.now, Deadline(working_days=ctx.profile.first_contact_working_days), ctx.profile.calendar
     )
-    return Outcome({"department": body.department, "community": body.community})
+    data: dict[str, Any] = {"department": body.department, "community": body.community}
+    if body.category is not None:
+        data["category"] = case.category_code
+    return Outcome(data)
+
+
+def _recategorise(ctx: ActionContext, code: str) -> None:
+    """A dispatcher corrects the category; the deadline follows it unless already extended."""
+    category = find_category(ctx.session, code)
+    if category is None:
+        raise InvalidInput(f"unknown category '{code}'", field="category")
+    case = ctx.case
+    case.category_code = category.code
+    case.urgency = category.urgency
+    if case.extension_count == 0:
+        case.due_at = due_at(case.received_at, category.deadline, ctx.profile.calendar)
+        case.original_due_at = case.due_at
+
+
+def link(ctx: ActionContext) -> Outcome:
+    """重复件: this case repeats an open one and will be answered with it."""
+    case = ctx.case
+    master_id = _require(ctx.body.duplicate_of, "duplicate_of", Action.link)
+    master = ctx.session.get(Case, master_id)
+    if master is None or master.id == case.id:
+        raise InvalidInput(f"no case {master_id} to link to", field="duplicate_of")
+    if master.duplicate_of_id is not None:
+        raise InvalidInput(
+            f"case {master_id} is itself a repeat of case {master.duplicate_of_id}; link to that",
+            field="duplicate_of",
+        )
+    if master.state in (State.resolved, State.callback, State.closed, State.linked):
+        raise Conflict(f"case {master_id} is no longer being handled ({master.state})")
+    case.duplicate_of_id = master.id
+    case.department_code = None
+    case.assignee_community_code = None
+    return Outcome({"duplicate_of": master.id})
 
 
 def accept(ctx: ActionContext) -> Outcome:
@@ -260,6 +300,7 @@ def reopen(ctx: ActionContext) -> Outcome:
 
 RULES: dict[Action, Callable[[ActionContext], Outcome]] = {
     Action.dispatch: dispatch,
+    Action.link: link,
     Action.accept: accept,
     Action.first_contact: first_contact,
     Action.resolve: resolve,

@@ -14,6 +14,8 @@ from townops.cases.enums import Action, CaseKind, State
 from townops.cases.presenters import present_case, present_event
 from townops.cases.schemas import ActionInput, CaseCreate, CaseOut, CasePage, EventOut
 from townops.categories.service import find_category
+from townops.dispatch.models import RoutingDecision
+from townops.dispatch.service import receive_case
 from townops.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -28,11 +30,13 @@ def _json(model: BaseModel, status_code: int = 200) -> Response:
 def create_case(
     body: CaseCreate, session: SessionDep, actor: ActorDep, profile: ProfileDep
 ) -> Response:
-    case = service.create_case(session, actor=actor, data=body)
+    case = receive_case(session, actor=actor, data=body)
     session.commit()
     # A new case has no summonses or extensions yet: no need to query for them.
     category = find_category(session, case.category_code)
-    return _json(present_case(case, actor=actor, profile=profile, category=category), 201)
+    routing = session.get(RoutingDecision, case.id)  # in the identity map: no query
+    out = present_case(case, actor=actor, profile=profile, category=category, routing=routing)
+    return _json(out, 201)
 
 
 @router.get("", response_model=CasePage)

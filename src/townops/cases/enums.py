@@ -18,6 +18,7 @@ class State(StrEnum):
     dispatched = "dispatched"  # 派单
     accepted = "accepted"  # 签收
     returned = "returned"  # 退单: back in the dispatcher's queue
+    linked = "linked"  # 重复件: repeats an open case; answered when that case is resolved
     resolved = "resolved"  # 办结 / 答复
     callback = "callback"  # 回访 done, waiting to be closed
     reopened = "reopened"  # 重办
@@ -34,6 +35,7 @@ CLOCK_STATES = frozenset(
 class Action(StrEnum):
     create = "create"
     dispatch = "dispatch"
+    link = "link"  # mark as a repeat of an open case (重复件关联)
     accept = "accept"
     first_contact = "first_contact"
     resolve = "resolve"

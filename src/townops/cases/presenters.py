@@ -15,6 +15,8 @@ from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.cases.schemas import CaseOut, EventOut, ExtensionOut, Requester, SummonsOut
 from townops.cases.service import actions_for
 from townops.categories.service import CategoryInfo, find_category
+from townops.dispatch.models import RoutingDecision
+from townops.dispatch.schemas import RoutingOut
 from townops.timeutil import utcnow
 from townops.towns.profile import TownProfile
 
@@ -62,6 +64,7 @@ def present_case(
     session: Session | None = None,
     now: datetime | None = None,
     category: CategoryInfo | None = None,
+    routing: RoutingDecision | None = None,
 ) -> CaseOut:
     now = now or utcnow()
     running = case.state in _CLOCK
@@ -115,6 +118,10 @@ def present_case(
     )
     if Action.request_extension.value in out.allowed_actions and now > case.due_at:
         out.allowed_actions.remove(Action.request_extension.value)
+    if session is not None and routing is None:
+        routing = session.get(RoutingDecision, case.id)
+    if routing is not None and actor.role != Role.resident:
+        out.routing = RoutingOut.of(routing)
     if session is not None:
         cat = category or find_category(session, case.category_code)
         if cat is not None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from townops.cases.enums import CaseKind, Rating
+from townops.dispatch.schemas import RoutingOut
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 
@@ -15,7 +16,10 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category: str = Field(description="Category code (= Open311 service_code)")
+    category: str | None = Field(
+        default=None,
+        description="Category code (= Open311 service_code); omit it to let the classifier read it",
+    )
     content: Text
     kind: CaseKind = CaseKind.request
     address: str = ""
@@ -31,6 +35,10 @@ class CaseCreate(BaseModel):
     )
     source: str = "api"
     external_id: str | None = None
+    auto_dispatch: bool = Field(
+        default=True,
+        description="false: leave the case in the dispatch queue (suggestions are still made)",
+    )
 
 
 class ActionInput(BaseModel):
@@ -42,6 +50,10 @@ class ActionInput(BaseModel):
     comment: str = ""
     department: str | None = Field(default=None, description="dispatch / report_in: department")
     community: str | None = Field(default=None, description="dispatch: community code")
+    category: str | None = Field(
+        default=None, description="dispatch: correct the category (the deadline follows it)"
+    )
+    duplicate_of: int | None = Field(default=None, description="link: the open case it repeats")
     reply: str | None = Field(default=None, description="resolve: the reply to the requester")
     rating: Rating | None = Field(default=None, description="callback: the requester's rating")
     reason: str | None = Field(default=None, description="return / extension: why")
@@ -124,6 +136,9 @@ class CaseOut(BaseModel):
     extension_count: int
     supervision_count: int
     duplicate_of: int | None
+    routing: RoutingOut | None = Field(
+        default=None, description="how automatic dispatch read, placed and routed the case"
+    )
     requester: Requester
     allowed_actions: list[str]
     summonses: list[SummonsOut] = []

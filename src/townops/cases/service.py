@@ -24,6 +24,7 @@ from townops.cases.models import Case, CaseEvent
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.transitions import allowed_actions, next_state
 from townops.categories.service import get_category
+from townops.dispatch.learning import learn_from_action
 from townops.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, StaleVersion
 from townops.jurisdiction.service import PlaceInfo, locate_point, place
 from townops.timeutil import as_utc, utcnow
@@ -57,6 +58,8 @@ def create_case(
     profile = get_profile(session)
     if not role_may(actor, Action.create, profile):
         raise Forbidden(f"role '{actor.role}' may not create cases", role=actor.role)
+    if data.category is None:
+        raise InvalidInput("'category' is required", field="category")
     category = get_category(session, data.category)
     received_at = as_utc(data.received_at) if data.received_at else now
     info = _resolve_place(session, actor=actor, data=data)
@@ -191,6 +194,18 @@ def _apply(
             department_code=department,
         )
     )
+    if action in (Action.dispatch, Action.return_):
+        learn_from_action(
+            session,
+            case=case,
+            action=action,
+            from_state=state,
+            actor=actor,
+            now=now,
+            profile=profile,
+        )
+    if action == Action.resolve:
+        _answer_repeats(session, master=case, now=now, profile=profile)
     if outcome.follow_up is not None:
         follow_body = ActionInput(version=case.version, comment=f"auto: after {action.value}")
         _apply(
@@ -199,6 +214,29 @@ def _apply(
             actor=SYSTEM,
             action=outcome.follow_up,
             body=follow_body,
+            now=now,
+            profile=profile,
+        )
+
+
+def _answer_repeats(session: Session, *, master: Case, now: datetime, profile: TownProfile) -> None:
+    """Resolving a case answers its linked repeats: each requester gets the reply and their
+    own callback."""
+    repeats = session.scalars(
+        select(Case).where(Case.duplicate_of_id == master.id, Case.state == State.linked.value)
+    )
+    for repeat in repeats:
+        body = ActionInput(
+            version=repeat.version,
+            reply=master.reply,
+            comment=f"与工单 #{master.id} 合并办理 / answered with case {master.id}",
+        )
+        _apply(
+            session,
+            case=repeat,
+            actor=SYSTEM,
+            action=Action.resolve,
+            body=body,
             now=now,
             profile=profile,
         )

@@ -25,6 +25,10 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
     (S.received, A.dispatch): S.dispatched,
     (S.returned, A.dispatch): S.dispatched,
     (S.dispatched, A.dispatch): S.dispatched,  # 改派: re-dispatch before it is accepted
+    (S.received, A.link): S.linked,
+    (S.returned, A.link): S.linked,
+    (S.linked, A.dispatch): S.dispatched,  # not a repeat after all: dispatch it on its own
+    (S.linked, A.resolve): S.resolved,  # answered with the reply of the case it repeats
     (S.dispatched, A.accept): S.accepted,
     (S.dispatched, A.return_): S.returned,
     (S.accepted, A.return_): S.returned,

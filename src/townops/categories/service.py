@@ -26,6 +26,7 @@ class CategoryInfo:
     deadline: Deadline
     urgency: str
     type: str
+    keywords: tuple[str, ...] = ()
 
 
 _cache: dict[str, dict[str, CategoryInfo]] = {}
@@ -41,6 +42,7 @@ def _load(session: Session) -> dict[str, CategoryInfo]:
             deadline=Deadline(working_days=c.deadline_working_days, hours=c.deadline_hours),
             urgency=c.urgency,
             type=c.type,
+            keywords=tuple(c.keywords or ()),
         )
         for c in session.scalars(select(Category))
     }

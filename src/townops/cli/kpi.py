@@ -105,6 +105,6 @@ def format_figure(figure: Figure, value: float | None) -> str:
         return "—"
     if figure.unit == "rate":
         return f"{value:.1%}"
-    if figure.unit == "hours":
+    if figure.unit in ("hours", "minutes"):
         return f"{value:.1f}"
     return str(int(value))

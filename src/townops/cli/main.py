@@ -13,9 +13,12 @@ import uvicorn
 from townops.app import create_app
 from townops.auth.service import create_api_key, create_user
 from townops.cases.enums import Role
+from townops.cli import classifier as cli_classifier
 from townops.cli import demo as cli_demo
 from townops.cli import import_cmd as cli_import
 from townops.cli import kpi as cli_kpi
+from townops.cli import locate as cli_locate
+from townops.cli import systemic as cli_systemic
 from townops.cli import worker as cli_worker
 from townops.cli.common import (
     DbOpt,
@@ -47,6 +50,9 @@ cli_kpi.register(app)
 cli_import.register(app)
 cli_demo.register(app)
 cli_worker.register(app)
+cli_locate.register(app)
+cli_systemic.register(app)
+cli_classifier.register(app)
 
 
 @db_app.command("upgrade")

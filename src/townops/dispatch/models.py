@@ -41,6 +41,8 @@ class RoutingDecision(Base):
     # Top suggestions when queued: [{"category", "department"|"community", "score", "rule"}]
     suggestions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None)
+    # Clock seconds from receipt to the first dispatch, by the system or a person.
+    seconds_to_dispatch: Mapped[float | None] = mapped_column(Float, default=None)
     # Set when an automatically dispatched case was returned or re-dispatched: it was wrong.
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

@@ -25,7 +25,7 @@ DATA_SHEET = "指标 KPI"
 DEFINITIONS_SHEET = "说明 Definitions"
 NAME_HEADERS = ("代码 (code)", "名称 (name)", "英文名称 (English name)")
 
-_NUMBER_FORMATS: dict[Unit, str] = {"count": "0", "rate": "0.0%", "hours": "0.0"}
+_NUMBER_FORMATS: dict[Unit, str] = {"count": "0", "rate": "0.0%", "hours": "0.0", "minutes": "0.0"}
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _WRAP = Alignment(wrap_text=True, vertical="top")

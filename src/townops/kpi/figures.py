@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Unit = Literal["count", "rate", "hours"]
+Unit = Literal["count", "rate", "hours", "minutes"]
 
 
 class Grouping(StrEnum):
@@ -112,6 +112,32 @@ MAIN_FIGURES: tuple[Figure, ...] = (
         "median working-day hours from receipt to resolution, over the closed cases",
     ),
     _fig(
+        "auto_dispatch_rate",
+        "自动派单率",
+        "auto-dispatch rate",
+        "rate",
+        "期内受理并经自动派单判断的工单中，由系统直接派出（无人工）的比例",
+        "of the cases received in the period that went through automatic dispatch, the share "
+        "the system dispatched without a person",
+    ),
+    _fig(
+        "auto_dispatch_accuracy",
+        "自动派单准确率",
+        "auto-dispatch accuracy",
+        "rate",
+        "系统自动派出的工单中，未被退单、也未被人工改派的比例",
+        "of the automatic dispatches, the share never returned nor re-dispatched by a person",
+    ),
+    _fig(
+        "median_minutes_to_dispatch",
+        "派单时长中位数(分钟)",
+        "median minutes to dispatch",
+        "minutes",
+        "期内受理的工单从受理到首次派单（系统或人工）的分钟数中位数",
+        "median clock minutes from receipt to the first dispatch (system or person), over "
+        "the routed cases received in the period",
+    ),
+    _fig(
         "overdue_open",
         "当前超期",
         "overdue open",
@@ -170,6 +196,30 @@ _COUNT_FIGURES: tuple[Figure, ...] = (
         "count",
         "办结工单中曾被重办的数量",
         "closed cases reopened at least once",
+    ),
+    _fig(
+        "routed",
+        "经自动派单判断数",
+        "routed",
+        "count",
+        "期内受理并经自动派单判断的工单数",
+        "cases received in the period that went through automatic dispatch",
+    ),
+    _fig(
+        "auto_dispatched",
+        "自动派单数",
+        "auto-dispatched",
+        "count",
+        "其中由系统直接派出的工单数",
+        "of those, dispatched by the system without a person",
+    ),
+    _fig(
+        "auto_correct",
+        "自动派单未纠正数",
+        "auto-dispatched, not corrected",
+        "count",
+        "自动派出后未被退单或改派的工单数",
+        "automatic dispatches never returned nor re-dispatched",
     ),
     _fig("returned", "退单数", "returned", "count", "", ""),
     _fig("dispatched", "派单数", "dispatched", "count", "", ""),

@@ -36,6 +36,15 @@ Figures (the glossary's names):
 ``median_handling_hours`` 办理时长中位数
     median of ``handling_working_hours`` (hours on working days, receipt → resolution)
     over the closed cases.
+``auto_dispatch_rate`` 自动派单率
+    of the cases received in the period that went through automatic dispatch (have a
+    routing decision), the share the system dispatched without a person.
+``auto_dispatch_accuracy`` 自动派单准确率
+    of those automatic dispatches, the share never returned (退单) nor re-dispatched (改派)
+    by a person.
+``median_minutes_to_dispatch`` 派单时长中位数
+    median clock minutes from receipt to the first dispatch (by the system or a person),
+    over the routed cases received in the period and dispatched.
 ``overdue_open`` 当前超期
     cases whose clock runs (received, dispatched, accepted, returned, reopened) with
     ``due_at`` before ``now``: a snapshot at ``now``, not bound to the period.
@@ -87,6 +96,7 @@ from townops.cases.access import visible_cases
 from townops.cases.enums import Action, Rating, Role
 from townops.cases.models import Case, CaseEvent
 from townops.categories.models import Category
+from townops.dispatch.models import RoutingDecision
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.figures import Figure, Grouping, figures_for, return_rate_basis
 from townops.kpi.periods import Period, month_period, parse_period, range_period, year_period
@@ -128,6 +138,9 @@ class KpiRow(BaseModel):
     return_rate: float | None
     reopen_rate: float | None
     median_handling_hours: float | None
+    auto_dispatch_rate: float | None
+    auto_dispatch_accuracy: float | None
+    median_minutes_to_dispatch: float | None
     overdue_open: int
     extensions: int
     supervisions: int
@@ -137,6 +150,9 @@ class KpiRow(BaseModel):
     reopened: int
     returned: int
     dispatched: int
+    routed: int
+    auto_dispatched: int
+    auto_correct: int
 
 
 class PeriodOut(BaseModel):
@@ -242,6 +258,7 @@ def _row(
         else (t["returned_cases"], t["dispatched_cases"])
     )
     median = tally.get("median")
+    to_dispatch = tally.get("median_dispatch_seconds")
     return KpiRow(
         code=code,
         name_zh=name_zh,
@@ -254,6 +271,9 @@ def _row(
         return_rate=_rate(returned, dispatched),
         reopen_rate=_rate(t["reopened"], t["closed"]),
         median_handling_hours=None if median is None else float(median),
+        auto_dispatch_rate=_rate(t["auto_dispatched"], t["routed"]),
+        auto_dispatch_accuracy=_rate(t["auto_correct"], t["auto_dispatched"]),
+        median_minutes_to_dispatch=None if to_dispatch is None else float(to_dispatch) / 60,
         overdue_open=int(t["overdue_open"]),
         extensions=int(t["extensions"]),
         supervisions=int(t["supervisions"]),
@@ -263,6 +283,9 @@ def _row(
         reopened=int(t["reopened"]),
         returned=int(returned),
         dispatched=int(dispatched),
+        routed=int(t["routed"]),
+        auto_dispatched=int(t["auto_dispatched"]),
+        auto_correct=int(t["auto_correct"]),
     )
 
 
@@ -352,14 +375,31 @@ def _tallies(
         ).where(*closed, scope),
         _grouped(key, func.count().label("overdue_open")).where(Case.open_due_at < now, scope),
         _event_counts(by, start=start, end=end, actor=actor),
+        _routing_counts(key).where(*received, scope),
     ]
     tallies: dict[str | None, dict[str, int | float | None]] = defaultdict(dict)
     for stmt in statements:
         _collect(tallies, session.execute(stmt).mappings())
     handling = (*closed, Case.handling_working_hours.is_not(None), scope)
-    for code, value in _medians(session, key=key, where=handling).items():
+    hours = Case.handling_working_hours
+    for code, value in _medians(session, key=key, value=hours, where=handling).items():
         tallies[code]["median"] = value
+    seconds = RoutingDecision.seconds_to_dispatch
+    to_dispatch = (*received, seconds.is_not(None), scope, RoutingDecision.case_id == Case.id)
+    for code, value in _medians(session, key=key, value=seconds, where=to_dispatch).items():
+        tallies[code]["median_dispatch_seconds"] = value
     return tallies
+
+
+def _routing_counts(key: Key) -> Select[Any]:
+    """Cases that went through automatic dispatch, how many it dispatched, how many stood."""
+    automatic = RoutingDecision.outcome == "dispatched"
+    return _grouped(
+        key,
+        func.count().label("routed"),
+        _count_if(automatic).label("auto_dispatched"),
+        _count_if(and_(automatic, RoutingDecision.corrected_at.is_(None))).label("auto_correct"),
+    ).join_from(Case, RoutingDecision, RoutingDecision.case_id == Case.id)
 
 
 def _event_counts(
@@ -404,10 +444,13 @@ def _collect(
 
 
 def _medians(
-    session: Session, *, key: Key, where: Iterable[ColumnElement[bool]]
+    session: Session,
+    *,
+    key: Key,
+    value: SQLColumnExpression[Any],
+    where: Iterable[ColumnElement[bool]],
 ) -> dict[str | None, float]:
-    """Median of ``handling_working_hours`` per group, computed by the database."""
-    value = Case.handling_working_hours
+    """Median of ``value`` per group, computed by the database."""
     if session.get_bind().dialect.name == "postgresql":
         stmt = _grouped(key, func.percentile_cont(0.5).within_group(value).label("median"))
         stmt = stmt.where(*where)

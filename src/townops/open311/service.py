@@ -25,8 +25,8 @@ from townops.auth.service import check_api_key
 from townops.cases.enums import CaseKind, Role, State
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
-from townops.cases.service import create_case
 from townops.categories.models import Category
+from townops.dispatch.service import receive_case
 from townops.errors import DomainError, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import find_place
@@ -189,7 +189,7 @@ def submit_request(
             media_url=submission.media_url,
             source=SOURCE,
         )
-        return create_case(session, actor=actor, data=data, now=now)
+        return receive_case(session, actor=actor, data=data, now=now)
     except InvalidInput as exc:
         # The spec knows 400 for any bad submission, not 422.
         raise DomainError(exc.message, **exc.details) from None

@@ -15,7 +15,7 @@ class SystemicIssue(Base):
     __tablename__ = "systemic_issues"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # Stable identity across refreshes: "<place code>|<topic>".
+    # Stable identity across refreshes: "<place code>|<topic>|<n>".
     key: Mapped[str] = mapped_column(String(200), unique=True)
     place_code: Mapped[str | None] = mapped_column(ForeignKey("jurisdictions.code"), default=None)
     place_label: Mapped[str] = mapped_column(String(200))
@@ -29,7 +29,8 @@ class SystemicIssue(Base):
     weekly_counts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     trend: Mapped[str] = mapped_column(String(12))  # rising | steady | falling
     slope: Mapped[float] = mapped_column(Float, default=0.0)
-    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    # open | root_case_opened | lapsed
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     root_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -21,12 +21,17 @@ from pydantic import BaseModel, ValidationError
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
+from townops.dispatch.config import DispatchConfig
 from townops.towns.schema import (
     ROLES,
     Category,
     Department,
+    Gazetteer,
+    GazetteerFile,
+    GazetteerPlace,
     Jurisdiction,
     JurisdictionFeature,
+    Road,
     Role,
     RoleSpec,
     Town,
@@ -35,7 +40,10 @@ from townops.towns.schema import (
 )
 
 __all__ = [
+    "DISPATCH_FILE",
     "FILES",
+    "GAZETTEER_FILE",
+    "OPTIONAL_FILES",
     "ConfigIssue",
     "TownConfigError",
     "default_town_dir",
@@ -57,6 +65,10 @@ FILES = (
     ROLES_FILE,
     USERS_FILE,
 )
+GAZETTEER_FILE = "gazetteer.yaml"
+DISPATCH_FILE = "dispatch.yaml"
+# A town without them is still complete; when present they are checked like the others.
+OPTIONAL_FILES = (GAZETTEER_FILE, DISPATCH_FILE)
 
 _AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
 
@@ -221,6 +233,27 @@ def _feature_offsets(text: str) -> list[int]:
 
 def _line_of_offset(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
+
+
+# --- gazetteer.yaml ----------------------------------------------------------------------
+
+
+@dataclass
+class _GazetteerDraft:
+    """The valid parts of ``gazetteer.yaml``, each item with its index, before cross-checks."""
+
+    settings: GazetteerFile
+    places: dict[str, list[tuple[int, GazetteerPlace]]]  # "estates" / "landmarks" → items
+    roads: list[tuple[int, Road]]
+    line: Callable[[Sequence[int | str]], int | None]
+
+
+_PLACE_SECTIONS = {"estates": "estate", "landmarks": "landmark"}
+
+
+def _segment_text(road: Road, index: int) -> str:
+    segment = road.segments[index]
+    return f"segment {index + 1} ({segment.number_from}-{segment.number_to} {segment.parity})"
 
 
 # --- reporting pydantic errors -----------------------------------------------------------
@@ -432,6 +465,109 @@ class _Checker:
             self.error(ROLES_FILE, _yaml_line(node, ()), f"missing roles: {', '.join(missing)}")
         return roles
 
+    def gazetteer(self) -> _GazetteerDraft | None:
+        if not (self.directory / GAZETTEER_FILE).is_file():
+            return None
+        loaded = self.read_yaml(GAZETTEER_FILE)
+        if loaded is None:
+            return None
+        data, node = loaded
+
+        def line(loc: Sequence[int | str]) -> int | None:
+            return _yaml_line(node, loc)
+
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.error(
+                GAZETTEER_FILE, line(()), "expected a mapping of min_confidence, estates, roads…"
+            )
+            return None
+        try:
+            settings = GazetteerFile.model_validate(data)
+        except ValidationError as exc:
+            self.pydantic_errors(GAZETTEER_FILE, exc, "gazetteer", line)
+            return None
+        places = {
+            section: self.gazetteer_items(section, settings, GazetteerPlace, line)
+            for section in _PLACE_SECTIONS
+        }
+        roads = self.gazetteer_items("roads", settings, Road, line)
+        return _GazetteerDraft(settings, places, roads, line)
+
+    def gazetteer_items(
+        self,
+        section: str,
+        settings: GazetteerFile,
+        model: type[M],
+        line: Callable[[Sequence[int | str]], int | None],
+    ) -> list[tuple[int, M]]:
+        kind = _PLACE_SECTIONS.get(section, "road")
+        entries: list[tuple[int, M]] = []
+        for index, raw in enumerate(getattr(settings, section)):
+            try:
+                entries.append((index, model.model_validate(raw)))
+            except ValidationError as exc:
+
+                def locate(loc: Sequence[int | str], index: int = index) -> int | None:
+                    return line((section, index, *loc))
+
+                self.pydantic_errors(
+                    GAZETTEER_FILE, exc, _item_label(kind, raw, index, "name"), locate
+                )
+        return entries
+
+    def dispatch(self) -> tuple[DispatchConfig, yaml.Node | None] | None:
+        if not (self.directory / DISPATCH_FILE).is_file():
+            return None
+        loaded = self.read_yaml(DISPATCH_FILE)
+        if loaded is None:
+            return None
+        data, node = loaded
+        try:
+            return DispatchConfig.model_validate(data or {}), node
+        except ValidationError as exc:
+            self.pydantic_errors(DISPATCH_FILE, exc, "dispatch", lambda loc: _yaml_line(node, loc))
+            return None
+
+    def check_dispatch(
+        self,
+        loaded: tuple[DispatchConfig, yaml.Node | None],
+        *,
+        categories: set[str] | None,
+        departments: set[str] | None,
+        jurisdictions: dict[str, Jurisdiction] | None,
+    ) -> None:
+        """Every category, department and place that dispatch.yaml names exists."""
+        config, node = loaded
+        checks: list[tuple[tuple[int | str, ...], str, str, set[str] | dict[str, Any] | None]] = [
+            (("thresholds", code), code, "category", categories) for code in config.thresholds
+        ]
+        for label, codes in config.labels.items():
+            checks += [
+                (("labels", label, i), c, "category", categories) for i, c in enumerate(codes)
+            ]
+        for i, code in enumerate(config.placeless_categories):
+            checks.append((("placeless_categories", i), code, "category", categories))
+        for r, rule in enumerate(config.rules):
+            for i, code in enumerate(rule.categories):
+                checks.append((("rules", r, "categories", i), code, "category", categories))
+            for i, code in enumerate(rule.places):
+                checks.append((("rules", r, "places", i), code, "jurisdiction", jurisdictions))
+            if rule.department is not None:
+                checks.append(
+                    (("rules", r, "department"), rule.department, "department", departments)
+                )
+        files = {"category": CATEGORIES_FILE, "department": DEPARTMENTS_FILE,
+                 "jurisdiction": JURISDICTIONS_FILE}  # fmt: skip
+        for loc, code, kind, known in checks:
+            if known is not None and code not in known:
+                self.error(
+                    DISPATCH_FILE,
+                    _yaml_line(node, loc),
+                    f"{kind} {code!r} does not exist in {files[kind]}",
+                )
+
     # -- cross-file checks
 
     def unique(self, file: str, kind: str, items: _Items[Any], key: str) -> None:
@@ -561,6 +697,106 @@ class _Checker:
                 )
         return by_code
 
+    def check_gazetteer(
+        self, draft: _GazetteerDraft, jurisdictions: dict[str, Jurisdiction] | None
+    ) -> None:
+        """Places that exist below the town, roads whose segments do not overlap, and no
+        name said for two different places."""
+        # name or alias → the item that first said it: (section, index), label, line
+        said: dict[str, tuple[tuple[str, int], str, int | None]] = {}
+
+        def check_place(code: str, where: tuple[int | str, ...], label: str) -> None:
+            if jurisdictions is None:
+                return
+            node = jurisdictions.get(code)
+            if node is None:
+                self.error(
+                    GAZETTEER_FILE,
+                    draft.line(where),
+                    f"{label}: jurisdiction {code!r} does not exist in {JURISDICTIONS_FILE}",
+                )
+            elif node.parent is None:
+                self.error(
+                    GAZETTEER_FILE,
+                    draft.line(where),
+                    f"{label}: jurisdiction {code!r} is the whole town; "
+                    "give the community or micro-grid",
+                )
+
+        def check_said(names: list[str], label: str, section: str, index: int) -> None:
+            line = draft.line((section, index, "name"))
+            for name in names:
+                first = said.setdefault(name, ((section, index), label, line))
+                if first[0] != (section, index):
+                    self.error(
+                        GAZETTEER_FILE,
+                        line,
+                        f"{label}: {name!r} already names {first[1]} (line {first[2]}); "
+                        "one name must lead to one place",
+                    )
+
+        for section, kind in _PLACE_SECTIONS.items():
+            for index, item in draft.places[section]:
+                label = f"{kind} {item.name!r}"
+                check_place(item.jurisdiction, (section, index, "jurisdiction"), label)
+                check_said([item.name, *item.aliases], label, section, index)
+                if jurisdictions is not None and item.jurisdiction in jurisdictions:
+                    self.check_agrees_with_tree(
+                        item, label, draft.line((section, index, "name")), jurisdictions
+                    )
+        for index, road in draft.roads:
+            label = f"road {road.name!r}"
+            check_said([road.name, *road.aliases], label, "roads", index)
+            for number, segment in enumerate(road.segments):
+                where: tuple[int | str, ...] = ("roads", index, "segments", number)
+                check_place(
+                    segment.jurisdiction,
+                    (*where, "jurisdiction"),
+                    f"{label} {_segment_text(road, number)}",
+                )
+                for earlier in range(number):
+                    if segment.overlaps(road.segments[earlier]):
+                        self.error(
+                            GAZETTEER_FILE,
+                            draft.line(where),
+                            f"{label}: {_segment_text(road, number)} overlaps "
+                            f"{_segment_text(road, earlier)} "
+                            f"(line {draft.line(('roads', index, 'segments', earlier))})",
+                        )
+
+    def check_agrees_with_tree(
+        self,
+        item: GazetteerPlace,
+        label: str,
+        line: int | None,
+        jurisdictions: dict[str, Jurisdiction],
+    ) -> None:
+        """Warn when an estate is called like a jurisdiction it does not lie in or contain."""
+        placed = _lineage(item.jurisdiction, jurisdictions)
+        for name in (item.name, *item.aliases):
+            for node in jurisdictions.values():
+                if name != node.name_zh and name not in node.aliases:
+                    continue
+                if node.code not in placed and item.jurisdiction not in _lineage(
+                    node.code, jurisdictions
+                ):
+                    self.warning(
+                        GAZETTEER_FILE,
+                        line,
+                        f"{label}: {name!r} is also the name of jurisdiction {node.code!r}, "
+                        f"which neither contains nor lies in {item.jurisdiction!r}",
+                    )
+
+
+def _lineage(code: str, jurisdictions: dict[str, Jurisdiction]) -> set[str]:
+    """The code and the codes of all its ancestors."""
+    lineage: set[str] = set()
+    current: str | None = code
+    while current is not None and current not in lineage and current in jurisdictions:
+        lineage.add(current)
+        current = jurisdictions[current].parent
+    return lineage
+
 
 def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
     checker = _Checker(directory)
@@ -574,6 +810,8 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
     categories = checker.read_list(CATEGORIES_FILE, Category, "category", "code")
     roles = checker.roles()
     users = checker.read_list(USERS_FILE, User, "user", "username")
+    gazetteer = checker.gazetteer()
+    dispatch = checker.dispatch()
 
     jurisdictions: dict[str, Jurisdiction] = {}
     if tree is not None:
@@ -617,8 +855,20 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
                     f"{label}: scope {user.scope!r} does not exist in {JURISDICTIONS_FILE}",
                 )
 
-    order = {name: position for position, name in enumerate(FILES)}
-    checker.issues.sort(key=lambda i: (order.get(i.file, len(FILES)), i.file, i.line or 0))
+    if gazetteer is not None:
+        checker.check_gazetteer(gazetteer, jurisdictions if tree is not None else None)
+
+    if dispatch is not None:
+        checker.check_dispatch(
+            dispatch,
+            categories={c.code for _, c in categories.entries} if categories else None,
+            departments=department_codes if departments is not None else None,
+            jurisdictions=jurisdictions if tree is not None else None,
+        )
+
+    all_files = FILES + OPTIONAL_FILES
+    order = {name: position for position, name in enumerate(all_files)}
+    checker.issues.sort(key=lambda i: (order.get(i.file, len(all_files)), i.file, i.line or 0))
     if any(issue.is_error for issue in checker.issues):
         return checker.issues, None
     assert info is not None and tree is not None and departments is not None
@@ -631,5 +881,18 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
         categories=[c for _, c in categories.entries],
         roles={role: roles[role] for role in ROLES},
         users=[u for _, u in users.entries],
+        gazetteer=_gazetteer_of(gazetteer),
+        dispatch=dispatch[0] if dispatch is not None else DispatchConfig(),
     )
     return checker.issues, town
+
+
+def _gazetteer_of(draft: _GazetteerDraft | None) -> Gazetteer | None:
+    if draft is None:
+        return None
+    return Gazetteer(
+        min_confidence=draft.settings.min_confidence,
+        estates=[item for _, item in draft.places["estates"]],
+        landmarks=[item for _, item in draft.places["landmarks"]],
+        roads=[road for _, road in draft.roads],
+    )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from townops.cases.deadlines import WorkingCalendar
 from townops.db import database_key
+from townops.dispatch.config import DispatchConfig
 from townops.errors import DomainError
 from townops.towns.models import TownRecord
 
@@ -41,6 +42,8 @@ class TownProfile:
     roles: dict[str, RoleSpec]
     calendar: WorkingCalendar
     raw: dict[str, Any] = field(repr=False)
+    levels: tuple[str, ...] = ("town", "community", "micro_grid", "building")
+    dispatch: DispatchConfig = field(default_factory=DispatchConfig, repr=False)
 
     def role(self, name: str) -> RoleSpec:
         spec = self.roles.get(name)
@@ -77,6 +80,8 @@ class TownProfile:
                 extra_workdays=[date.fromisoformat(str(d)) for d in cal.get("extra_workdays", [])],
             ),
             raw=raw,
+            levels=tuple(raw.get("levels") or ("town", "community", "micro_grid", "building")),
+            dispatch=DispatchConfig.model_validate(raw.get("dispatch") or {}),
         )
 
 

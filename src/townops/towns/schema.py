@@ -1,7 +1,8 @@
 """Schema of a town directory: the configuration that makes townops one particular town.
 
-A town is data, not code. Its directory holds seven files (see ``towns/gaohang/`` for the
-built-in example and ``loader.py`` for the checks that tie the files together)::
+A town is data, not code. Its directory holds seven files and an optional eighth (see
+``towns/gaohang/`` for the built-in example and ``loader.py`` for the checks that tie the
+files together)::
 
     town.yaml                 # TownInfo
       code: "310115121"                    # official code of the root jurisdiction
@@ -37,6 +38,17 @@ built-in example and ``loader.py`` for the checks that tie the files together)::
       - {username, password, role, display_name, scope: code | null,
          department: code | null, phone?: str}
 
+    gazetteer.yaml            # OPTIONAL: Gazetteer, the place names callers say (地名库)
+    dispatch.yaml             # OPTIONAL: DispatchConfig (townops.dispatch.config): labels →
+                              #   categories, thresholds, routing rules, repeats (自动指令)
+      min_confidence: 0.75                 # below it a place is never used for dispatch
+      estates:   - {name, aliases: [str], jurisdiction: code}   # 小区, in a micro-grid
+      landmarks: - {name, aliases: [str], jurisdiction: code}   # schools, markets, stations
+      roads:     - {name, aliases: [str],
+                    segments: [{from: N, to: N, parity: odd | even | all,
+                                jurisdiction: code}]}           # house-number ranges
+      (community names and aliases come from jurisdictions.geojson, not from here)
+
     README.md                 # provenance of the data (free text, not parsed)
 
 Every model forbids unknown keys, so a typo in a key is an error, not a silent default.
@@ -61,10 +73,13 @@ from pydantic import (
     model_validator,
 )
 
+from townops.dispatch.config import DispatchConfig
+
 __all__ = [
     "ACTIONS",
     "CATEGORY_TYPES",
     "DEPARTMENT_KINDS",
+    "PARITIES",
     "ROLES",
     "SERVICE_CODE_PATTERN",
     "URGENCIES",
@@ -75,11 +90,17 @@ __all__ = [
     "Deadline",
     "Department",
     "DepartmentKind",
+    "Gazetteer",
+    "GazetteerFile",
+    "GazetteerPlace",
     "Geometry",
     "Jurisdiction",
     "JurisdictionFeature",
     "JurisdictionProperties",
     "Open311Info",
+    "Parity",
+    "Road",
+    "RoadSegment",
     "Role",
     "RoleSpec",
     "Town",
@@ -102,6 +123,7 @@ Role = Literal[
 Action = Literal[
     "create",
     "dispatch",
+    "link",
     "accept",
     "first_contact",
     "resolve",
@@ -119,12 +141,14 @@ Action = Literal[
 DepartmentKind = Literal["operations_centre", "department", "community_office"]
 Urgency = Literal["low", "normal", "high", "urgent"]
 CategoryType = Literal["consultation", "help", "complaint", "advice", "complex", "urgent"]
+Parity = Literal["odd", "even", "all"]
 
 ROLES: tuple[Role, ...] = get_args(Role)
 ACTIONS: tuple[Action, ...] = get_args(Action)
 DEPARTMENT_KINDS: tuple[DepartmentKind, ...] = get_args(DepartmentKind)
 URGENCIES: tuple[Urgency, ...] = get_args(Urgency)
 CATEGORY_TYPES: tuple[CategoryType, ...] = get_args(CategoryType)
+PARITIES: tuple[Parity, ...] = get_args(Parity)
 
 SERVICE_CODE_PATTERN = r"^[a-z0-9_.-]+$"
 _CODE_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -364,6 +388,78 @@ class User(_Model):
         return self
 
 
+# --- gazetteer.yaml (optional) -----------------------------------------------------------
+
+DEFAULT_MIN_CONFIDENCE = 0.75
+
+
+class GazetteerPlace(_Model):
+    """An estate (小区) or a landmark: its name, the ways people say it, and where it is."""
+
+    name: Text
+    aliases: list[Text] = Field(default_factory=list)
+    jurisdiction: Code
+    """The micro-grid (or community) it lies in."""
+
+
+class RoadSegment(_Model):
+    """House numbers ``from``..``to`` of one side (or both) of a road, in one jurisdiction."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    number_from: PositiveInt = Field(alias="from")
+    number_to: PositiveInt = Field(alias="to")
+    parity: Annotated[Parity, _one_of("parity", PARITIES)] = "all"
+    jurisdiction: Code
+
+    @model_validator(mode="after")
+    def _from_is_not_after_to(self) -> RoadSegment:
+        if self.number_from > self.number_to:
+            raise ValueError(f"from {self.number_from} is after to {self.number_to}")
+        return self
+
+    def holds(self, number: int) -> bool:
+        """Whether house number ``number`` lies in this segment."""
+        if not self.number_from <= number <= self.number_to:
+            return False
+        return self.parity == "all" or (number % 2 == 1) == (self.parity == "odd")
+
+    def overlaps(self, other: RoadSegment) -> bool:
+        """Whether some house number lies in both segments."""
+        low = max(self.number_from, other.number_from)
+        high = min(self.number_to, other.number_to)
+        # Parity repeats every two numbers: the first two of the common range decide.
+        first_two = range(low, min(high, low + 1) + 1)
+        return any(self.holds(n) and other.holds(n) for n in first_two)
+
+
+class Road(_Model):
+    """A road (路) split into house-number segments, each in its own jurisdiction."""
+
+    name: Text
+    aliases: list[Text] = Field(default_factory=list)
+    segments: Annotated[list[RoadSegment], Field(min_length=1)]
+
+
+class GazetteerFile(_Model):
+    """The top level of ``gazetteer.yaml``; its lists are checked item by item by the loader."""
+
+    min_confidence: Annotated[float, Field(gt=0, le=1)] = DEFAULT_MIN_CONFIDENCE
+    """A place found with less confidence than this is never used to dispatch a case."""
+    estates: list[Any] = Field(default_factory=list)
+    landmarks: list[Any] = Field(default_factory=list)
+    roads: list[Any] = Field(default_factory=list)
+
+
+class Gazetteer(_Model):
+    """A loaded, cross-checked ``gazetteer.yaml``."""
+
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    estates: list[GazetteerPlace] = Field(default_factory=list)
+    landmarks: list[GazetteerPlace] = Field(default_factory=list)
+    roads: list[Road] = Field(default_factory=list)
+
+
 # --- the whole town ----------------------------------------------------------------------
 
 
@@ -377,6 +473,10 @@ class Town(_Model):
     categories: list[Category]
     roles: dict[Role, RoleSpec]
     users: list[User]
+    gazetteer: Gazetteer | None = None
+    """``None`` when the directory has no ``gazetteer.yaml``."""
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    """``dispatch.yaml``; without it nothing is dispatched automatically."""
 
     _by_code: dict[str, Jurisdiction] = PrivateAttr(default_factory=dict)
     _children: dict[str, list[Jurisdiction]] = PrivateAttr(default_factory=dict)

@@ -5,20 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from townops.auth.models import AuditEntry, User
 from townops.auth.service import hash_password
 from townops.categories.models import Category
 from townops.categories.service import forget_categories
+from townops.gazetteer.models import GazetteerEntry
+from townops.gazetteer.service import forget_gazetteer
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import forget_index
 from townops.migrate import upgrade
 from townops.organization.models import Department
 from townops.towns.models import TownRecord
 from townops.towns.profile import forget_profile
-from townops.towns.schema import Town
+from townops.towns.schema import Gazetteer, Town
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class SyncReport:
     departments: int
     categories: int
     users_created: int
+    gazetteer_entries: int = 0
 
 
 def _paths(town: Town) -> dict[str, str]:
@@ -47,7 +50,45 @@ def _paths(town: Town) -> dict[str, str]:
 def town_profile_dict(town: Town) -> dict[str, Any]:
     info = town.info.model_dump(mode="json")
     info["roles"] = {str(role): spec.model_dump(mode="json") for role, spec in town.roles.items()}
+    if town.gazetteer is not None:
+        info["gazetteer"] = {"min_confidence": town.gazetteer.min_confidence}
+    info["dispatch"] = town.dispatch.model_dump(mode="json")
     return info
+
+
+def gazetteer_rows(gazetteer: Gazetteer | None) -> list[GazetteerEntry]:
+    """One row per estate, landmark and road segment (a road's aliases on each segment)."""
+    if gazetteer is None:
+        return []
+    rows = [
+        GazetteerEntry(
+            kind=kind, name=p.name, aliases=list(p.aliases), jurisdiction_code=p.jurisdiction
+        )
+        for kind, places in (("estate", gazetteer.estates), ("landmark", gazetteer.landmarks))
+        for p in places
+    ]
+    rows.extend(
+        GazetteerEntry(
+            kind="road",
+            name=road.name,
+            aliases=list(road.aliases),
+            jurisdiction_code=segment.jurisdiction,
+            number_from=segment.number_from,
+            number_to=segment.number_to,
+            parity=segment.parity,
+        )
+        for road in gazetteer.roads
+        for segment in road.segments
+    )
+    return rows
+
+
+def _replace_gazetteer(session: Session, town: Town) -> int:
+    # The file is the whole truth: entries it no longer has must not linger.
+    session.execute(delete(GazetteerEntry))
+    rows = gazetteer_rows(town.gazetteer)
+    session.add_all(rows)
+    return len(rows)
 
 
 def _upsert(session: Session, model: type[Any], key: str, values: dict[str, Any]) -> None:
@@ -116,6 +157,7 @@ def sync_town(session: Session, town: Town, *, with_demo_users: bool = True) -> 
                 "description_en": c.description_en,
             },
         )
+    gazetteer_entries = _replace_gazetteer(session, town)
     _upsert(session, TownRecord, town.code, {"code": town.code, "profile": town_profile_dict(town)})
     created = 0
     if with_demo_users:
@@ -147,9 +189,11 @@ def sync_town(session: Session, town: Town, *, with_demo_users: bool = True) -> 
     forget_profile(session)
     forget_categories(session)
     forget_index(session)
+    forget_gazetteer(session)
     return SyncReport(
         jurisdictions=len(town.jurisdictions),
         departments=len(town.departments),
         categories=len(town.categories),
         users_created=created,
+        gazetteer_entries=gazetteer_entries,
     )

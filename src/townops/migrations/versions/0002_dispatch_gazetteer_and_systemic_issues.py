@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("target_community", sa.String(length=40), nullable=True),
         sa.Column("suggestions", sa.JSON(), nullable=False),
         sa.Column("duplicate_of_id", sa.Integer(), nullable=True),
+        sa.Column("seconds_to_dispatch", sa.Float(), nullable=True),
         sa.Column("corrected_at", townops.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_routing_decisions_case_id_cases")
@@ -96,7 +97,7 @@ def upgrade() -> None:
         sa.Column("weekly_counts", sa.JSON(), nullable=False),
         sa.Column("trend", sa.String(length=12), nullable=False),
         sa.Column("slope", sa.Float(), nullable=False),
-        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("root_case_id", sa.Integer(), nullable=True),
         sa.Column("refreshed_at", townops.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

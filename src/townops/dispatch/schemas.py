@@ -1,0 +1,54 @@
+"""How a routing decision is shown on a case (``CaseOut.routing``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from townops.dispatch.models import RoutingDecision
+
+
+class RoutingOut(BaseModel):
+    automatic: bool = Field(description="decided by the system without a person")
+    outcome: str = Field(description="dispatched | queued | duplicate")
+    reason: str
+    rule: str | None = Field(description="the routing rule that decided the target")
+    category: str
+    category_source: str = Field(description="given | classifier")
+    confidence: float
+    threshold: float
+    model_version: str | None
+    scores: dict[str, Any] = Field(description="classifier label probabilities and categories")
+    place: dict[str, Any] = Field(description="how the place was found and how sure")
+    department: str | None = Field(description="target department of the rule")
+    community: str | None = Field(description="target community of the rule")
+    suggestions: list[dict[str, Any]] = Field(description="top suggestions for a dispatcher")
+    duplicate_of: int | None
+    decided_at: datetime
+    corrected_at: datetime | None = Field(
+        description="when a person returned or re-dispatched an automatic dispatch"
+    )
+
+    @classmethod
+    def of(cls, decision: RoutingDecision) -> RoutingOut:
+        return cls(
+            automatic=decision.automatic,
+            outcome=decision.outcome,
+            reason=decision.reason,
+            rule=decision.rule,
+            category=decision.category_code,
+            category_source=decision.category_source,
+            confidence=decision.confidence,
+            threshold=decision.threshold,
+            model_version=decision.model_version,
+            scores=decision.scores,
+            place=decision.place,
+            department=decision.target_department,
+            community=decision.target_community,
+            suggestions=decision.suggestions,
+            duplicate_of=decision.duplicate_of_id,
+            decided_at=decision.decided_at,
+            corrected_at=decision.corrected_at,
+        )

@@ -1,0 +1,232 @@
+"""Automatic dispatch (自动指令) through the HTTP API, with the shipped classifier and the
+Gaohang gazetteer and dispatch.yaml: what a call taker, a dispatcher and a department see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from tests.helpers import NANXIN, act, ok
+
+Login = Callable[[str], dict[str, str]]
+
+GAOHANG_JIAYUAN = "310115121004-G02"  # 高行家园, a micro-grid of 高行居委会
+
+
+def file_case(client: TestClient, login: Login, user: str = "dispatcher", **body: Any) -> Any:
+    body.setdefault("requester_name", "张先生")
+    body.setdefault("requester_phone", "13800001111")
+    body.setdefault("kind", "hotline")
+    return ok(client.post("/api/v1/cases", json=body, headers=login(user)), 201)
+
+
+def history(client: TestClient, login: Login, case_id: int) -> list[dict[str, Any]]:
+    return ok(client.get(f"/api/v1/cases/{case_id}/history", headers=login("duty")))  # type: ignore[return-value]
+
+
+def test_a_clear_request_is_read_placed_and_dispatched_without_a_person(
+    client: TestClient, login: Login
+) -> None:
+    case = file_case(
+        client,
+        login,
+        content="高行家园5号楼的电梯坏了三天了，老人上下楼很困难，请尽快安排维修",
+        address="高行家园5号楼",
+    )
+    routing = case["routing"]
+    assert case["state"] == "dispatched", routing
+    assert case["category"] == "lift_failure"
+    assert case["department"] == "housing_office"
+    assert case["jurisdiction"] == GAOHANG_JIAYUAN
+    assert routing["automatic"] is True and routing["outcome"] == "dispatched"
+    assert routing["category_source"] == "classifier"
+    assert routing["rule"] == "category-default"
+    assert routing["confidence"] >= routing["threshold"]
+    assert routing["scores"]["labels"] and "电梯" in routing["scores"]["categories"][0]["keywords"]
+    assert routing["place"]["method"] == "address" and routing["place"]["usable"] is True
+    dispatch = [e for e in history(client, login, case["id"]) if e["action"] == "dispatch"]
+    assert len(dispatch) == 1 and dispatch[0]["actor"] == "system"
+    # The department sees it in its own queue and can take it on.
+    taken = ok(act(client, login("housing"), case, "accept"))
+    assert taken["state"] == "accepted"
+
+
+def test_an_unclear_request_waits_for_a_dispatcher_with_three_suggestions(
+    client: TestClient, login: Login
+) -> None:
+    case = file_case(client, login, content="我想反映一个情况，希望有关部门重视一下，谢谢")
+    routing = case["routing"]
+    assert case["state"] == "received" and case["department"] is None
+    assert routing["automatic"] is False and routing["outcome"] == "queued"
+    assert routing["reason"]
+    assert len(routing["suggestions"]) == 3
+    assert all(s["department"] or s["community"] for s in routing["suggestions"])
+    queue = ok(client.get("/api/v1/dispatch/queue", headers=login("dispatcher")))
+    queued = next(c for c in queue if c["id"] == case["id"])
+    assert queued["routing"]["suggestions"] == routing["suggestions"]
+
+
+def test_a_clear_topic_with_no_usable_place_goes_to_a_person_not_a_guessed_grid(
+    client: TestClient, login: Login
+) -> None:
+    case = file_case(client, login, content="小区电梯坏了三天了，老人上下楼很困难，请尽快安排维修")
+    assert case["state"] == "received"
+    assert case["jurisdiction"] is None
+    assert case["routing"]["place"]["usable"] is False
+    assert "place" in case["routing"]["reason"]
+
+
+def test_a_given_category_and_place_route_by_the_towns_rules(
+    client: TestClient, login: Login
+) -> None:
+    case = file_case(
+        client,
+        login,
+        category="group_renting",
+        content="隔壁一套房子住了十几个人，隔成很多小间",
+        jurisdiction=NANXIN,
+    )
+    routing = case["routing"]
+    assert case["state"] == "dispatched"
+    assert routing["category_source"] == "given" and routing["confidence"] == 1.0
+    assert routing["rule"] == "group-renting-to-community"
+    assert case["assignee_community"] == NANXIN and case["department"] is None
+
+
+def test_a_repeat_is_linked_not_dispatched_and_answered_with_the_first_case(
+    client: TestClient, login: Login
+) -> None:
+    first = file_case(
+        client,
+        login,
+        category="lift_failure",
+        content="高行家园5号楼电梯又坏了，老人下不了楼",
+        jurisdiction=GAOHANG_JIAYUAN,
+    )
+    again = file_case(
+        client,
+        login,
+        category="lift_failure",
+        content="你好，高行家园5号楼的电梯又坏了！老人没法下楼",
+        jurisdiction=GAOHANG_JIAYUAN,
+        requester_phone="13900002222",
+    )
+    assert first["state"] == "dispatched"
+    assert again["state"] == "linked" and again["duplicate_of"] == first["id"]
+    assert again["routing"]["outcome"] == "duplicate" and again["department"] is None
+    # The department answers the first case; the repeat gets the same reply, and its own callback.
+    housing = login("housing")
+    first = ok(act(client, housing, first, "accept"))
+    ok(act(client, housing, first, "resolve", reply="已联系电梯维保单位修复"))
+    again = ok(client.get(f"/api/v1/cases/{again['id']}", headers=login("dispatcher")))
+    assert again["state"] == "resolved" and again["reply"] == "已联系电梯维保单位修复"
+    closed = ok(act(client, login("dispatcher"), again, "callback", rating="satisfied"))
+    assert closed["state"] == "closed"
+
+
+def test_a_dispatcher_can_unlink_a_false_repeat_by_dispatching_it(
+    client: TestClient, login: Login
+) -> None:
+    first = file_case(
+        client,
+        login,
+        category="lift_failure",
+        content="高行家园5号楼电梯坏了",
+        jurisdiction=GAOHANG_JIAYUAN,
+    )
+    again = file_case(
+        client,
+        login,
+        category="lift_failure",
+        content="高行家园5号楼电梯坏了",
+        jurisdiction=GAOHANG_JIAYUAN,
+    )
+    assert again["duplicate_of"] == first["id"]
+    again = ok(act(client, login("dispatcher"), again, "dispatch", department="housing_office"))
+    assert again["state"] == "dispatched" and again["duplicate_of"] is None
+
+
+def test_people_correcting_the_machine_are_counted_and_kept_as_examples(
+    client: TestClient, login: Login
+) -> None:
+    redispatched = file_case(
+        client,
+        login,
+        category="sanitation",
+        content="南新居委旁边垃圾堆了好几天没人清运",
+        jurisdiction=NANXIN,
+    )
+    returned = file_case(
+        client,
+        login,
+        category="street_light",
+        content="南新路上路灯不亮",
+        jurisdiction=NANXIN,
+    )
+    kept = file_case(
+        client,
+        login,
+        category="dog_nuisance",
+        content="楼下有人遛狗不牵绳",
+        jurisdiction=NANXIN,
+    )
+    assert {c["state"] for c in (redispatched, returned, kept)} == {"dispatched"}
+    fixed = ok(
+        act(
+            client,
+            login("dispatcher"),
+            redispatched,
+            "dispatch",
+            department="urban_management",
+            category="street_vending",
+        )
+    )
+    assert fixed["category"] == "street_vending" and fixed["routing"]["corrected_at"]
+    back = ok(act(client, login("construction"), returned, "return", reason="不属于本部门"))
+    assert back["routing"]["corrected_at"]
+    examples = ok(client.get("/api/v1/dispatch/examples", headers=login("duty")))
+    assert {"source": "correction", "label": "城乡建设", "count": 1} in examples
+    town = ok(
+        client.get("/api/v1/kpi?by=town&from=2000-01-01&to=2100-12-31", headers=login("duty"))
+    )
+    row = town["rows"][0]
+    assert row["routed"] == 3 and row["auto_dispatched"] == 3 and row["auto_correct"] == 1
+    assert row["auto_dispatch_accuracy"] == 1 / 3
+    assert row["median_minutes_to_dispatch"] is not None and row["median_minutes_to_dispatch"] < 1
+
+
+def test_residents_do_not_see_routing_and_handlers_have_no_queue(
+    client: TestClient, login: Login
+) -> None:
+    mine = file_case(
+        client,
+        login,
+        user="resident_a",
+        category="street_light",
+        content="小区门口路灯不亮",
+        jurisdiction=NANXIN,
+    )
+    assert mine["routing"] is None
+    staff_view = ok(client.get(f"/api/v1/cases/{mine['id']}", headers=login("duty")))
+    assert staff_view["routing"]["outcome"] in ("dispatched", "queued")
+    denied = client.get("/api/v1/dispatch/queue", headers=login("housing"))
+    assert denied.status_code == 403 and denied.json()["error"]
+
+
+def test_the_call_taker_can_see_what_dispatch_would_do_before_filing(
+    client: TestClient, login: Login
+) -> None:
+    before = ok(client.get("/api/v1/cases?with_total=true", headers=login("duty")))["total"]
+    preview = ok(
+        client.post(
+            "/api/v1/dispatch/read",
+            json={"content": "高行家园门口有人占道摆摊卖菜", "address": "高行家园"},
+            headers=login("dispatcher"),
+        )
+    )
+    assert preview["category"] == "street_vending"
+    assert preview["place"]["code"] == GAOHANG_JIAYUAN
+    assert preview["suggestions"][0]["department"] == "urban_management"
+    after = ok(client.get("/api/v1/cases?with_total=true", headers=login("duty")))["total"]
+    assert after == before
