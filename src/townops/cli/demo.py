@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -18,12 +19,14 @@ from sqlalchemy.engine import make_url
 from townops.cli.common import console, err_console, transaction
 from townops.db import make_engine
 from townops.demo.cast import DEMO_PASSWORD
-from townops.demo.scenario import YEAR, year_days
+from townops.demo.scenario import YEAR, local_midnight, year_days
 from townops.demo.simulate import DEFAULT_CASES, DEFAULT_SEED, DemoParams, simulate_year
 from townops.demo.summary import YearFigures, year_figures
 from townops.settings import DEFAULT_DB_PATH, get_settings
+from townops.systemic.service import refresh_systemic_issues
 from townops.towns.loader import default_town_dir, load_town
 from townops.towns.models import InstanceSetting
+from townops.towns.profile import get_profile
 from townops.towns.schema import Town
 from townops.towns.sync import install_town
 
@@ -76,8 +79,17 @@ def demo(
         )
     with transaction(engine) as session:
         figures = year_figures(session)
+        # 举一反三 as the duty officer would see it on the last day of the year.
+        window = get_profile(session).dispatch.systemic
+        systemic = refresh_systemic_issues(
+            session, now=local_midnight(date(YEAR + 1, 1, 1)), settings=window
+        )
     engine.dispose()
     console.print(_summary_table(figures))
+    console.print(
+        f"systemic issues (举一反三) in the last {window.window_weeks} weeks of {YEAR}: "
+        f"{systemic.found} (GET /api/v1/systemic-issues, `townops systemic list`)"
+    )
     if report.users_created:
         console.print(
             f"{len(report.users_created)} demo accounts were added for units without a demo "
