@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
 import sys
 import time
@@ -90,7 +91,7 @@ def run(url: str, n: int, *, with_point: bool) -> None:
             assert decision is not None
             outcomes[decision.outcome] += 1
             if decision.outcome == "queued":
-                reasons[decision.reason.split(" (")[0].split(" below")[0]] += 1
+                reasons[re.sub(r"\d+\.\d+", "x", decision.reason)] += 1
             same_category += case.category_code == true_category
             if decision.outcome == "dispatched":
                 dispatched += 1

@@ -125,7 +125,13 @@ async def _http(base: str, seconds: float, concurrency: int) -> tuple[float, flo
             tokens[user] = {"Authorization": f"Bearer {r.json()['access_token']}"}
         cats = (await client.get("/api/v1/categories", headers=tokens["dispatcher"])).json()
         code = next(c["code"] for c in cats if c["department"] == "housing_office")
-        body = {"category": code, "content": "楼道堆物", "jurisdiction": NANXIN}
+        # The lifecycle dispatches by hand: automatic dispatch only makes its suggestions.
+        body = {
+            "category": code,
+            "content": "楼道堆物",
+            "jurisdiction": NANXIN,
+            "auto_dispatch": False,
+        }
 
         async def creator(deadline: float, counter: list[int]) -> None:
             while time.perf_counter() < deadline:
@@ -161,7 +167,7 @@ async def _http(base: str, seconds: float, concurrency: int) -> tuple[float, flo
 
 _WRK_SCRIPT = """
 wrk.method = "POST"
-wrk.body = '{"category": "%s", "content": "楼道堆物", "jurisdiction": "%s"}'
+wrk.body = '{"category": "%s", "content": "楼道堆物", "jurisdiction": "%s", "auto_dispatch": false}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %s"
 """
