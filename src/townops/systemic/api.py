@@ -68,7 +68,7 @@ def refresh(
     service.check_may_refresh(actor)
     report = service.refresh_systemic_issues(session, now=now or utcnow(), settings=settings)
     session.commit()
-    return report.out()
+    return report
 
 
 @router.post(

@@ -141,26 +141,8 @@ def _digits(phone: str) -> str:
 # --------------------------------------------------------------------------- refresh
 
 
-@dataclass(frozen=True, slots=True)
-class RefreshReport:
-    found: int
-    new: int
-    updated: int
-    lapsed: int
-    removed: int
-    cases_considered: int
-    seconds: float
-
-    def out(self) -> RefreshOut:
-        return RefreshOut(
-            found=self.found,
-            new=self.new,
-            updated=self.updated,
-            lapsed=self.lapsed,
-            removed=self.removed,
-            cases_considered=self.cases_considered,
-            seconds=round(self.seconds, 3),
-        )
+# What a refresh did: the API's output shape is also the service's report.
+RefreshReport = RefreshOut
 
 
 def check_may_refresh(actor: Actor) -> None:
@@ -214,7 +196,7 @@ def refresh_systemic_issues(
         lapsed=lapsed,
         removed=removed,
         cases_considered=len(records),
-        seconds=time.perf_counter() - started,
+        seconds=round(time.perf_counter() - started, 3),
     )
 
 
