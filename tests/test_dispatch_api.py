@@ -7,7 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
+from shapely.geometry import shape
+from sqlalchemy.orm import Session
 from tests.helpers import NANXIN, act, ok
+
+from townops.auth.service import create_api_key
 
 Login = Callable[[str], dict[str, str]]
 
@@ -230,3 +234,36 @@ def test_the_call_taker_can_see_what_dispatch_would_do_before_filing(
     assert preview["suggestions"][0]["department"] == "urban_management"
     after = ok(client.get("/api/v1/cases?with_total=true", headers=login("duty")))["total"]
     assert after == before
+
+
+def test_an_open311_request_is_routed_like_any_other(
+    client: TestClient, login: Login, session: Session
+) -> None:
+    key = create_api_key(session, name="resident-app")
+    session.commit()
+    lat, lon = _inside(client, login, GAOHANG_JIAYUAN)
+    posted = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "street_light",
+            "lat": str(lat),
+            "long": str(lon),
+            "description": "小区门口两盏路灯晚上不亮，走路看不清",
+        },
+    )
+    assert posted.status_code == 200, posted.text
+    case_id = int(posted.json()[0]["service_request_id"])
+    case = ok(client.get(f"/api/v1/cases/{case_id}", headers=login("dispatcher")))
+    assert case["state"] == "dispatched" and case["department"] == "construction_office"
+    assert case["routing"]["place"]["method"] == "point"
+    assert case["routing"]["category_source"] == "given" and case["routing"]["automatic"]
+    (public,) = client.get(f"/open311/v2/requests/{case_id}.json").json()
+    assert public["status"] == "open"
+
+
+def _inside(client: TestClient, login: Login, code: str) -> tuple[float, float]:
+    grids = ok(client.get("/api/v1/jurisdictions?level=micro_grid", headers=login("duty")))
+    feature = next(f for f in grids["features"] if f["id"] == code)
+    point = shape(feature["geometry"]).representative_point()
+    return point.y, point.x

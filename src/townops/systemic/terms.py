@@ -1,7 +1,8 @@
 """Words of a complaint for clustering and labels: jieba segmentation, stop-words removed.
 
-Until ``townops.classifier.segment`` lands this module calls jieba directly; it is the one
-place to switch over.
+Clustering needs parts of speech (nouns say what a ticket is about), so this module uses
+``jieba.posseg`` on jieba's process-wide tokenizer; ``townops.classifier.segment`` keeps
+its own plain tokenizer for the classifier's training.
 """
 
 from __future__ import annotations
