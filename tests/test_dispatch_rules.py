@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from townops.dispatch.config import DispatchConfig, RoutingRule
 from townops.dispatch.duplicates import place_prefix, similarity
 from townops.dispatch.rules import DEFAULT_RULE, match_rule
-from townops.dispatch.understand import score_categories
+from townops.dispatch.service import confidence_of
+from townops.dispatch.understand import CategoryScore, score_categories
 
 CONFIG = DispatchConfig.model_validate(
     {
@@ -47,7 +48,8 @@ def test_a_keyword_picks_the_category_within_the_label() -> None:
         "小区电梯坏了三天", {"城乡建设": 0.9, "环境保护": 0.1}, CONFIG, KEYWORDS
     )
     assert ranked[0].category == "lift_failure"
-    assert ranked[0].score == pytest.approx(0.9)
+    # label and keyword agree: 1 - (1 - 0.5) x (1 - 0.9)
+    assert ranked[0].score == pytest.approx(0.95)
     assert ranked[0].keywords == ("电梯",)
 
 
@@ -66,7 +68,9 @@ def test_a_keyword_in_a_less_likely_label_can_still_win() -> None:
         "楼下垃圾没人清运", {"城乡建设": 0.55, "环境保护": 0.45}, CONFIG, KEYWORDS
     )
     assert ranked[0].category == "sanitation"
-    assert ranked[0].score == pytest.approx(0.45)
+    assert ranked[0].score == pytest.approx(1 - 0.5 * 0.55)
+    assert ranked[1].category == "property_service"  # the default, unconfirmed: 0.55 x 0.5
+    assert ranked[1].score == pytest.approx(0.275)
 
 
 def test_the_first_matching_rule_wins_and_keywords_must_hit() -> None:
@@ -127,7 +131,7 @@ def test_a_category_under_two_labels_adds_their_probabilities() -> None:
     probabilities = {"城乡建设": 0.2, "商贸旅游": 0.7, "环境保护": 0.1}
     ranked = score_categories("电梯坏了", probabilities, both, KEYWORDS)
     assert ranked[0].category == "lift_failure"
-    assert ranked[0].score == pytest.approx(0.9)
+    assert ranked[0].score == pytest.approx(1 - 0.5 * (1 - 0.9))  # P = 0.2 + 0.7
     assert ranked[0].label == "商贸旅游"  # the label that said the most
     assert both.label_of("lift_failure") == "城乡建设"  # learns under the first
 
@@ -153,3 +157,21 @@ def test_the_place_prefix_is_cut_at_the_configured_level() -> None:
     assert place_prefix(path, 2) == "310115121/310115121020/G1/"
     assert place_prefix("310115121/310115121020/", 2) is None
     assert place_prefix(None, 1) is None
+
+
+def test_each_more_keyword_halves_the_remaining_doubt() -> None:
+    keywords = {**KEYWORDS, "noise_neighbourhood": ["噪音", "广场舞", "音响"]}
+    probabilities = {"城乡建设": 0.9, "环境保护": 0.1}  # the label disagrees
+    one = score_categories("楼下噪音", probabilities, CONFIG, keywords)
+    three = score_categories("楼下广场舞音响噪音", probabilities, CONFIG, keywords)
+    assert one[0].category == "noise_neighbourhood"
+    assert one[0].score == pytest.approx(1 - 0.5 * 0.9)
+    assert three[0].score == pytest.approx(1 - 0.125 * 0.9)
+
+
+def test_confidence_is_discounted_by_how_close_the_runner_up_comes() -> None:
+    clear = [CategoryScore("a", 0.9, "L", 0.9, ("k",)), CategoryScore("b", 0.1, "L", 0.1, ())]
+    split = [CategoryScore("a", 0.8, "L", 0.5, ("k",)), CategoryScore("b", 0.8, "M", 0.5, ("j",))]
+    assert confidence_of(clear) == pytest.approx(0.81)
+    assert confidence_of(split) == pytest.approx(0.4)
+    assert confidence_of([]) == 0.0

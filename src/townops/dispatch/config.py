@@ -71,8 +71,10 @@ class DispatchConfig(_Model):
     # A category may sit under several labels (lift complaints come labelled 城乡建设 or
     # 商贸旅游 in the training data): its score adds up; it learns under the first.
     labels: dict[Text, Annotated[list[Text], Field(min_length=1)]] = Field(default_factory=dict)
-    # A category chosen without one of its keywords is less certain: its score is scaled.
-    unconfirmed_factor: Probability = 0.8
+    # Each distinct keyword of a category in the text removes this share of the doubt.
+    keyword_weight: Probability = 0.5
+    # A label's default category chosen without one of its keywords: its score is scaled.
+    unconfirmed_factor: Probability = 0.5
     # Categories that need no place to be dispatched (consultations, advice).
     placeless_categories: list[Text] = Field(default_factory=list)
     rules: list[RoutingRule] = Field(default_factory=list)

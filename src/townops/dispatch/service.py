@@ -117,16 +117,14 @@ def read_request(
 
 
 def confidence_of(ranked: list[CategoryScore]) -> float:
-    """The best score, discounted by the share of the evidence the runners-up hold.
-
-    One category confirmed by its keywords under a sure label keeps its score; two
-    categories whose keywords both hit split it, so the case goes to a person.
-    """
-    total = sum(s.score for s in ranked)
-    if total <= 0:
+    """The best score, discounted by how close the runner-up comes: ``best² / (best +
+    second)``. One clear category keeps most of its score; two whose keywords both hit
+    split it, and the case goes to a person."""
+    if not ranked:
         return 0.0
-    top = ranked[0].score
-    return round(top * top / total, 4)
+    best = ranked[0].score
+    second = ranked[1].score if len(ranked) > 1 else 0.0
+    return round(best * best / (best + second), 4) if best > 0 else 0.0
 
 
 @dataclass

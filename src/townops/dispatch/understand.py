@@ -1,18 +1,24 @@
 """Reading a request: from the classifier's label probabilities to scored town categories.
 
 The classifier knows coarse labels (城乡建设, 环境保护, …) learned from real citizen
-messages; the town knows its own categories. ``dispatch.yaml`` says which categories each
-label stands for, and each category's keywords pick among them:
+messages of another city; the town knows its own categories and their keywords.
+``dispatch.yaml`` says which categories each label stands for. Two kinds of evidence meet:
 
-    score(category) = Σ over the labels listing it of
-                          P(label) × (1 if one of its keywords is in the text,
-                                      unconfirmed_factor if it is that label's default,
-                                      else 0)
+* the labels: ``P(category) = Σ P(label)`` over the labels listing it (capped at 1) — a
+  category may sit under several labels (lift complaints come labelled 城乡建设 or
+  商贸旅游 in the training data);
+* the town's keywords: each distinct keyword of the category found in the text halves the
+  remaining doubt, ``k = 1 − (1 − keyword_weight)^hits``.
 
-capped at 1. A category under several labels adds their probabilities: the classifier
-learned another city's taxonomy, where a lift complaint may be 城乡建设 or 商贸旅游, and
-either way it is the town's lift category. The score stays a probability a dispatcher can
-read, and the keywords that decided are recorded beside it.
+They combine as independent witnesses (noisy-OR)::
+
+    score = 1 − (1 − k) × (1 − P(category))        when a keyword hits
+    score = P(category) × unconfirmed_factor          for a label's default without one
+    (no score otherwise)
+
+so a keyword the classifier agrees with makes a sure case, a keyword alone a fair one, and
+a category no keyword confirms stays below the thresholds. The keywords that decided are
+recorded beside the score.
 """
 
 from __future__ import annotations
@@ -43,33 +49,30 @@ def score_categories(
     keywords_of: Mapping[str, Sequence[str]],
 ) -> list[CategoryScore]:
     """Every mapped category with a positive score, best first (ties: more keywords)."""
-    scores: dict[str, float] = {}
-    best_label: dict[str, tuple[float, str]] = {}
-    hits_of: dict[str, tuple[str, ...]] = {}
+    probability: dict[str, float] = {}
+    strongest: dict[str, tuple[float, str]] = {}
+    is_default: set[str] = set()
     for label, categories in config.labels.items():
         p = float(label_probabilities.get(label, 0.0))
         for position, category in enumerate(categories):
-            if category not in hits_of:
-                hits_of[category] = keyword_hits(text, keywords_of.get(category, ()))
-            if hits_of[category]:
-                share = p
-            elif position == 0:
-                share = p * config.unconfirmed_factor
-            else:
-                continue
-            scores[category] = scores.get(category, 0.0) + share
-            if share > best_label.get(category, (-1.0, ""))[0]:
-                best_label[category] = (share, label)
-    ranked = [
-        CategoryScore(
-            category,
-            round(min(1.0, score), 4),
-            best_label[category][1],
-            round(float(label_probabilities.get(best_label[category][1], 0.0)), 4),
-            hits_of[category],
-        )
-        for category, score in scores.items()
-        if score > 0
-    ]
+            probability[category] = probability.get(category, 0.0) + p
+            if p > strongest.get(category, (-1.0, ""))[0]:
+                strongest[category] = (p, label)
+            if position == 0:
+                is_default.add(category)
+    ranked: list[CategoryScore] = []
+    for category, summed in probability.items():
+        p = min(1.0, summed)
+        hits = keyword_hits(text, keywords_of.get(category, ()))
+        if hits:
+            doubt = (1.0 - config.keyword_weight) ** len(hits)
+            score = 1.0 - doubt * (1.0 - p)
+        elif category in is_default:
+            score = p * config.unconfirmed_factor
+        else:
+            continue
+        if score > 0:
+            p_label, label = strongest[category]
+            ranked.append(CategoryScore(category, round(score, 4), label, round(p_label, 4), hits))
     ranked.sort(key=lambda s: (-s.score, -len(s.keywords)))
     return ranked
