@@ -52,7 +52,7 @@ class DuplicateSettings(_Model):
 
     enabled: bool = True
     window_days: Annotated[int, Field(gt=0, le=365)] = 14
-    # Share of the new text's character bigrams found in the open case's text.
+    # Share of the shorter text's character bigrams found in the other text.
     min_similarity: Probability = 0.45
     same_place: Annotated[str, StringConstraints(pattern=r"^(micro_grid|community)$")] = (
         "micro_grid"

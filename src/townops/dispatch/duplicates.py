@@ -2,8 +2,8 @@
 
 A repeat is at the same place (micro-grid or community, as configured), in the same
 category, received within the window, still being handled, and says much the same thing.
-"Much the same" is the share of the new text's character bigrams that the open case's
-text also has: robust to the word order and filler of a phone call, and it needs no
+"Much the same" is the share of the shorter text's character bigrams that the other
+also has: robust to the word order and filler of a phone call, and it needs no
 segmentation or fitted model.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +28,8 @@ _MASTER_STATES = (
     State.returned.value,
     State.reopened.value,
 )
-_CANDIDATE_LIMIT = 200
+# A repeat is recent: the newest open cases at the place are the ones worth comparing.
+_CANDIDATE_LIMIT = 50
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -44,8 +45,11 @@ def bigrams(text: str) -> frozenset[str]:
 
 
 def similarity(new_text: str, old_text: str) -> float:
-    """Share of ``new_text``'s bigrams found in ``old_text`` (containment, 0..1)."""
-    new, old = bigrams(new_text), bigrams(old_text)
+    """Share of the shorter text's bigrams found in the other (containment, 0..1)."""
+    return _containment(bigrams(new_text), bigrams(old_text))
+
+
+def _containment(new: frozenset[str], old: frozenset[str]) -> float:
     if not new or not old:
         return 0.0
     return len(new & old) / min(len(new), len(old))
@@ -90,12 +94,9 @@ def find_duplicate(
         .limit(_CANDIDATE_LIMIT)
     ).all()
     best: DuplicateMatch | None = None
+    new = bigrams(case.content)
     for case_id, content in candidates:
-        score = similarity(case.content, content)
+        score = _containment(new, bigrams(content))
         if score >= settings.min_similarity and (best is None or score > best.similarity):
             best = DuplicateMatch(case_id, round(score, 3))
     return best
-
-
-def window_start(received_at: datetime, settings: DuplicateSettings) -> datetime:
-    return received_at - timedelta(days=settings.window_days)
