@@ -75,6 +75,12 @@ def _owns(actor: Actor, case: Case) -> bool:
     return actor.role == Role.admin
 
 
+def require_role(actor: Actor, allowed: frozenset[Role], doing: str) -> None:
+    """Raise :class:`Forbidden` unless the actor's role is one of ``allowed`` (or system)."""
+    if not actor.is_system and actor.role not in allowed:
+        raise Forbidden(f"role '{actor.role}' may not {doing}", role=actor.role)
+
+
 def role_may(actor: Actor, action: Action, profile: TownProfile) -> bool:
     if actor.is_system:
         return True

@@ -9,21 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep
-from townops.cases.access import TOWN_WIDE_ROLES, visible_cases
+from townops.cases.access import TOWN_WIDE_ROLES, require_role, visible_cases
 from townops.cases.enums import State
 from townops.cases.models import Case
 from townops.cases.presenters import present_case
 from townops.cases.schemas import CaseOut
 from townops.dispatch import service
 from townops.dispatch.models import RoutingDecision, TrainingExample
-from townops.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
-
-
-def _require_town_wide(actor: Any) -> None:
-    if actor.role not in TOWN_WIDE_ROLES:
-        raise Forbidden(f"role '{actor.role}' has no dispatch queue", role=actor.role)
 
 
 @router.get("/queue", response_model=list[CaseOut])
@@ -35,7 +29,7 @@ def dispatch_queue(
 ) -> list[CaseOut]:
     """Cases waiting for a dispatcher (received or returned), most urgent deadline first,
     each with the routing decision and its suggestions."""
-    _require_town_wide(actor)
+    require_role(actor, TOWN_WIDE_ROLES, "use the dispatch queue")
     rows = session.execute(
         select(Case, RoutingDecision)
         .outerjoin(RoutingDecision, RoutingDecision.case_id == Case.id)
@@ -76,7 +70,7 @@ def read_request(
     body: ReadRequest, session: SessionDep, actor: ActorDep, profile: ProfileDep
 ) -> ReadOut:
     """What automatic dispatch would make of a request, without filing it (for the call taker)."""
-    _require_town_wide(actor)
+    require_role(actor, TOWN_WIDE_ROLES, "use the dispatch queue")
     preview = service.preview(
         session, content=body.content, address=body.address, category=body.category, profile=profile
     )
@@ -92,7 +86,7 @@ class ExampleCount(BaseModel):
 @router.get("/examples", response_model=list[ExampleCount])
 def training_examples(session: SessionDep, actor: ActorDep) -> list[ExampleCount]:
     """How many labelled examples people's dispatches have produced, by source and label."""
-    _require_town_wide(actor)
+    require_role(actor, TOWN_WIDE_ROLES, "use the dispatch queue")
     rows = session.execute(
         select(TrainingExample.source, TrainingExample.label, func.count())
         .group_by(TrainingExample.source, TrainingExample.label)

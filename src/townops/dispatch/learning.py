@@ -61,7 +61,7 @@ def learn_from_action(
 
 
 def _source(case: Case, decision: RoutingDecision | None, from_state: State) -> str:
-    if case.return_count > 0 or from_state == State.returned:
+    if case.return_count > 0:  # a department sent it back at least once
         return "return"
     if decision is None:
         return "confirmation"

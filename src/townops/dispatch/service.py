@@ -36,6 +36,7 @@ from townops.dispatch.models import RoutingDecision
 from townops.dispatch.rules import Target, match_rule
 from townops.dispatch.understand import CategoryScore, score_categories
 from townops.errors import InvalidInput
+from townops.gazetteer.service import locate_text, usable
 from townops.jurisdiction.service import place
 from townops.timeutil import utcnow
 from townops.towns.profile import TownProfile, get_profile
@@ -49,23 +50,12 @@ class LabelScorer(Protocol):
     def predict_proba(self, texts: Any) -> list[dict[str, float]]: ...
 
 
-_scorer: LabelScorer | None = None
-
-
 def default_scorer() -> LabelScorer:
-    """The classifier that ships in the package (or the instance's retrained one)."""
-    global _scorer
-    if _scorer is None:
-        from townops.classifier.model import load_default  # heavy: numpy, sklearn, jieba
+    """The instance's retrained model (``TOWNOPS_CLASSIFIER_PATH``) or the shipped one;
+    ``load_default`` caches it per file and modification time."""
+    from townops.classifier.model import load_default  # heavy: numpy, scipy
 
-        _scorer = load_default()
-    return _scorer
-
-
-def forget_scorer() -> None:
-    """Load the model again on next use (after ``townops classifier retrain``)."""
-    global _scorer
-    _scorer = None
+    return load_default()
 
 
 @dataclass
@@ -160,8 +150,6 @@ def _method_of(data: CaseCreate) -> str:
 
 def locate_request(session: Session, *, address: str, content: str) -> PlaceFinding:
     """The place the words name: the address first, then the description."""
-    from townops.gazetteer.service import locate_text, usable
-
     for text in (address, content):
         if not text:
             continue

@@ -21,13 +21,13 @@ from sqlalchemy import ColumnElement, Select, delete, select, true, update
 from sqlalchemy.orm import Session
 
 from townops.auth.actor import SYSTEM, Actor
-from townops.cases.access import role_may
+from townops.cases.access import require_role, role_may
 from townops.cases.enums import Action, CaseKind, Role
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
 from townops.cases.service import create_case
 from townops.categories.models import Category
-from townops.errors import Conflict, Forbidden, InvalidInput, NotFound
+from townops.errors import Conflict, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.systemic.detect import (
     CaseRecord,
@@ -147,7 +147,7 @@ RefreshReport = RefreshOut
 
 def check_may_refresh(actor: Actor) -> None:
     """Refreshing recomputes the whole town: the duty officer, a leader or an admin."""
-    _check_role(actor, REFRESH_ROLES, "refresh systemic issues")
+    require_role(actor, REFRESH_ROLES, "refresh systemic issues")
 
 
 def refresh_systemic_issues(
@@ -260,11 +260,6 @@ def _rewrite_members(session: Session, kept: Sequence[tuple[SystemicIssue, Detec
 # --------------------------------------------------------------------------- read
 
 
-def _check_role(actor: Actor, allowed: frozenset[Role], doing: str) -> None:
-    if not actor.is_system and actor.role not in allowed:
-        raise Forbidden(f"role '{actor.role}' may not {doing}", role=actor.role)
-
-
 def _visible(actor: Actor) -> ColumnElement[bool]:
     """Issues whose place lies in the actor's scope (the whole town at the root)."""
     if actor.scope_path is None or actor.scope_path.count("/") == 1:
@@ -289,7 +284,7 @@ def list_systemic_issues(
     min_cases: int | None = None,
 ) -> list[SystemicIssueOut]:
     """Issues in the actor's scope, largest first; ``place`` keeps a jurisdiction subtree."""
-    _check_role(actor, READ_ROLES, "read systemic issues")
+    require_role(actor, READ_ROLES, "read systemic issues")
     query = _scoped_query(actor)
     if status is not None:
         query = query.where(SystemicIssue.status == status.value)
@@ -312,7 +307,7 @@ def get_systemic_issue(session: Session, *, actor: Actor, issue_id: int) -> Syst
 
 
 def _issue_for(session: Session, *, actor: Actor, issue_id: int) -> SystemicIssue:
-    _check_role(actor, READ_ROLES, "read systemic issues")
+    require_role(actor, READ_ROLES, "read systemic issues")
     row = session.scalars(_scoped_query(actor).where(SystemicIssue.id == issue_id)).first()
     if row is None:  # outside the scope looks the same as absent, as for cases
         raise NotFound(f"systemic issue {issue_id} not found", issue_id=issue_id)
@@ -365,7 +360,7 @@ def open_root_case(
 ) -> tuple[SystemicIssueOut, Case]:
     """Open ONE case for the root cause of an issue (kind ``patrol``, the issue's category
     and place, the member cases listed); a second attempt is a 409."""
-    _check_role(actor, ROOT_CASE_ROLES, "open a root-cause case")
+    require_role(actor, ROOT_CASE_ROLES, "open a root-cause case")
     now = now or utcnow()
     row = _issue_for(session, actor=actor, issue_id=issue_id)
     if row.root_case_id is not None:
