@@ -141,6 +141,8 @@ def test_gaohang_deadlines_follow_the_shanghai_12345_defaults(gaohang: Town) -> 
             assert deadline.working_days == 5, category.code
         elif category.type == "complex":
             assert (deadline.working_days, category.requires_approval) == (15, True)
+        elif category.code.startswith("iot_"):  # device alarms: on the spot within minutes
+            assert deadline.minutes is not None and deadline.minutes <= 240, category.code
         else:
             assert deadline.hours is not None, category.code
     assert gaohang.category("gas_smell").deadline.hours == 2
@@ -217,7 +219,7 @@ EXPECTED_BROKEN_ISSUES = [
     ("jurisdictions.geojson", 395, "parent '100000001002-G09' does not exist"),
     ("jurisdictions.geojson", 412, "invalid geometry: Self-intersection"),
     ("categories.yaml", 5, "department 'no_such_department' does not exist"),
-    ("categories.yaml", 16, "needs exactly one of working_days or hours"),
+    ("categories.yaml", 16, "needs exactly one of working_days, hours or minutes"),
     ("categories.yaml", 28, "deadline.hours: Input should be greater than 0"),
     ("categories.yaml", 34, "duplicate category code 'noise_construction_night'"),
     ("roles.yaml", 2, "missing roles: resident"),

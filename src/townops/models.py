@@ -8,10 +8,19 @@ from townops.dispatch.models import RoutingDecision, TrainingExample
 from townops.gazetteer.models import GazetteerEntry
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
+from townops.sensing.models import (
+    Alarm,
+    Device,
+    DeviceState,
+    QuarantinedMessage,
+    Reading,
+    ReadingRollup,
+)
 from townops.systemic.models import SystemicIssue, SystemicIssueMember
 from townops.towns.models import InstanceSetting, TownRecord
 
 __all__ = [
+    "Alarm",
     "ApiKey",
     "AuditEntry",
     "Base",
@@ -19,10 +28,15 @@ __all__ = [
     "CaseEvent",
     "Category",
     "Department",
+    "Device",
+    "DeviceState",
     "Extension",
     "GazetteerEntry",
     "InstanceSetting",
     "Jurisdiction",
+    "QuarantinedMessage",
+    "Reading",
+    "ReadingRollup",
     "RoutingDecision",
     "Summons",
     "SystemicIssue",

@@ -71,19 +71,27 @@ _SUPPORTED_YEARS = supported_years()
 
 @dataclass(frozen=True)
 class Deadline:
-    """A time limit: either N working days or N clock hours (exactly one)."""
+    """A time limit: N working days, N clock hours or N minutes (exactly one).
+
+    Minutes are for alarms a device raised (物联告警): someone must be on the spot at once.
+    """
 
     working_days: int | None = None
     hours: int | None = None
+    minutes: int | None = None
 
     def __post_init__(self) -> None:
         given = [
             (name, value)
-            for name, value in (("working_days", self.working_days), ("hours", self.hours))
+            for name, value in (
+                ("working_days", self.working_days),
+                ("hours", self.hours),
+                ("minutes", self.minutes),
+            )
             if value is not None
         ]
         if len(given) != 1:
-            raise ValueError("a Deadline needs exactly one of working_days or hours")
+            raise ValueError("a Deadline needs exactly one of working_days, hours or minutes")
         name, value = given[0]
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"Deadline.{name} must be an int, got {value!r}")
@@ -95,6 +103,9 @@ class Deadline:
         if self.working_days is not None:
             n = self.working_days
             return f"{n} working day" if n == 1 else f"{n} working days"
+        if self.minutes is not None:
+            n = self.minutes
+            return f"{n} minute" if n == 1 else f"{n} minutes"
         n = self.hours if self.hours is not None else 0
         return f"{n} hour" if n == 1 else f"{n} hours"
 
@@ -351,11 +362,13 @@ def due_at(received_at: datetime, deadline: Deadline, calendar: WorkingCalendar)
 
     * N working days: 23:59:59 local on the Nth working day after the local day
       of receipt (the day of receipt never counts).
-    * N hours: ``received_at`` + N elapsed hours.
+    * N hours (or minutes): ``received_at`` + N elapsed hours (minutes).
     """
     received_utc = _require_aware(received_at, "received_at").astimezone(UTC)
     if deadline.hours is not None:
         return received_utc + timedelta(hours=deadline.hours)
+    if deadline.minutes is not None:
+        return received_utc + timedelta(minutes=deadline.minutes)
     if deadline.working_days is None:  # pragma: no cover - Deadline validates this
         raise ValueError("deadline has neither working_days nor hours")
     receipt_day = received_utc.astimezone(calendar.tz).date()

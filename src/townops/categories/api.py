@@ -14,11 +14,15 @@ router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 
 def category_out(c: Category) -> dict[str, Any]:
-    deadline = (
-        {"working_days": c.deadline_working_days}
-        if c.deadline_working_days is not None
-        else {"hours": c.deadline_hours}
-    )
+    deadline = {
+        name: value
+        for name, value in (
+            ("working_days", c.deadline_working_days),
+            ("hours", c.deadline_hours),
+            ("minutes", c.deadline_minutes),
+        )
+        if value is not None
+    }
     return {
         "code": c.code,
         "name_zh": c.name_zh,

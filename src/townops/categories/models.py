@@ -17,6 +17,7 @@ class Category(Base):
     department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
     deadline_working_days: Mapped[int | None] = mapped_column(Integer, default=None)
     deadline_hours: Mapped[int | None] = mapped_column(Integer, default=None)
+    deadline_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
     urgency: Mapped[str] = mapped_column(String(20), default="normal")
     type: Mapped[str] = mapped_column(String(20), default="help")
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)

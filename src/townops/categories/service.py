@@ -39,7 +39,11 @@ def _load(session: Session) -> dict[str, CategoryInfo]:
             name_zh=c.name_zh,
             name_en=c.name_en,
             department_code=c.department_code,
-            deadline=Deadline(working_days=c.deadline_working_days, hours=c.deadline_hours),
+            deadline=Deadline(
+                working_days=c.deadline_working_days,
+                hours=c.deadline_hours,
+                minutes=c.deadline_minutes,
+            ),
             urgency=c.urgency,
             type=c.type,
             keywords=tuple(c.keywords or ()),

@@ -63,7 +63,10 @@ class _Year(EventLoop):
             c.code: b.CategoryInfo(
                 c.code, c.department_code, c.deadline_working_days, c.deadline_hours, c.type
             )
-            for c in session.scalars(select(Category).order_by(Category.code))
+            # Minute deadlines belong to device alarms (物联告警): no hotline call is of them.
+            for c in session.scalars(
+                select(Category).where(Category.deadline_minutes.is_(None)).order_by(Category.code)
+            )
         }
         self.departments = set(session.scalars(select(Department.code)))
         self.department_names = {

@@ -226,6 +226,9 @@ def _deadline_notice(category: Category | None, locale: Locale) -> str:
     if category.deadline_working_days is not None:
         n = category.deadline_working_days
         return _pick(locale, f"承办时限 {n} 个工作日", f"Handled within {n} working day(s)")
+    if category.deadline_minutes is not None:
+        n = category.deadline_minutes
+        return _pick(locale, f"承办时限 {n} 分钟", f"Handled within {n} minute(s)")
     n = category.deadline_hours or 0
     return _pick(locale, f"承办时限 {n} 小时", f"Handled within {n} hour(s)")
 

@@ -22,6 +22,7 @@ from shapely.geometry import shape
 from shapely.validation import explain_validity
 
 from townops.dispatch.config import DispatchConfig
+from townops.sensing.config import SensingConfig
 from townops.towns.schema import (
     ROLES,
     Category,
@@ -44,6 +45,7 @@ __all__ = [
     "FILES",
     "GAZETTEER_FILE",
     "OPTIONAL_FILES",
+    "SENSING_FILE",
     "ConfigIssue",
     "TownConfigError",
     "default_town_dir",
@@ -67,8 +69,9 @@ FILES = (
 )
 GAZETTEER_FILE = "gazetteer.yaml"
 DISPATCH_FILE = "dispatch.yaml"
+SENSING_FILE = "sensing.yaml"
 # A town without them is still complete; when present they are checked like the others.
-OPTIONAL_FILES = (GAZETTEER_FILE, DISPATCH_FILE)
+OPTIONAL_FILES = (GAZETTEER_FILE, DISPATCH_FILE, SENSING_FILE)
 
 _AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
 
@@ -530,6 +533,48 @@ class _Checker:
             self.pydantic_errors(DISPATCH_FILE, exc, "dispatch", lambda loc: _yaml_line(node, loc))
             return None
 
+    def sensing(self) -> tuple[SensingConfig, yaml.Node | None] | None:
+        if not (self.directory / SENSING_FILE).is_file():
+            return None
+        loaded = self.read_yaml(SENSING_FILE)
+        if loaded is None:
+            return None
+        data, node = loaded
+        try:
+            return SensingConfig.model_validate(data or {}), node
+        except ValidationError as exc:
+            self.pydantic_errors(SENSING_FILE, exc, "sensing", lambda loc: _yaml_line(node, loc))
+            return None
+
+    def check_sensing(
+        self,
+        loaded: tuple[SensingConfig, yaml.Node | None],
+        *,
+        categories: set[str] | None,
+        departments: set[str] | None,
+    ) -> None:
+        """Every category and department a case route of sensing.yaml names exists."""
+        config, node = loaded
+        for r, route in enumerate(config.cases.routes):
+            if categories is not None and route.category not in categories:
+                self.error(
+                    SENSING_FILE,
+                    _yaml_line(node, ("cases", "routes", r, "category")),
+                    f"route {route.name!r}: category {route.category!r} does not exist "
+                    f"in {CATEGORIES_FILE}",
+                )
+            if (
+                departments is not None
+                and route.department is not None
+                and route.department not in departments
+            ):
+                self.error(
+                    SENSING_FILE,
+                    _yaml_line(node, ("cases", "routes", r, "department")),
+                    f"route {route.name!r}: department {route.department!r} does not exist "
+                    f"in {DEPARTMENTS_FILE}",
+                )
+
     def check_dispatch(
         self,
         loaded: tuple[DispatchConfig, yaml.Node | None],
@@ -812,6 +857,7 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
     users = checker.read_list(USERS_FILE, User, "user", "username")
     gazetteer = checker.gazetteer()
     dispatch = checker.dispatch()
+    sensing = checker.sensing()
 
     jurisdictions: dict[str, Jurisdiction] = {}
     if tree is not None:
@@ -866,6 +912,13 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
             jurisdictions=jurisdictions if tree is not None else None,
         )
 
+    if sensing is not None:
+        checker.check_sensing(
+            sensing,
+            categories={c.code for _, c in categories.entries} if categories else None,
+            departments=department_codes if departments is not None else None,
+        )
+
     all_files = FILES + OPTIONAL_FILES
     order = {name: position for position, name in enumerate(all_files)}
     checker.issues.sort(key=lambda i: (order.get(i.file, len(all_files)), i.file, i.line or 0))
@@ -883,6 +936,7 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
         users=[u for _, u in users.entries],
         gazetteer=_gazetteer_of(gazetteer),
         dispatch=dispatch[0] if dispatch is not None else DispatchConfig(),
+        sensing=sensing[0] if sensing is not None else SensingConfig(),
     )
     return checker.issues, town
 

@@ -17,6 +17,7 @@ from townops.cases.deadlines import WorkingCalendar
 from townops.db import database_key
 from townops.dispatch.config import DispatchConfig
 from townops.errors import DomainError
+from townops.sensing.config import SensingConfig
 from townops.towns.models import TownRecord
 
 
@@ -44,6 +45,7 @@ class TownProfile:
     raw: dict[str, Any] = field(repr=False)
     levels: tuple[str, ...] = ("town", "community", "micro_grid", "building")
     dispatch: DispatchConfig = field(default_factory=DispatchConfig, repr=False)
+    sensing: SensingConfig = field(default_factory=SensingConfig, repr=False)
 
     def role(self, name: str) -> RoleSpec:
         spec = self.roles.get(name)
@@ -82,6 +84,7 @@ class TownProfile:
             raw=raw,
             levels=tuple(raw.get("levels") or ("town", "community", "micro_grid", "building")),
             dispatch=DispatchConfig.model_validate(raw.get("dispatch") or {}),
+            sensing=SensingConfig.model_validate(raw.get("sensing") or {}),
         )
 
 

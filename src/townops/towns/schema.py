@@ -74,6 +74,7 @@ from pydantic import (
 )
 
 from townops.dispatch.config import DispatchConfig
+from townops.sensing.config import SensingConfig
 
 __all__ = [
     "ACTIONS",
@@ -313,15 +314,18 @@ class Department(_Model):
 
 
 class Deadline(_Model):
-    """Exactly one of ``working_days`` (calendar-aware) or ``hours`` (round the clock)."""
+    """Exactly one of ``working_days`` (calendar-aware), ``hours`` or ``minutes`` (round the
+    clock; minutes are for device alarms)."""
 
     working_days: PositiveInt | None = None
     hours: PositiveInt | None = None
+    minutes: PositiveInt | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Deadline:
-        if (self.working_days is None) == (self.hours is None):
-            raise ValueError("needs exactly one of working_days or hours")
+        given = [v for v in (self.working_days, self.hours, self.minutes) if v is not None]
+        if len(given) != 1:
+            raise ValueError("needs exactly one of working_days, hours or minutes")
         return self
 
 
@@ -476,6 +480,7 @@ class Town(_Model):
     gazetteer: Gazetteer | None = None
     """``None`` when the directory has no ``gazetteer.yaml``."""
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    sensing: SensingConfig = Field(default_factory=SensingConfig)
     """``dispatch.yaml``; without it nothing is dispatched automatically."""
 
     _by_code: dict[str, Jurisdiction] = PrivateAttr(default_factory=dict)

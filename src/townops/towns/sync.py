@@ -53,6 +53,7 @@ def town_profile_dict(town: Town) -> dict[str, Any]:
     if town.gazetteer is not None:
         info["gazetteer"] = {"min_confidence": town.gazetteer.min_confidence}
     info["dispatch"] = town.dispatch.model_dump(mode="json")
+    info["sensing"] = town.sensing.model_dump(mode="json")
     return info
 
 
@@ -149,6 +150,7 @@ def sync_town(session: Session, town: Town, *, with_demo_users: bool = True) -> 
                 "department_code": c.department,
                 "deadline_working_days": c.deadline.working_days,
                 "deadline_hours": c.deadline.hours,
+                "deadline_minutes": c.deadline.minutes,
                 "urgency": str(c.urgency),
                 "type": str(c.type),
                 "requires_approval": c.requires_approval,
