@@ -1,0 +1,1 @@
+"""townops test suite (a regular package: gmqtt ships a top-level `tests` package)."""
