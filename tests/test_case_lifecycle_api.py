@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.helpers import NANXIN, act, ok
 
 Login = Callable[[str], dict[str, str]]
@@ -215,3 +216,12 @@ def test_allowed_actions_offer_only_what_would_succeed_now(
     case = ok(act(client, login("duty"), duty_view, "whistle", departments=["urban_management"]))
     urban_view = ok(client.get(f"/api/v1/cases/{case['id']}", headers=login("urban")))
     assert "report_in" in urban_view["allowed_actions"]
+
+
+def test_a_person_cannot_file_a_case_in_a_device_alarm_category(
+    client: TestClient, login: Login
+) -> None:
+    body = {"category": "iot_fire_alarm", "content": "烟感报警了", "jurisdiction": NANXIN}
+    r = client.post("/api/v1/cases", json=body, headers=login("dispatcher"))
+    assert r.status_code == 422, r.text
+    assert "device alarms" in r.json()["error"]["message"]

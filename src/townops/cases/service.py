@@ -61,6 +61,11 @@ def create_case(
     if data.category is None:
         raise InvalidInput("'category' is required", field="category")
     category = get_category(session, data.category)
+    if category.deadline.minutes is not None and not actor.is_system:
+        raise InvalidInput(
+            f"category '{category.code}' is for device alarms: only townops opens such cases",
+            field="category",
+        )
     received_at = as_utc(data.received_at) if data.received_at else now
     info = _resolve_place(session, actor=actor, data=data)
     due = due_at(received_at, category.deadline, profile.calendar)

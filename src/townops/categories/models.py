@@ -24,3 +24,8 @@ class Category(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     description_zh: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def device_alarm_only(self) -> bool:
+        """Minute deadlines are for alarms a device raised: no person files such a case."""
+        return self.deadline_minutes is not None

@@ -118,7 +118,11 @@ def _categories(session: Session) -> dict[str, Category]:
 def list_services(session: Session, *, locale: Locale) -> list[dict[str, Any]]:
     departments = _departments(session)
     rows = session.scalars(select(Category).order_by(Category.department_code, Category.code))
-    return [_service(c, departments.get(c.department_code), locale) for c in rows]
+    return [
+        _service(c, departments.get(c.department_code), locale)
+        for c in rows
+        if not c.device_alarm_only
+    ]
 
 
 def _service(category: Category, department: Department | None, locale: Locale) -> dict[str, Any]:
@@ -139,7 +143,7 @@ def _category(session: Session, service_code: str | None) -> Category:
     if not service_code:
         raise DomainError("service_code was not provided")
     category = session.get(Category, service_code)
-    if category is None:
+    if category is None or category.device_alarm_only:
         raise NotFound(f"service_code '{service_code}' not found")
     return category
 
