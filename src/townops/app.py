@@ -19,6 +19,7 @@ from townops.gazetteer.api import router as gazetteer_router
 from townops.jurisdiction.api import router as jurisdiction_router
 from townops.kpi.api import router as kpi_router
 from townops.open311.api import router as open311_router
+from townops.sensing.devices_api import router as devices_router
 from townops.settings import Settings, get_settings
 from townops.systemic.api import router as systemic_router
 from townops.towns.models import TownRecord
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         auth_router,
         cases_router,
         categories_router,
+        devices_router,
         dispatch_router,
         gazetteer_router,
         jurisdiction_router,

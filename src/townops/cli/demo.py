@@ -22,6 +22,12 @@ from townops.demo.cast import DEMO_PASSWORD
 from townops.demo.scenario import YEAR, local_midnight, year_days
 from townops.demo.simulate import DEFAULT_CASES, DEFAULT_SEED, DemoParams, simulate_year
 from townops.demo.summary import YearFigures, year_figures
+from townops.sensing.demo_devices import (
+    ELDERLY_GAS_ALARMS,
+    FIRE_SAFETY_DEVICES,
+    PUBLIC_SAFETY_DEVICES,
+    register_demo_devices,
+)
 from townops.settings import DEFAULT_DB_PATH, get_settings
 from townops.systemic.service import refresh_systemic_issues
 from townops.towns.loader import default_town_dir, load_town
@@ -70,6 +76,13 @@ def demo(
     with transaction(engine) as session:
         session.add(InstanceSetting(key=DEMO_MARK, value=f"townops demo --seed {seed}"))
     console.print(f"{town.info.name_zh} ({town.info.name_en}) loaded into {path}")
+    with transaction(engine) as session:
+        devices = register_demo_devices(session, town)
+    console.print(
+        f"registered {devices.created} sensing devices ({PUBLIC_SAFETY_DEVICES} 中脑, "
+        f"{FIRE_SAFETY_DEVICES:,} 社区小脑, {ELDERLY_GAS_ALARMS} gas alarms in elderly homes); "
+        "`townops device list`"
+    )
     with transaction(engine) as session, _day_progress() as progress:
         task = progress.add_task(f"simulating {YEAR}", total=len(year_days()))
         report = simulate_year(

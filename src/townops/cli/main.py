@@ -15,6 +15,7 @@ from townops.auth.service import create_api_key, create_user
 from townops.cases.enums import Role
 from townops.cli import classifier as cli_classifier
 from townops.cli import demo as cli_demo
+from townops.cli import device as cli_device
 from townops.cli import import_cmd as cli_import
 from townops.cli import kpi as cli_kpi
 from townops.cli import locate as cli_locate
@@ -48,6 +49,7 @@ app.add_typer(key_app, name="api-key")
 
 cli_kpi.register(app)
 cli_import.register(app)
+cli_device.register(app)
 cli_demo.register(app)
 cli_worker.register(app)
 cli_locate.register(app)
