@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 
 from townops import __version__
 from townops.api.errors import install_error_handlers
+from townops.assessment.api import router as assessment_router
 from townops.auth.api import router as auth_router
 from townops.cases.api import router as cases_router
 from townops.categories.api import router as categories_router
@@ -19,6 +20,7 @@ from townops.gazetteer.api import router as gazetteer_router
 from townops.jurisdiction.api import router as jurisdiction_router
 from townops.kpi.api import router as kpi_router
 from townops.open311.api import router as open311_router
+from townops.risk.api import router as risk_router
 from townops.sensing.devices_api import router as devices_router
 from townops.settings import Settings, get_settings
 from townops.systemic.api import router as systemic_router
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
     for router in (
+        assessment_router,
         auth_router,
         cases_router,
         categories_router,
@@ -47,6 +50,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         jurisdiction_router,
         kpi_router,
         open311_router,
+        risk_router,
         systemic_router,
     ):
         app.include_router(router)

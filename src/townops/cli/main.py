@@ -19,6 +19,7 @@ from townops.cli import device as cli_device
 from townops.cli import import_cmd as cli_import
 from townops.cli import kpi as cli_kpi
 from townops.cli import locate as cli_locate
+from townops.cli import report as cli_report
 from townops.cli import systemic as cli_systemic
 from townops.cli import worker as cli_worker
 from townops.cli.common import (
@@ -54,6 +55,7 @@ cli_demo.register(app)
 cli_worker.register(app)
 cli_locate.register(app)
 cli_systemic.register(app)
+cli_report.register(app)
 cli_classifier.register(app)
 
 

@@ -1,0 +1,60 @@
+"""``townops report assessment``: the monthly assessment workbook (月度考核) for one month.
+
+The CLI reads the whole town (no actor): it is run by the town's IT staff.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from townops.assessment.export import default_filename, write_xlsx
+from townops.assessment.service import UNIT_NAMES, AssessmentOf, AssessmentReport, assess
+from townops.cli.common import DbOpt, console, engine_for, settings_with, transaction
+from townops.timeutil import utcnow
+
+
+def assessment_command(
+    month: Annotated[str, typer.Option(help="The month assessed, e.g. 2022-06.")],
+    out: Annotated[
+        Path, typer.Option(help="Directory to write assessment-<month>.xlsx into.")
+    ] = Path("."),
+    database_url: DbOpt = None,
+) -> None:
+    """Rank departments and communities for a month (月度考核) and write the XLSX."""
+    engine = engine_for(settings_with(database_url))
+    now = utcnow()
+    with transaction(engine) as session:
+        reports = [assess(session, month=month, of=of, now=now) for of in AssessmentOf]
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / default_filename(reports[0].month)
+    write_xlsx(reports, target)
+    for report in reports:
+        console.print(ranking_table(report))
+    console.print(f"wrote {target}", highlight=False)
+
+
+def ranking_table(report: AssessmentReport) -> Table:
+    """Rank, unit, total and the change from last month; unranked units are left out."""
+    of_zh, of_en = UNIT_NAMES[report.of]
+    ranked = [row for row in report.rows if row.ranked]
+    table = Table(
+        title=f"月度考核 {report.month} · {of_zh} ({of_en})",
+        caption=(
+            f"{len(ranked)} ranked of {len(report.rows)}; change against {report.previous_month}"
+        ),
+    )
+    for header, justify in (
+        ("排名\n(rank)", "right"),
+        ("名称\n(name)", "left"),
+        ("总分\n(total)", "right"),
+        ("排名变化\n(rank change)", "right"),
+    ):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in ranked:
+        change = "—" if row.rank_change is None else f"{row.rank_change:+d}"
+        table.add_row(str(row.rank), row.name_zh, f"{row.total:.2f}", change)
+    return table
