@@ -224,4 +224,4 @@ def test_a_person_cannot_file_a_case_in_a_device_alarm_category(
     body = {"category": "iot_fire_alarm", "content": "烟感报警了", "jurisdiction": NANXIN}
     r = client.post("/api/v1/cases", json=body, headers=login("dispatcher"))
     assert r.status_code == 422, r.text
-    assert "device alarms" in r.json()["error"]["message"]
+    assert "opened by townops" in r.json()["error"]["message"]

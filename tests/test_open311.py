@@ -100,8 +100,8 @@ def test_discovery_names_the_v2_endpoint_in_json_and_xml(client: TestClient) -> 
 
 
 def test_every_category_is_a_service_in_json_and_xml(client: TestClient, session: Session) -> None:
-    # Device-alarm categories (minute deadlines) are opened by townops, never by a person.
-    codes = set(session.scalars(select(Category.code).where(Category.deadline_minutes.is_(None))))
+    # Device alarms and vital-sign warnings are opened by townops, never by a person.
+    codes = set(session.scalars(select(Category.code).where(Category.opened_by == "people")))
     assert "iot_fire_alarm" not in codes
     services = client.get(f"{V2}/services.json").json()
     assert {s["service_code"] for s in services} == codes

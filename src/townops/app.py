@@ -16,6 +16,7 @@ from townops.cases.api import router as cases_router
 from townops.categories.api import router as categories_router
 from townops.db import make_engine, make_session_factory
 from townops.dispatch.api import router as dispatch_router
+from townops.forecast.api import router as forecast_router
 from townops.gazetteer.api import router as gazetteer_router
 from townops.jurisdiction.api import router as jurisdiction_router
 from townops.kpi.api import router as kpi_router
@@ -23,6 +24,7 @@ from townops.open311.api import router as open311_router
 from townops.risk.api import router as risk_router
 from townops.sensing.devices_api import router as devices_router
 from townops.settings import Settings, get_settings
+from townops.signs.api import router as signs_router
 from townops.systemic.api import router as systemic_router
 from townops.towns.models import TownRecord
 
@@ -46,11 +48,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         categories_router,
         devices_router,
         dispatch_router,
+        forecast_router,
         gazetteer_router,
         jurisdiction_router,
         kpi_router,
         open311_router,
         risk_router,
+        signs_router,
         systemic_router,
     ):
         app.include_router(router)

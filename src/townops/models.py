@@ -16,6 +16,7 @@ from townops.sensing.models import (
     Reading,
     ReadingRollup,
 )
+from townops.signs.models import ManualFigure, SignWarning
 from townops.systemic.models import SystemicIssue, SystemicIssueMember
 from townops.towns.models import InstanceSetting, TownRecord
 
@@ -34,10 +35,12 @@ __all__ = [
     "GazetteerEntry",
     "InstanceSetting",
     "Jurisdiction",
+    "ManualFigure",
     "QuarantinedMessage",
     "Reading",
     "ReadingRollup",
     "RoutingDecision",
+    "SignWarning",
     "Summons",
     "SystemicIssue",
     "SystemicIssueMember",

@@ -20,17 +20,14 @@ The previous month is scored the same way, for the change in total and rank.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import BaseModel
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -47,10 +44,9 @@ from townops.kpi.periods import Period, month_period, parse_period
 from townops.kpi.service import KpiRow, PeriodOut, compute_kpis
 from townops.organization.models import Department
 from townops.timeutil import as_utc, utcnow
-from townops.towns.loader import default_town_dir
+from townops.towns.loader import ASSESSMENT_FILE
 from townops.towns.profile import get_profile
 
-ASSESSMENT_FILE = "assessment.yaml"
 #: Who sees the rankings: the town's leadership and the operations centre, town-wide.
 ASSESSOR_ROLES = frozenset({Role.admin, Role.leader, Role.duty_officer})
 POINTS_DECIMALS = 2
@@ -129,19 +125,11 @@ class AssessmentReport(BaseModel):
 
 
 def assessment_config(session: Session) -> AssessmentConfig:
-    """The town's scoring rules: from its profile once the loader carries them, else the
-    built-in town's ``assessment.yaml``."""
+    """The town's settings (assessment.yaml, carried in the town profile)."""
     raw = get_profile(session).raw.get("assessment")
-    if raw is not None:
-        return AssessmentConfig.model_validate(raw)
-    return _file_config(default_town_dir() / ASSESSMENT_FILE)
-
-
-@functools.lru_cache(maxsize=4)
-def _file_config(path: Path) -> AssessmentConfig:
-    if not path.is_file():
-        raise DomainError(f"no monthly assessment is configured ({path} is missing)")
-    return AssessmentConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    if raw is None:
+        raise DomainError(f"no monthly assessment is configured: the town has no {ASSESSMENT_FILE}")
+    return AssessmentConfig.model_validate(raw)
 
 
 # --------------------------------------------------------------------------- access

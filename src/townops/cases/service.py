@@ -61,9 +61,10 @@ def create_case(
     if data.category is None:
         raise InvalidInput("'category' is required", field="category")
     category = get_category(session, data.category)
-    if category.deadline.minutes is not None and not actor.is_system:
+    if category.opened_by == "townops" and not actor.is_system:
         raise InvalidInput(
-            f"category '{category.code}' is for device alarms: only townops opens such cases",
+            f"category '{category.code}' is opened by townops itself (device alarms, "
+            "vital-sign warnings), not by a person",
             field="category",
         )
     received_at = as_utc(data.received_at) if data.received_at else now

@@ -18,6 +18,9 @@ class Category(Base):
     deadline_working_days: Mapped[int | None] = mapped_column(Integer, default=None)
     deadline_hours: Mapped[int | None] = mapped_column(Integer, default=None)
     deadline_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    # "people": anyone may file it (hotline, Open311, staff); "townops": only townops opens
+    # it (device alarms, vital-sign warnings).
+    opened_by: Mapped[str] = mapped_column(String(10), default="people", server_default="people")
     urgency: Mapped[str] = mapped_column(String(20), default="normal")
     type: Mapped[str] = mapped_column(String(20), default="help")
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -26,6 +29,6 @@ class Category(Base):
     description_en: Mapped[str] = mapped_column(Text, default="")
 
     @property
-    def device_alarm_only(self) -> bool:
-        """Minute deadlines are for alarms a device raised: no person files such a case."""
-        return self.deadline_minutes is not None
+    def townops_only(self) -> bool:
+        """Only townops opens such cases (device alarms, vital-sign warnings), no person."""
+        return self.opened_by == "townops"

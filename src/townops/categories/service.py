@@ -27,6 +27,7 @@ class CategoryInfo:
     urgency: str
     type: str
     keywords: tuple[str, ...] = ()
+    opened_by: str = "people"
 
 
 _cache: dict[str, dict[str, CategoryInfo]] = {}
@@ -47,6 +48,7 @@ def _load(session: Session) -> dict[str, CategoryInfo]:
             urgency=c.urgency,
             type=c.type,
             keywords=tuple(c.keywords or ()),
+            opened_by=c.opened_by,
         )
         for c in session.scalars(select(Category))
     }

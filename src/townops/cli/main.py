@@ -16,10 +16,12 @@ from townops.cases.enums import Role
 from townops.cli import classifier as cli_classifier
 from townops.cli import demo as cli_demo
 from townops.cli import device as cli_device
+from townops.cli import forecast as cli_forecast
 from townops.cli import import_cmd as cli_import
 from townops.cli import kpi as cli_kpi
 from townops.cli import locate as cli_locate
 from townops.cli import report as cli_report
+from townops.cli import signs as cli_signs
 from townops.cli import systemic as cli_systemic
 from townops.cli import worker as cli_worker
 from townops.cli.common import (
@@ -56,6 +58,8 @@ cli_worker.register(app)
 cli_locate.register(app)
 cli_systemic.register(app)
 cli_report.register(app)
+cli_signs.register(app)
+cli_forecast.register(app)
 cli_classifier.register(app)
 
 

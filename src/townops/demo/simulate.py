@@ -63,9 +63,9 @@ class _Year(EventLoop):
             c.code: b.CategoryInfo(
                 c.code, c.department_code, c.deadline_working_days, c.deadline_hours, c.type
             )
-            # Minute deadlines belong to device alarms (物联告警): no hotline call is of them.
+            # Device alarms and vital-sign warnings: townops opens those, no caller does.
             for c in session.scalars(
-                select(Category).where(Category.deadline_minutes.is_(None)).order_by(Category.code)
+                select(Category).where(Category.opened_by == "people").order_by(Category.code)
             )
         }
         self.departments = set(session.scalars(select(Department.code)))

@@ -119,9 +119,7 @@ def list_services(session: Session, *, locale: Locale) -> list[dict[str, Any]]:
     departments = _departments(session)
     rows = session.scalars(select(Category).order_by(Category.department_code, Category.code))
     return [
-        _service(c, departments.get(c.department_code), locale)
-        for c in rows
-        if not c.device_alarm_only
+        _service(c, departments.get(c.department_code), locale) for c in rows if not c.townops_only
     ]
 
 
@@ -143,7 +141,7 @@ def _category(session: Session, service_code: str | None) -> Category:
     if not service_code:
         raise DomainError("service_code was not provided")
     category = session.get(Category, service_code)
-    if category is None or category.device_alarm_only:
+    if category is None or category.townops_only:
         raise NotFound(f"service_code '{service_code}' not found")
     return category
 

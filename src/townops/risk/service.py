@@ -35,15 +35,12 @@ queries does not grow with the number of nodes. Rows with no place are counted i
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -58,10 +55,9 @@ from townops.risk.scoring import DECIMALS, Contribution, contributions
 from townops.sensing.models import ALARM_STATES, Alarm, Device, DeviceState
 from townops.sensing.registry import online_condition
 from townops.timeutil import as_utc, utcnow
-from townops.towns.loader import default_town_dir
+from townops.towns.loader import RISK_FILE
 from townops.towns.profile import get_profile
 
-RISK_FILE = "risk.yaml"
 #: Everyone who works for the town sees the map; residents do not.
 RISK_ROLES = frozenset(set(Role) - {Role.resident})
 _LOCAL_ROLES = frozenset({Role.community_staff, Role.grid_worker})
@@ -97,19 +93,11 @@ class RiskMap:
 
 
 def risk_config(session: Session) -> RiskConfig:
-    """The town's risk settings: from its profile once the loader carries them, else the
-    built-in town's ``risk.yaml``."""
+    """The town's settings (risk.yaml, carried in the town profile)."""
     raw = get_profile(session).raw.get("risk")
-    if raw is not None:
-        return RiskConfig.model_validate(raw)
-    return _file_config(default_town_dir() / RISK_FILE)
-
-
-@functools.lru_cache(maxsize=4)
-def _file_config(path: Path) -> RiskConfig:
-    if not path.is_file():
-        raise DomainError(f"no risk map is configured ({path} is missing)")
-    return RiskConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    if raw is None:
+        raise DomainError(f"no risk map is configured: the town has no {RISK_FILE}")
+    return RiskConfig.model_validate(raw)
 
 
 # --------------------------------------------------------------------------- the map

@@ -21,8 +21,11 @@ from pydantic import BaseModel, ValidationError
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
+from townops.assessment.config import AssessmentConfig
 from townops.dispatch.config import DispatchConfig
+from townops.risk.config import RiskConfig
 from townops.sensing.config import SensingConfig
+from townops.signs.config import SIGNS_FILE, SignsConfig, check_signs_config
 from townops.towns.schema import (
     ROLES,
     Category,
@@ -41,11 +44,14 @@ from townops.towns.schema import (
 )
 
 __all__ = [
+    "ASSESSMENT_FILE",
     "DISPATCH_FILE",
     "FILES",
     "GAZETTEER_FILE",
     "OPTIONAL_FILES",
+    "RISK_FILE",
     "SENSING_FILE",
+    "SIGNS_FILE",
     "ConfigIssue",
     "TownConfigError",
     "default_town_dir",
@@ -70,8 +76,17 @@ FILES = (
 GAZETTEER_FILE = "gazetteer.yaml"
 DISPATCH_FILE = "dispatch.yaml"
 SENSING_FILE = "sensing.yaml"
+ASSESSMENT_FILE = "assessment.yaml"
+RISK_FILE = "risk.yaml"
 # A town without them is still complete; when present they are checked like the others.
-OPTIONAL_FILES = (GAZETTEER_FILE, DISPATCH_FILE, SENSING_FILE)
+OPTIONAL_FILES = (
+    GAZETTEER_FILE,
+    DISPATCH_FILE,
+    SENSING_FILE,
+    SIGNS_FILE,
+    ASSESSMENT_FILE,
+    RISK_FILE,
+)
 
 _AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
 
@@ -520,31 +535,25 @@ class _Checker:
                 )
         return entries
 
-    def dispatch(self) -> tuple[DispatchConfig, yaml.Node | None] | None:
-        if not (self.directory / DISPATCH_FILE).is_file():
+    def optional(self, file: str, model: type[M], label: str) -> tuple[M, yaml.Node | None] | None:
+        """An optional settings file validated against its schema; None if absent or bad."""
+        if not (self.directory / file).is_file():
             return None
-        loaded = self.read_yaml(DISPATCH_FILE)
+        loaded = self.read_yaml(file)
         if loaded is None:
             return None
         data, node = loaded
         try:
-            return DispatchConfig.model_validate(data or {}), node
+            return model.model_validate(data or {}), node
         except ValidationError as exc:
-            self.pydantic_errors(DISPATCH_FILE, exc, "dispatch", lambda loc: _yaml_line(node, loc))
+            self.pydantic_errors(file, exc, label, lambda loc: _yaml_line(node, loc))
             return None
 
+    def dispatch(self) -> tuple[DispatchConfig, yaml.Node | None] | None:
+        return self.optional(DISPATCH_FILE, DispatchConfig, "dispatch")
+
     def sensing(self) -> tuple[SensingConfig, yaml.Node | None] | None:
-        if not (self.directory / SENSING_FILE).is_file():
-            return None
-        loaded = self.read_yaml(SENSING_FILE)
-        if loaded is None:
-            return None
-        data, node = loaded
-        try:
-            return SensingConfig.model_validate(data or {}), node
-        except ValidationError as exc:
-            self.pydantic_errors(SENSING_FILE, exc, "sensing", lambda loc: _yaml_line(node, loc))
-            return None
+        return self.optional(SENSING_FILE, SensingConfig, "sensing")
 
     def check_sensing(
         self,
@@ -858,6 +867,9 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
     gazetteer = checker.gazetteer()
     dispatch = checker.dispatch()
     sensing = checker.sensing()
+    signs = checker.optional(SIGNS_FILE, SignsConfig, "vital signs")
+    assessment = checker.optional(ASSESSMENT_FILE, AssessmentConfig, "assessment")
+    risk = checker.optional(RISK_FILE, RiskConfig, "risk map")
 
     jurisdictions: dict[str, Jurisdiction] = {}
     if tree is not None:
@@ -919,6 +931,15 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
             departments=department_codes if departments is not None else None,
         )
 
+    if signs is not None:
+        for loc, message in check_signs_config(
+            signs[0],
+            categories={c.code for _, c in categories.entries} if categories else None,
+            departments=department_codes if departments is not None else None,
+            levels=info.levels if info is not None else None,
+        ):
+            checker.error(SIGNS_FILE, _yaml_line(signs[1], loc), message)
+
     all_files = FILES + OPTIONAL_FILES
     order = {name: position for position, name in enumerate(all_files)}
     checker.issues.sort(key=lambda i: (order.get(i.file, len(all_files)), i.file, i.line or 0))
@@ -937,6 +958,9 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
         gazetteer=_gazetteer_of(gazetteer),
         dispatch=dispatch[0] if dispatch is not None else DispatchConfig(),
         sensing=sensing[0] if sensing is not None else SensingConfig(),
+        signs=signs[0] if signs is not None else None,
+        assessment=assessment[0] if assessment is not None else None,
+        risk=risk[0] if risk is not None else None,
     )
     return checker.issues, town
 

@@ -73,8 +73,11 @@ from pydantic import (
     model_validator,
 )
 
+from townops.assessment.config import AssessmentConfig
 from townops.dispatch.config import DispatchConfig
+from townops.risk.config import RiskConfig
 from townops.sensing.config import SensingConfig
+from townops.signs.config import SignsConfig
 
 __all__ = [
     "ACTIONS",
@@ -340,6 +343,8 @@ class Category(_Model):
     urgency: Annotated[Urgency, _one_of("urgency", URGENCIES)]
     type: Annotated[CategoryType, _one_of("category type", CATEGORY_TYPES)]
     requires_approval: StrictBool = False
+    opened_by: Literal["people", "townops"] = "people"
+    """``townops``: only townops opens such cases (device alarms, vital-sign warnings)."""
     keywords: list[Text] = Field(default_factory=list)
     description_zh: Text
     description_en: Text
@@ -481,6 +486,13 @@ class Town(_Model):
     """``None`` when the directory has no ``gazetteer.yaml``."""
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     sensing: SensingConfig = Field(default_factory=SensingConfig)
+    """``sensing.yaml``: device types, alarm rules, alarm → case routes."""
+    signs: SignsConfig | None = None
+    """``vital_signs.yaml``: the vital-sign (体征) definitions."""
+    assessment: AssessmentConfig | None = None
+    """``assessment.yaml``: the monthly assessment's scoring."""
+    risk: RiskConfig | None = None
+    """``risk.yaml``: the risk map's factors and weights."""
     """``dispatch.yaml``; without it nothing is dispatched automatically."""
 
     _by_code: dict[str, Jurisdiction] = PrivateAttr(default_factory=dict)

@@ -54,6 +54,13 @@ def town_profile_dict(town: Town) -> dict[str, Any]:
         info["gazetteer"] = {"min_confidence": town.gazetteer.min_confidence}
     info["dispatch"] = town.dispatch.model_dump(mode="json")
     info["sensing"] = town.sensing.model_dump(mode="json")
+    for key, config in (
+        ("signs", town.signs),
+        ("assessment", town.assessment),
+        ("risk", town.risk),
+    ):
+        if config is not None:
+            info[key] = config.model_dump(mode="json")
     return info
 
 
@@ -151,6 +158,7 @@ def sync_town(session: Session, town: Town, *, with_demo_users: bool = True) -> 
                 "deadline_working_days": c.deadline.working_days,
                 "deadline_hours": c.deadline.hours,
                 "deadline_minutes": c.deadline.minutes,
+                "opened_by": c.opened_by,
                 "urgency": str(c.urgency),
                 "type": str(c.type),
                 "requires_approval": c.requires_approval,

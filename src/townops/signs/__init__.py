@@ -1,0 +1,1 @@
+"""Vital signs (动态体征): indicators computed per jurisdiction node and period."""

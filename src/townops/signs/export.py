@@ -1,0 +1,158 @@
+"""Signs of every node of a level as the workbook (or CSV) the district above asks for.
+
+XLSX: ``体征 signs`` (one row per node and sign, with numerator and denominator so the
+receiver can re-add them), ``宽表 wide`` (one row per node, one column per sign) and
+``定义 definitions``. CSV: the long sheet only, UTF-8 with BOM so Excel reads the Chinese.
+Rows: the nodes of the level, then the ``unassigned`` remainder, then the total.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from townops.signs.config import SignsConfig
+from townops.signs.service import UNASSIGNED, LevelSigns, definition_dict
+from townops.signs.values import SignValue
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+LONG_HEADER = (
+    "辖区代码 code",
+    "辖区名称 name",
+    "层级 level",
+    "上级 parent",
+    "指标代码 sign",
+    "指标名称 name_zh",
+    "indicator name_en",
+    "维度 dimension",
+    "单位 unit",
+    "值 value",
+    "状态 status",
+    "目标 target",
+    "分子 numerator",
+    "分母 denominator",
+    "期间 period",
+    "来源 source",
+)
+_UNASSIGNED_NAMES = ("未落到该层级", "not placed at this level")
+
+
+def long_rows(result: LevelSigns) -> Iterator[list[Any]]:
+    """One row per node and sign: the level's nodes, the remainder, then the total."""
+    for node in result.nodes:
+        yield from _node_rows(node.code, node.name_zh, result.level, node.parent, node.signs)
+    if result.unassigned:
+        name = f"{_UNASSIGNED_NAMES[0]} {_UNASSIGNED_NAMES[1]}"
+        yield from _node_rows(UNASSIGNED, name, result.level, None, result.unassigned)
+    total = result.total
+    yield from _node_rows(total.code, total.name_zh, total.level, total.parent, total.signs)
+
+
+def _node_rows(
+    code: str, name: str, level: str, parent: str | None, signs: list[SignValue]
+) -> Iterator[list[Any]]:
+    for v in signs:
+        yield [
+            code,
+            name,
+            level,
+            parent or "",
+            v.id,
+            v.name_zh,
+            v.name_en,
+            v.dimension,
+            v.unit,
+            _number(v.value, v.unit),
+            v.status,
+            _number(v.target, v.unit),
+            _number(v.numerator, "count"),
+            _number(v.denominator, "count"),
+            v.period,
+            v.source,
+        ]
+
+
+def _number(value: float | None, unit: str) -> float | int | None:
+    """Whole counts as integers (``71``, not ``71.0``); rates and measures as they are."""
+    if value is not None and unit != "rate" and float(value).is_integer():
+        return int(value)
+    return value
+
+
+def write_csv(result: LevelSigns, target: Path) -> int:
+    """The long rows as CSV; returns the number of data rows."""
+    rows = list(long_rows(result))
+    with target.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LONG_HEADER)
+        writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+    return len(rows)
+
+
+def write_xlsx(result: LevelSigns, config: SignsConfig, target: Path | IO[bytes]) -> int:
+    """The three sheets; returns the number of rows of the long sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "体征 signs"
+    sheet.append(list(LONG_HEADER))
+    count = 0
+    for row in long_rows(result):
+        sheet.append(row)
+        if row[8] == "rate":
+            sheet.cell(row=sheet.max_row, column=10).number_format = "0.0%"
+            sheet.cell(row=sheet.max_row, column=12).number_format = "0.0%"
+        count += 1
+    _bold_header(sheet, Font)
+    sheet.freeze_panes = "C2"
+    _wide_sheet(workbook.create_sheet("宽表 wide"), result, Font)
+    _definitions_sheet(workbook.create_sheet("定义 definitions"), config, Font)
+    workbook.save(target)
+    return count
+
+
+def xlsx_bytes(result: LevelSigns, config: SignsConfig) -> bytes:
+    buffer = io.BytesIO()
+    write_xlsx(result, config, buffer)
+    return buffer.getvalue()
+
+
+def _bold_header(sheet: Any, font: Any) -> None:
+    for cell in sheet[1]:
+        cell.font = font(bold=True)
+
+
+def _wide_sheet(sheet: Any, result: LevelSigns, font: Any) -> None:
+    signs = result.total.signs if not result.nodes else result.nodes[0].signs
+    sheet.append(["辖区代码 code", "辖区名称 name", *(f"{s.name_zh} ({s.id})" for s in signs)])
+    rows: list[tuple[str, str, list[SignValue]]] = [
+        (node.code, node.name_zh, node.signs) for node in result.nodes
+    ]
+    if result.unassigned:
+        rows.append((UNASSIGNED, _UNASSIGNED_NAMES[0], result.unassigned))
+    rows.append((result.total.code, result.total.name_zh, result.total.signs))
+    for code, name, values in rows:
+        by_id = {v.id: _number(v.value, v.unit) for v in values}
+        sheet.append([code, name, *(by_id.get(s.id) for s in signs)])
+    for index, sign in enumerate(signs, start=3):
+        if sign.unit == "rate":
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "0.0%"
+    _bold_header(sheet, font)
+    sheet.freeze_panes = "C2"
+
+
+def _definitions_sheet(sheet: Any, config: SignsConfig, font: Any) -> None:
+    columns = ("id", "name_zh", "name_en", "dimension_zh", "unit", "direction", "rollup",
+               "target", "owner", "origin", "source", "note")  # fmt: skip
+    sheet.append(list(columns))
+    for sign in config.signs:
+        definition = definition_dict(config, sign)
+        sheet.append([definition[c] for c in columns])
+    _bold_header(sheet, font)

@@ -1,0 +1,414 @@
+"""Figures townops has no data for (河长巡河, 人民调解, 为老服务 …), entered by people.
+
+A figure is one value per sign (a sign whose formula is ``{manual: true}``), jurisdiction
+node and period label. It is entered one at a time (API, by an admin or a duty officer) or
+imported from a CSV/XLSX sheet, all rows or none: every row is checked first and every
+problem reported (row, column, value, reason), as the 12345 import does. Entering a figure
+again replaces it; each entry and import goes to the audit log with the old values.
+
+Reading: :func:`manual_values` gives each node's own figure for a period. A year without a
+yearly figure for a node falls back to that node's monthly figures, combined by the sign's
+roll-up (sum, max, min; a weighted mean is not recombined from months).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townops.auth.actor import Actor
+from townops.auth.models import AuditEntry
+from townops.cases.access import require_role
+from townops.cases.enums import Role
+from townops.errors import Forbidden, InvalidInput
+from townops.hotline.importer import RowError, Sheet
+from townops.jurisdiction.models import Jurisdiction
+from townops.kpi.periods import Period
+from townops.signs.config import SignDefinition, SignsConfig
+from townops.signs.models import ManualFigure
+from townops.signs.periods import months_of, parse_sign_period
+from townops.timeutil import utcnow
+
+#: Who may enter figures (the CLI enters them as the system).
+ENTRY_ROLES = frozenset({Role.admin, Role.duty_officer})
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "sign": ("sign", "sign_id", "指标代码"),
+    "jurisdiction": ("jurisdiction", "辖区代码", "辖区"),
+    "period": ("period", "期间"),
+    "value": ("value", "数值"),
+    "note": ("note", "备注"),
+}
+REQUIRED = ("sign", "jurisdiction", "period", "value")
+_PERCENT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[%％]\s*$")
+
+
+@dataclass(frozen=True)
+class FigureInput:
+    """One checked figure, ready to write."""
+
+    sign_id: str
+    jurisdiction_code: str
+    period: str
+    value: float
+    note: str = ""
+
+
+@dataclass
+class FigureImportReport:
+    rows_total: int
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return sorted({e.row for e in self.errors})
+
+
+# --------------------------------------------------------------------------- checking
+
+
+@dataclass(frozen=True)
+class _Places:
+    by_key: dict[str, str | None]  # code, name or alias -> code (None: ambiguous name)
+    level: dict[str, str]
+    path: dict[str, str]
+
+
+def _places(session: Session) -> _Places:
+    by_key: dict[str, str | None] = {}
+    level: dict[str, str] = {}
+    path: dict[str, str] = {}
+    rows = list(session.execute(select(Jurisdiction)).scalars())
+    for row in rows:
+        level[row.code], path[row.code] = row.level, row.path
+        for name in {row.name_zh, *(row.aliases or [])}:
+            by_key[name] = row.code if by_key.get(name, row.code) == row.code else None
+    by_key.update({row.code: row.code for row in rows})
+    return _Places(by_key, level, path)
+
+
+def check_figure(
+    config: SignsConfig,
+    places: _Places,
+    *,
+    sign_id: str,
+    jurisdiction: str,
+    period: str,
+    value: Any,
+    note: str = "",
+) -> tuple[FigureInput | None, list[tuple[str, str]]]:
+    """The figure, or the problems found as ``(field, reason)`` pairs."""
+    problems: list[tuple[str, str]] = []
+    sign = config.sign(sign_id.strip())
+    if sign is None:
+        problems.append(("sign", "未知指标 unknown sign"))
+    elif not sign.is_manual:
+        problems.append(("sign", "该指标由townops计算，不能填报 computed, not entered"))
+    code = places.by_key.get(jurisdiction.strip())
+    if code is None:
+        reason = "辖区名称不唯一 ambiguous name: use the code"
+        problems.append(
+            (
+                "jurisdiction",
+                reason if jurisdiction.strip() in places.by_key else "未知辖区 unknown",
+            )
+        )
+    elif sign is not None and places.level[code] not in sign.levels:
+        problems.append(
+            ("jurisdiction", f"该指标不适用于{places.level[code]}层级 not kept at this level")
+        )
+    label = ""
+    try:
+        label = parse_sign_period(period).label
+    except InvalidInput as exc:
+        problems.append(("period", exc.message))
+    number, reason = _number(value, sign)
+    if reason:
+        problems.append(("value", reason))
+    if problems or sign is None or code is None or number is None:
+        return None, problems
+    return FigureInput(sign.id, code, label, number, note.strip()), []
+
+
+def _number(value: Any, sign: SignDefinition | None) -> tuple[float | None, str]:
+    if isinstance(value, bool):
+        return None, "不是数字 not a number"
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = str(value or "").strip().replace(",", "")
+        percent = _PERCENT.match(text)
+        try:
+            number = float(percent.group(1)) / 100 if percent else float(text)
+        except ValueError:
+            return None, "不是数字 not a number"
+    if not math.isfinite(number):
+        return None, "不是有限数 not a finite number"
+    if number < 0:
+        return None, "不能为负 negative"
+    if sign is not None and sign.unit == "rate" and number > 1:
+        return None, "比率应在0到1之间（或写作98.4%） a rate is 0..1 (or 98.4%)"
+    return number, ""
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def enter_figure(
+    session: Session,
+    *,
+    actor: Actor,
+    config: SignsConfig,
+    sign_id: str,
+    jurisdiction: str,
+    period: str,
+    value: Any,
+    note: str = "",
+    now: datetime | None = None,
+) -> ManualFigure:
+    """Enter (or replace) one figure; raises InvalidInput naming every problem."""
+    require_role(actor, ENTRY_ROLES, "enter vital-sign figures")
+    places = _places(session)
+    figure, problems = check_figure(
+        config,
+        places,
+        sign_id=sign_id,
+        jurisdiction=jurisdiction,
+        period=period,
+        value=value,
+        note=note,
+    )
+    if figure is None:
+        raise InvalidInput(
+            "; ".join(f"{name}: {reason}" for name, reason in problems),
+            problems=[{"field": name, "problem": reason} for name, reason in problems],
+        )
+    _check_scope(actor, places.path[figure.jurisdiction_code])
+    now = now or utcnow()
+    row, old = _write(session, figure, actor=actor, now=now)
+    session.add(
+        AuditEntry(
+            at=now,
+            actor=actor.username,
+            action="signs.figure",
+            target=f"{figure.sign_id}/{figure.jurisdiction_code}/{figure.period}",
+            data={"value": figure.value, "old_value": old, "note": figure.note},
+        )
+    )
+    session.flush()
+    return row
+
+
+def import_figures(
+    session: Session,
+    *,
+    actor: Actor,
+    config: SignsConfig,
+    sheet: Sheet,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> FigureImportReport:
+    """Check every row, then write them all — or none if any row is bad (or on a dry run)."""
+    require_role(actor, ENTRY_ROLES, "import vital-sign figures")
+    now = now or utcnow()
+    index, labels = _map_columns(sheet.header)
+    places = _places(session)
+    report = FigureImportReport(rows_total=len(sheet.rows), dry_run=dry_run)
+    figures: list[FigureInput] = []
+    first_row: dict[tuple[str, str, str], int] = {}
+    for number, cells in sheet.rows:
+        texts = {name: _cell(cells, i, keep_number=name == "value") for name, i in index.items()}
+        figure, problems = check_figure(
+            config,
+            places,
+            sign_id=str(texts.get("sign") or ""),
+            jurisdiction=str(texts.get("jurisdiction") or ""),
+            period=str(texts.get("period") or ""),
+            value=texts.get("value"),
+            note=str(texts.get("note") or ""),
+        )
+        if figure is not None:
+            key = (figure.sign_id, figure.jurisdiction_code, figure.period)
+            if key in first_row:
+                problems = [("sign", f"与第 {first_row[key]} 行重复 repeats row {first_row[key]}")]
+            elif not _in_scope(actor, places.path[figure.jurisdiction_code]):
+                problems = [("jurisdiction", "超出您的辖区 outside your jurisdiction")]
+            first_row.setdefault(key, number)
+        report.errors += [
+            RowError(number, labels.get(name, name), _clip(texts.get(name)), reason)
+            for name, reason in problems
+        ]
+        if figure is not None and not problems:
+            figures.append(figure)
+    if report.errors or dry_run:
+        return report
+    changes = []
+    for figure in figures:
+        _, old = _write(session, figure, actor=actor, now=now)
+        report.created += old is None
+        report.updated += old is not None
+        changes.append([figure.sign_id, figure.jurisdiction_code, figure.period, figure.value, old])
+    session.add(
+        AuditEntry(
+            at=now,
+            actor=actor.username,
+            action="signs.import",
+            target=f"{len(figures)} figures",
+            data={"figures": changes},
+        )
+    )
+    session.flush()
+    return report
+
+
+def _write(
+    session: Session, figure: FigureInput, *, actor: Actor, now: datetime
+) -> tuple[ManualFigure, float | None]:
+    row = session.scalars(
+        select(ManualFigure).where(
+            ManualFigure.sign_id == figure.sign_id,
+            ManualFigure.jurisdiction_code == figure.jurisdiction_code,
+            ManualFigure.period == figure.period,
+        )
+    ).first()
+    old = None if row is None else row.value
+    if row is None:
+        row = ManualFigure(
+            sign_id=figure.sign_id,
+            jurisdiction_code=figure.jurisdiction_code,
+            period=figure.period,
+        )
+        session.add(row)
+    row.value, row.note = figure.value, figure.note
+    row.entered_by, row.entered_at = actor.username, now
+    return row, old
+
+
+def _in_scope(actor: Actor, path: str) -> bool:
+    scope = actor.scope_path
+    return actor.is_system or scope is None or scope.count("/") == 1 or path.startswith(scope)
+
+
+def _check_scope(actor: Actor, path: str) -> None:
+    if not _in_scope(actor, path):
+        raise Forbidden("that place is outside your jurisdiction")
+
+
+def _map_columns(header: Sequence[str]) -> tuple[dict[str, int], dict[str, str]]:
+    names = {alias.casefold(): name for name, aliases in COLUMNS.items() for alias in aliases}
+    index: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    for position, raw in enumerate(header):
+        name = names.get(str(raw).strip().casefold())
+        if name is not None and name not in index:
+            index[name], labels[name] = position, str(raw).strip()
+    missing = [name for name in REQUIRED if name not in index]
+    if missing:
+        wanted = ", ".join(f"{n} / {COLUMNS[n][-1]}" for n in missing)
+        raise InvalidInput(f"the header lacks the columns: {wanted}", missing=missing)
+    return index, labels
+
+
+def _cell(cells: Sequence[Any], position: int, *, keep_number: bool) -> Any:
+    """A cell as trimmed text; Excel turns codes and years typed in cells into numbers."""
+    value = cells[position] if position < len(cells) else None
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if keep_number:
+            return value
+        return str(int(value)) if float(value).is_integer() else str(value)
+    return str(value).strip()
+
+
+def _clip(value: Any, limit: int = 60) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def manual_values(
+    session: Session,
+    *,
+    signs: Iterable[SignDefinition],
+    period: Period,
+) -> dict[str, dict[str, float]]:
+    """Each sign's own figures per node code for ``period`` (with a year's monthly fallback)."""
+    rollups = {sign.id: sign.rollup for sign in signs}
+    if not rollups:
+        return {}
+    months = months_of(period)
+    rows = session.execute(
+        select(
+            ManualFigure.sign_id,
+            ManualFigure.jurisdiction_code,
+            ManualFigure.period,
+            ManualFigure.value,
+        ).where(
+            ManualFigure.sign_id.in_(list(rollups)),
+            ManualFigure.period.in_([period.label, *months]),
+        )
+    )
+    exact: dict[str, dict[str, float]] = defaultdict(dict)
+    monthly: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for sign_id, code, label, value in rows:
+        if label == period.label:
+            exact[sign_id][code] = float(value)
+        else:
+            monthly[(sign_id, code)].append(float(value))
+    for (sign_id, code), values in monthly.items():
+        combined = _combine_months(rollups[sign_id], values)
+        if combined is not None:
+            exact[sign_id].setdefault(code, combined)
+    return exact
+
+
+def _combine_months(rollup: str, values: list[float]) -> float | None:
+    if rollup == "sum":
+        return sum(values)
+    if rollup == "max":
+        return max(values)
+    if rollup == "min":
+        return min(values)
+    return None
+
+
+def list_figures(
+    session: Session,
+    *,
+    actor: Actor,
+    sign_id: str | None = None,
+    period: str | None = None,
+    jurisdiction: str | None = None,
+    limit: int = 1000,
+) -> list[ManualFigure]:
+    """Figures in the actor's scope, newest period first."""
+    stmt = select(ManualFigure, Jurisdiction.path).join(
+        Jurisdiction, Jurisdiction.code == ManualFigure.jurisdiction_code
+    )
+    if sign_id:
+        stmt = stmt.where(ManualFigure.sign_id == sign_id)
+    if period:
+        stmt = stmt.where(ManualFigure.period == parse_sign_period(period).label)
+    if jurisdiction:
+        stmt = stmt.where(ManualFigure.jurisdiction_code == jurisdiction)
+    scope = actor.scope_path
+    if not actor.is_system and scope is not None and scope.count("/") > 1:
+        stmt = stmt.where(Jurisdiction.path.startswith(scope, autoescape=True))
+    stmt = stmt.order_by(
+        ManualFigure.period.desc(), ManualFigure.sign_id, ManualFigure.jurisdiction_code
+    ).limit(limit)
+    return [figure for figure, _ in session.execute(stmt)]
