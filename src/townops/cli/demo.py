@@ -29,6 +29,7 @@ from townops.sensing.demo_devices import (
     register_demo_devices,
 )
 from townops.settings import DEFAULT_DB_PATH, get_settings
+from townops.signs.seed_figures import load_seed_figures
 from townops.systemic.service import refresh_systemic_issues
 from townops.towns.loader import default_town_dir, load_town
 from townops.towns.models import InstanceSetting
@@ -97,11 +98,17 @@ def demo(
         systemic = refresh_systemic_issues(
             session, now=local_midnight(date(YEAR + 1, 1, 1)), settings=window
         )
+        # The figures townops has no data for (人工填报), as the 2022 work report gives them.
+        seed_figures = load_seed_figures(session, now=local_midnight(date(YEAR + 1, 1, 1)))
     engine.dispose()
     console.print(_summary_table(figures))
     console.print(
         f"systemic issues (举一反三) in the last {window.window_weeks} weeks of {YEAR}: "
         f"{systemic.found} (GET /api/v1/systemic-issues, `townops systemic list`)"
+    )
+    console.print(
+        f"vital signs (动态体征): {seed_figures.created + seed_figures.updated} manual figures "
+        f"for {YEAR} entered from the town's work report (`townops signs show --period {YEAR}`)"
     )
     if report.users_created:
         console.print(
