@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
 from tests.helpers import NANXIN, act, ok
+from tests.test_sensing_pipeline import add_device, feed, reading
 
 Login = Callable[[str], dict[str, str]]
 OTHER_COMMUNITY = "310115121001"  # 东沟一居委会
@@ -185,3 +188,21 @@ def test_the_front_door_leads_to_the_api_documentation(client: TestClient) -> No
     r = client.get("/", follow_redirects=False)
     assert r.status_code == 307 and r.headers["location"] == "/docs"
     assert client.get("/healthz").json()["town"] == "310115121"
+
+
+def test_the_community_sent_to_an_in_home_gas_alarm_sees_the_households_number(
+    client: TestClient, login: Login, session: Session
+) -> None:
+    add_device(session, "GAS-HOME-1", "gas_alarm", household=True)
+    [case_id] = feed(session, reading("GAS-HOME-1", 1, 0, gas_lel=15.0)).cases_opened
+    session.commit()  # the test connection's savepoint: visible to the API, rolled back after
+
+    def phone_seen_by(user: str) -> str:
+        case = ok(client.get(f"/api/v1/cases/{case_id}", headers=login(user)))
+        phone: str = case["requester"]["phone"]
+        return phone
+
+    # Residents' committee staff do not see phones in general, but this case is theirs to
+    # answer at the door: they must be able to call the household.
+    assert phone_seen_by("nanxin") == "13912345678"
+    assert phone_seen_by("leader") == "139****5678"

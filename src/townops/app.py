@@ -22,6 +22,7 @@ from townops.jurisdiction.api import router as jurisdiction_router
 from townops.kpi.api import router as kpi_router
 from townops.open311.api import router as open311_router
 from townops.risk.api import router as risk_router
+from townops.sensing.alarms_api import router as alarms_router
 from townops.sensing.devices_api import router as devices_router
 from townops.settings import Settings, get_settings
 from townops.signs.api import router as signs_router
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
     for router in (
+        alarms_router,
         assessment_router,
         auth_router,
         cases_router,

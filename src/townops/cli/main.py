@@ -13,6 +13,7 @@ import uvicorn
 from townops.app import create_app
 from townops.auth.service import create_api_key, create_user
 from townops.cases.enums import Role
+from townops.cli import alarms as cli_alarms
 from townops.cli import classifier as cli_classifier
 from townops.cli import demo as cli_demo
 from townops.cli import device as cli_device
@@ -53,6 +54,7 @@ app.add_typer(key_app, name="api-key")
 cli_kpi.register(app)
 cli_import.register(app)
 cli_device.register(app)
+cli_alarms.register(app)
 cli_demo.register(app)
 cli_worker.register(app)
 cli_locate.register(app)

@@ -90,10 +90,14 @@ class DeviceState(Base):
 
 
 class Reading(Base):
-    """One reading, stored once per ``(device_id, seq)``."""
+    """One reading, stored once per ``(device_id, seq)``.
+
+    No index on time: a device's history is found by the primary key's ``device_id``
+    prefix (at most ``telemetry.raw_days`` of one device's readings), and a second index
+    cost a quarter of SQLite's ingestion rate (bench/pipeline.py).
+    """
 
     __tablename__ = "readings"
-    __table_args__ = (Index("ix_readings_device_id_ts", "device_id", "ts"),)
 
     device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -63,8 +63,6 @@ def upgrade() -> None:
         sa.Column("values", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("device_id", "seq", name=op.f("pk_readings")),
     )
-    with op.batch_alter_table("readings", schema=None) as batch_op:
-        batch_op.create_index("ix_readings_device_id_ts", ["device_id", "ts"], unique=False)
 
     op.create_table(
         "devices",
@@ -202,8 +200,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_devices_community_code"))
 
     op.drop_table("devices")
-    with op.batch_alter_table("readings", schema=None) as batch_op:
-        batch_op.drop_index("ix_readings_device_id_ts")
 
     op.drop_table("readings")
     op.drop_table("reading_rollups")

@@ -1,0 +1,695 @@
+"""Ingestion: a batch of readings → stored once, device states, rules, alarms, cases.
+
+:func:`process_readings` is what the MQTT ingester and the HTTP endpoint call. It does not
+commit: the caller commits and only then acknowledges, so a reading is acknowledged only
+once it and everything it caused (alarms, cases) are stored together.
+
+It is on the hot path (≥ 20,000 readings/s per process), so it works in sets: one INSERT
+for the batch's readings that skips those already stored, one query for the devices'
+registry facts (cached per database), one for their states (locked on PostgreSQL, where
+several ingesters share one subscription), rules evaluated in memory, one statement to
+write the states back. Alarms are rare and handled after that.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townops.db import database_key
+from townops.errors import DomainError
+from townops.sensing.alarms import (
+    AlarmDraft,
+    DeviceInfo,
+    alarm_message,
+    clear_alarms,
+    open_key,
+    raise_alarms,
+)
+from townops.sensing.config import AlarmRule, SensingConfig
+from townops.sensing.messages import IncomingReading
+from townops.sensing.models import Device
+from townops.sensing.rules import RuleEvent, evaluate
+from townops.timeutil import utcnow
+from townops.towns.profile import TownProfile, get_profile
+
+_T = TypeVar("_T")
+
+UNKNOWN_DEVICE = "unknown_device"
+INACTIVE_DEVICE = "inactive_device"
+
+
+@dataclass
+class BatchResult:
+    stored: int = 0
+    duplicates: int = 0
+    # Stored but not newer than the device's latest reading, so not evaluated.
+    late: int = 0
+    # (index into the input, "unknown_device" | "inactive_device"): the caller sets them aside.
+    unknown: list[tuple[int, str]] = field(default_factory=list)
+    alarms_raised: list[int] = field(default_factory=list)
+    alarms_cleared: list[int] = field(default_factory=list)
+    cases_opened: list[int] = field(default_factory=list)
+
+
+# --- the device cache --------------------------------------------------------------------
+
+#: Registry facts change only on import (which calls :func:`forget_devices`); other
+#: processes' imports are picked up after this many seconds.
+DEVICE_CACHE_SECONDS = 60.0
+DEVICE_CACHE_MAX = 500_000
+
+
+@dataclass
+class _DeviceCache:
+    loaded_at: float
+    devices: dict[str, DeviceInfo] = field(default_factory=dict)
+
+
+_device_caches: dict[str, _DeviceCache] = {}
+
+
+def forget_devices(session: Session) -> None:
+    """Drop this database's cached registry facts (after an import or a device change)."""
+    _device_caches.pop(database_key(session), None)
+
+
+def device_infos(session: Session, device_ids: Collection[str]) -> dict[str, DeviceInfo]:
+    """Registry facts of the given devices that exist (one query for those not cached)."""
+    key = database_key(session)
+    clock = time.monotonic()
+    cache = _device_caches.get(key)
+    if (
+        cache is None
+        or clock - cache.loaded_at > DEVICE_CACHE_SECONDS
+        or len(cache.devices) > DEVICE_CACHE_MAX
+    ):
+        cache = _device_caches[key] = _DeviceCache(loaded_at=clock)
+    known = cache.devices
+    missing = [d for d in device_ids if d not in known]
+    if missing:
+        for device in _load_devices(session, missing):
+            known[device.device_id] = device
+    return {d: known[d] for d in device_ids if d in known}
+
+
+def _load_devices(session: Session, device_ids: list[str]) -> list[DeviceInfo]:
+    rows = session.execute(
+        select(
+            Device.device_id,
+            Device.type,
+            Device.model,
+            Device.building,
+            Device.address,
+            Device.jurisdiction_code,
+            Device.jurisdiction_path,
+            Device.community_code,
+            Device.lat,
+            Device.lon,
+            Device.household_name,
+            Device.household_phone,
+            Device.heartbeat_seconds,
+            Device.active,
+        ).where(Device.device_id.in_(device_ids))
+    )
+    return [DeviceInfo(*row) for row in rows]
+
+
+# --- the batch ---------------------------------------------------------------------------
+
+
+def process_readings(
+    session: Session, readings: Sequence[IncomingReading], *, now: datetime | None = None
+) -> BatchResult:
+    """Store a batch of readings once each, update device states, evaluate the rules, raise
+    and clear alarms and open their cases. The caller commits."""
+    now = now or utcnow()
+    result = BatchResult()
+    if not readings:
+        return result
+    profile = get_profile(session)
+    devices = device_infos(session, {r.device_id for r in readings})
+    admitted = _admit(readings, devices, result)
+    store = _store_for(session)
+    stored = _store(store, admitted)
+    result.duplicates += len(admitted) - len(stored)
+    result.stored = len(stored)
+    if not stored:
+        return result
+    by_device: dict[str, list[IncomingReading]] = defaultdict(list)
+    for reading in stored:
+        by_device[reading.device_id].append(reading)
+    plans = _plan_and_write(store, by_device, devices, profile.sensing, now)
+    result.late = sum(p.late for p in plans)
+    _act(session, plans, now=now, profile=profile, result=result)
+    return result
+
+
+def _admit(
+    readings: Sequence[IncomingReading], devices: dict[str, DeviceInfo], result: BatchResult
+) -> list[IncomingReading]:
+    """Readings of known, active devices, each (device, seq) once."""
+    seen: set[tuple[str, int]] = set()
+    admitted: list[IncomingReading] = []
+    for index, reading in enumerate(readings):
+        device = devices.get(reading.device_id)
+        if device is None:
+            result.unknown.append((index, UNKNOWN_DEVICE))
+            continue
+        if not device.active:
+            result.unknown.append((index, INACTIVE_DEVICE))
+            continue
+        key = (reading.device_id, reading.seq)
+        if key in seen:
+            result.duplicates += 1
+            continue
+        seen.add(key)
+        admitted.append(reading)
+    return admitted
+
+
+def _store(store: _Store, readings: list[IncomingReading]) -> list[IncomingReading]:
+    """One INSERT that skips readings already stored; returns those newly stored.
+
+    Rows go in (device, seq) order so that two ingesters inserting the same keys on
+    PostgreSQL wait for each other in one order, never in a cycle.
+    """
+    if not readings:
+        return []
+    readings = sorted(readings, key=lambda r: (r.device_id, r.seq))
+    inserted = store.insert_readings(readings)
+    if len(inserted) == len(readings):
+        return readings
+    return [r for r in readings if (r.device_id, r.seq) in inserted]
+
+
+# --- device states and rules -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _StateRow:
+    last_seq: int
+    last_ts: datetime
+    rule_state: dict[str, Any]
+    offline_since: datetime | None
+    readings_count: int
+
+
+@dataclass(slots=True)
+class _Event:
+    device: DeviceInfo
+    rule: AlarmRule
+    event: RuleEvent
+    value: float | None
+    seq: int
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one device's readings of this batch change: its new state and the events."""
+
+    device: DeviceInfo
+    existed: bool
+    last_seq: int
+    last_ts: datetime
+    # The newest value of each quantity in this batch (merged into the stored ones in SQL).
+    values: dict[str, float]
+    rule_state: dict[str, Any]
+    readings_count: int
+    events: list[_Event]
+    late: int
+    # It was offline (or never heard from): its offline alarms clear.
+    back_online: bool
+
+
+_EMPTY: dict[str, Any] = {}
+_NO_EVENT = RuleEvent.none
+
+
+class _RuleBook:
+    """The value rules of each device type, looked up once per batch."""
+
+    def __init__(self, config: SensingConfig) -> None:
+        self._config = config
+        self._by_type: dict[str, list[AlarmRule]] = {}
+
+    def value_rules(self, device_type: str) -> list[AlarmRule]:
+        rules = self._by_type.get(device_type)
+        if rules is None:
+            rules = self._by_type[device_type] = [
+                r for r in self._config.rules_for(device_type) if r.kind != "offline"
+            ]
+        return rules
+
+
+def _plan(
+    device: DeviceInfo,
+    readings: list[IncomingReading],
+    state: _StateRow | None,
+    rules: list[AlarmRule],
+) -> _Plan:
+    """Evaluate the rules over the device's new readings, in timestamp order."""
+    if len(readings) > 1:
+        readings.sort(key=lambda r: (r.ts, r.seq))
+    if state is None:
+        last_seq, last_ts, count = -1, None, 0
+        rule_state: dict[str, Any] = {}
+    else:
+        last_seq, last_ts, count = state.last_seq, state.last_ts, state.readings_count
+        rule_state = dict(state.rule_state)
+    values: dict[str, float] | None = None
+    prior_ts = last_ts
+    events: list[_Event] = []
+    late = 0
+    for reading in readings:
+        if prior_ts is not None and reading.ts <= prior_ts:
+            late += 1
+            continue
+        ts = reading.ts.timestamp()
+        for rule in rules:
+            current = rule_state.get(rule.id, _EMPTY)
+            new, event, value = evaluate(rule, current, ts, reading.values)
+            if new is not current:
+                if new:
+                    rule_state[rule.id] = new
+                else:
+                    rule_state.pop(rule.id, None)
+            if event is not _NO_EVENT:
+                events.append(_Event(device, rule, event, value, reading.seq))
+        # Shared, not copied, when it is the device's only reading in the batch (most are).
+        values = reading.values if values is None else {**values, **reading.values}
+        last_seq, last_ts = reading.seq, reading.ts
+    assert last_ts is not None  # at least one reading, and a state has a last_ts
+    return _Plan(
+        device=device,
+        existed=state is not None,
+        last_seq=last_seq,
+        last_ts=last_ts,
+        values=values or {},
+        rule_state=rule_state,
+        readings_count=count + len(readings),
+        events=events,
+        late=late,
+        back_online=state is None or state.offline_since is not None,
+    )
+
+
+def _plan_and_write(
+    store: _Store,
+    by_device: dict[str, list[IncomingReading]],
+    devices: dict[str, DeviceInfo],
+    config: SensingConfig,
+    now: datetime,
+) -> list[_Plan]:
+    book = _RuleBook(config)
+    device_ids = sorted(by_device)
+    states = store.load_states(device_ids)
+
+    def plan_for(device_id: str) -> _Plan:
+        device = devices[device_id]
+        state = states.get(device_id)
+        return _plan(device, by_device[device_id], state, book.value_rules(device.type))
+
+    plans: dict[str, _Plan] = {}
+    for device_id in device_ids:
+        plans[device_id] = plan_for(device_id)
+    store.update_states([p for p in plans.values() if p.existed], now)
+    new = [p for p in plans.values() if not p.existed]
+    inserted = store.insert_states(new, now) if new else set()
+    lost = sorted(p.device.device_id for p in new if p.device.device_id not in inserted)
+    if lost:
+        # Another ingester stored these devices' first state meanwhile: start from theirs.
+        states.update(store.load_states(lost))
+        for device_id in lost:
+            plans[device_id] = plan_for(device_id)
+        store.update_states([plans[d] for d in lost], now)
+    return list(plans.values())
+
+
+# --- storage: the hot statements, in each back-end's fastest form ------------------------
+#
+# Plain DB-API statements rather than ORM or Core executemany: at these rates SQLAlchemy's
+# per-parameter type processing cost more than the database's own work. The formats are
+# those of the models' column types (UTCDateTime: naive UTC text on SQLite; JSON as text).
+
+_STATE_COLUMNS = (
+    'device_id, last_seq, last_ts, last_seen, "values", rule_state, offline_since, readings_count'
+)
+_STATE_SELECT = (
+    "SELECT device_id, last_seq, last_ts, rule_state, offline_since, readings_count "
+    "FROM device_states "
+)
+
+
+class _Store(Protocol):
+    def insert_readings(self, readings: list[IncomingReading]) -> set[tuple[str, int]]: ...
+
+    def load_states(self, device_ids: list[str]) -> dict[str, _StateRow]: ...
+
+    def update_states(self, plans: list[_Plan], now: datetime) -> None: ...
+
+    def insert_states(self, plans: list[_Plan], now: datetime) -> set[str]: ...
+
+
+def _store_for(session: Session) -> _Store:
+    """The statements for the session's back-end, for one batch, on the session's
+    connection and inside its transaction (the DB-API connection itself: no per-row
+    result objects)."""
+    pooled = session.connection().connection
+    driver = pooled.driver_connection
+    assert driver is not None
+    if session.get_bind().dialect.name == "postgresql":
+        return _PostgresStore(driver)
+    if sqlite3.sqlite_version_info < (3, 35):
+        raise DomainError(
+            f"SQLite {sqlite3.sqlite_version} is too old for ingestion: 3.35 or newer is "
+            "needed (INSERT … RETURNING); use PostgreSQL or a newer Python build"
+        )
+    if not pooled.info.get("sensing_pragmas"):
+        # Each batch dirties index pages all over the readings and the device states: a
+        # page cache larger than the default 2 MB keeps them, and checkpointing every
+        # 10,000 pages rather than 1,000 writes a hot page back (and syncs) once for many
+        # batches, not once per batch. Per connection, set once.
+        driver.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        driver.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
+        pooled.info["sensing_pragmas"] = True
+    return _SqliteStore(driver)
+
+
+_json: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class _Texts:
+    """Per batch: each instant and each values object turned into text once (a reading's
+    time and values are written twice: the reading, and the device's state)."""
+
+    def __init__(self) -> None:
+        self._times: dict[datetime, str] = {}
+        self._json: dict[int, str] = {}
+        self._keep: list[object] = []
+
+    def time(self, value: datetime) -> str:
+        text = self._times.get(value)
+        if text is None:
+            text = self._times[value] = _sqlite_time(value)
+        return text
+
+    def json(self, value: dict[str, Any]) -> str:
+        if not value:
+            return "{}"
+        text = self._json.get(id(value))
+        if text is None:
+            text = self._json[id(value)] = _json(value)
+            self._keep.append(value)  # its id stays its own while the batch lasts
+        return text
+
+
+def _read_json(text: str) -> dict[str, Any]:
+    return {} if text == "{}" else cast(dict[str, Any], json.loads(text))
+
+
+def _chunks(items: list[_T], size: int) -> Iterator[list[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_minute_texts: dict[int, str] = {}
+
+
+def _sqlite_time(value: datetime) -> str:
+    """UTCDateTime's SQLite text (``2026-11-22 00:00:30.000000``, UTC), for any offset.
+
+    Twice as fast as astimezone + isoformat: integer maths and the minute's text cached.
+    """
+    delta = value - _EPOCH
+    if delta.days < 0:  # before 1970 (a device clock never set): the plain way
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    minute, second = divmod(delta.days * 86_400 + delta.seconds, 60)
+    prefix = _minute_texts.get(minute)
+    if prefix is None:
+        if len(_minute_texts) > 100_000:
+            _minute_texts.clear()
+        prefix = time.strftime("%Y-%m-%d %H:%M:", time.gmtime(minute * 60))
+        _minute_texts[minute] = prefix
+    return f"{prefix}{second:02d}.{delta.microseconds:06d}"
+
+
+def _sqlite_read_time(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+#: SQLite page cache of a connection that ingests (KiB).
+SQLITE_CACHE_KIB = 65_536
+SQLITE_CHECKPOINT_PAGES = 10_000
+# SQLite ≥ 3.32 allows 32,766 parameters in one statement.
+_SQLITE_MAX_PARAMS = 32_000
+
+
+class _SqliteStore:
+    def __init__(self, driver: Any) -> None:
+        self.db = driver  # sqlite3.Connection
+        self.texts = _Texts()
+
+    def insert_readings(self, readings: list[IncomingReading]) -> set[tuple[str, int]]:
+        inserted: set[tuple[str, int]] = set()
+        texts = self.texts
+        for chunk in _chunks(readings, _SQLITE_MAX_PARAMS // 5):
+            sql = (
+                'INSERT INTO readings (device_id, seq, ts, received_at, "values") VALUES '
+                + ",".join(["(?,?,?,?,?)"] * len(chunk))
+                + " ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq"
+            )
+            params: list[Any] = []
+            for r in chunk:
+                params += (
+                    r.device_id,
+                    r.seq,
+                    texts.time(r.ts),
+                    texts.time(r.received_at),
+                    texts.json(r.values),
+                )
+            inserted.update(self.db.execute(sql, params).fetchall())
+        return inserted
+
+    def load_states(self, device_ids: list[str]) -> dict[str, _StateRow]:
+        states: dict[str, _StateRow] = {}
+        for chunk in _chunks(device_ids, _SQLITE_MAX_PARAMS):
+            marks = ",".join(["?"] * len(chunk))
+            sql = f"{_STATE_SELECT}WHERE device_id IN ({marks})"
+            for row in self.db.execute(sql, chunk).fetchall():
+                states[row[0]] = _StateRow(
+                    last_seq=row[1],
+                    last_ts=_sqlite_read_time(row[2]),
+                    rule_state=_read_json(row[3]),
+                    offline_since=None if row[4] is None else _sqlite_read_time(row[4]),
+                    readings_count=row[5],
+                )
+        return states
+
+    def update_states(self, plans: list[_Plan], now: datetime) -> None:
+        if not plans:
+            return
+        seen, texts = _sqlite_time(now), self.texts
+        self.db.executemany(
+            "UPDATE device_states SET last_seq = ?, last_ts = ?, last_seen = ?, "
+            '"values" = json_patch("values", ?), rule_state = ?, offline_since = NULL, '
+            "readings_count = ? WHERE device_id = ?",
+            [
+                (
+                    p.last_seq,
+                    texts.time(p.last_ts),
+                    seen,
+                    texts.json(p.values),
+                    texts.json(p.rule_state),
+                    p.readings_count,
+                    p.device.device_id,
+                )
+                for p in plans
+            ],
+        )
+
+    def insert_states(self, plans: list[_Plan], now: datetime) -> set[str]:
+        seen, texts = _sqlite_time(now), self.texts
+        inserted: set[str] = set()
+        for chunk in _chunks(plans, _SQLITE_MAX_PARAMS // 8):
+            sql = (
+                f"INSERT INTO device_states ({_STATE_COLUMNS}) VALUES "
+                + ",".join(["(?,?,?,?,?,?,NULL,?)"] * len(chunk))
+                + " ON CONFLICT (device_id) DO NOTHING RETURNING device_id"
+            )
+            params: list[Any] = []
+            for p in chunk:
+                params += (
+                    p.device.device_id,
+                    p.last_seq,
+                    texts.time(p.last_ts),
+                    seen,
+                    texts.json(p.values),
+                    texts.json(p.rule_state),
+                    p.readings_count,
+                )
+            inserted.update(row[0] for row in self.db.execute(sql, params).fetchall())
+        return inserted
+
+
+_STATE_RECORDS = (
+    "json_to_recordset(%s::json) AS v(device_id varchar, last_seq bigint, "
+    "last_ts timestamptz, vals jsonb, rule_state json, readings_count bigint)"
+)
+
+
+class _PostgresStore:
+    """Each statement takes the whole batch as one JSON document (``json_to_recordset``):
+    one parameter, encoded by the C JSON encoder; arrays of Python objects cost the client
+    three times as much to send."""
+
+    def __init__(self, driver: Any) -> None:
+        self.db = driver  # psycopg.Connection
+
+    def insert_readings(self, readings: list[IncomingReading]) -> set[tuple[str, int]]:
+        document = _json(
+            [
+                {
+                    "d": r.device_id,
+                    "s": r.seq,
+                    "t": r.ts.isoformat(),
+                    "r": r.received_at.isoformat(),
+                    "v": r.values,
+                }
+                for r in readings
+            ]
+        )
+        rows = self.db.execute(
+            'INSERT INTO readings (device_id, seq, ts, received_at, "values") '
+            "SELECT x.d, x.s, x.t, x.r, x.v FROM json_to_recordset(%s::json) "
+            "AS x(d varchar, s bigint, t timestamptz, r timestamptz, v json) "
+            "ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id, seq",
+            (document,),
+        )
+        return {(row[0], row[1]) for row in rows.fetchall()}
+
+    def load_states(self, device_ids: list[str]) -> dict[str, _StateRow]:
+        # Locked in device order: two ingesters wait for each other, never in a cycle.
+        rows = self.db.execute(
+            f"{_STATE_SELECT}WHERE device_id IN "
+            "(SELECT json_array_elements_text(%s::json)) ORDER BY device_id FOR UPDATE",
+            (_json(device_ids),),
+        )
+        return {
+            row[0]: _StateRow(
+                last_seq=row[1],
+                last_ts=row[2],
+                rule_state=row[3],
+                offline_since=row[4],
+                readings_count=row[5],
+            )
+            for row in rows.fetchall()
+        }
+
+    def _document(self, plans: list[_Plan]) -> str:
+        return _json(
+            [
+                {
+                    "device_id": p.device.device_id,
+                    "last_seq": p.last_seq,
+                    "last_ts": p.last_ts.isoformat(),
+                    "vals": p.values,
+                    "rule_state": p.rule_state,
+                    "readings_count": p.readings_count,
+                }
+                for p in plans
+            ]
+        )
+
+    def update_states(self, plans: list[_Plan], now: datetime) -> None:
+        if not plans:
+            return
+        self.db.execute(
+            "UPDATE device_states AS s SET last_seq = v.last_seq, last_ts = v.last_ts, "
+            'last_seen = %s, "values" = (s."values"::jsonb || v.vals)::json, '
+            "rule_state = v.rule_state, offline_since = NULL, "
+            f"readings_count = v.readings_count FROM {_STATE_RECORDS} "
+            "WHERE s.device_id = v.device_id",
+            (now, self._document(plans)),
+        )
+
+    def insert_states(self, plans: list[_Plan], now: datetime) -> set[str]:
+        rows = self.db.execute(
+            f"INSERT INTO device_states ({_STATE_COLUMNS}) "
+            "SELECT v.device_id, v.last_seq, v.last_ts, %s, v.vals::json, v.rule_state, NULL, "
+            f"v.readings_count FROM {_STATE_RECORDS} "
+            "ON CONFLICT (device_id) DO NOTHING RETURNING device_id",
+            (now, self._document(plans)),
+        )
+        return {row[0] for row in rows.fetchall()}
+
+
+# --- alarms ----------------------------------------------------------------------------------
+
+
+def _act(
+    session: Session,
+    plans: list[_Plan],
+    *,
+    now: datetime,
+    profile: TownProfile,
+    result: BatchResult,
+) -> None:
+    """Raise and clear alarms in the order the readings caused them.
+
+    Events of one device and rule alternate (raise, clear, raise …); the k-th event of every
+    (device, rule) is applied in round k, so each round is one set of raises and one set of
+    clears with distinct keys. Almost every batch has at most one round.
+    """
+    config = profile.sensing
+    rounds: list[tuple[list[AlarmDraft], list[str]]] = []
+    seen: dict[str, int] = defaultdict(int)
+    for plan in plans:
+        for event in plan.events:
+            key = open_key(event.device.device_id, event.rule.id)
+            k = seen[key]
+            seen[key] += 1
+            while len(rounds) <= k:
+                rounds.append(([], []))
+            raises, clears = rounds[k]
+            if event.event is RuleEvent.raise_:
+                message = alarm_message(config, event.rule, event.device.type, event.value)
+                raises.append(AlarmDraft(event.device, event.rule, message, event.value, event.seq))
+            else:
+                clears.append(key)
+    offline_keys = _offline_keys(plans, config)
+    if offline_keys:
+        if not rounds:
+            rounds.append(([], []))
+        rounds[0][1].extend(offline_keys)
+    for raises, clears in rounds:
+        result.alarms_cleared.extend(clear_alarms(session, clears, now=now))
+        raised = raise_alarms(session, raises, now=now, profile=profile)
+        result.alarms_raised.extend(raised.alarms)
+        result.cases_opened.extend(raised.cases_opened)
+
+
+def _offline_keys(plans: list[_Plan], config: SensingConfig) -> list[str]:
+    """Open keys of the offline alarms that the devices heard again may have."""
+    offline_rules: dict[str, list[str]] = {}
+    keys: list[str] = []
+    for plan in plans:
+        if not plan.back_online:
+            continue
+        device_type = plan.device.type
+        if device_type not in offline_rules:
+            offline_rules[device_type] = [
+                r.id for r in config.rules_for(device_type) if r.kind == "offline"
+            ]
+        keys.extend(open_key(plan.device.device_id, rule) for rule in offline_rules[device_type])
+    return keys
