@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make sure the PostgreSQL server the tests need is up (start it, install it if absent).
-# Used by `make test` and .ci/run; safe to run again.
+# Make sure the servers the tests need are up: PostgreSQL, and the MQTT broker Mosquitto on
+# 127.0.0.1:1883 (start them, install them if absent). Used by `make test` and .ci/run; safe
+# to run again.
 set -euo pipefail
 
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
@@ -30,3 +31,32 @@ if ! psql -h 127.0.0.1 -U postgres -Atc "select 1" >/dev/null 2>&1; then
   exit 1
 fi
 echo "services: PostgreSQL is up"
+
+# --- Mosquitto (MQTT) -------------------------------------------------------------------------
+mqtt_up() { timeout 2 bash -c '</dev/tcp/127.0.0.1/1883' 2>/dev/null; }
+mosquitto_bin() { command -v mosquitto || { [ -x /usr/sbin/mosquitto ] && echo /usr/sbin/mosquitto; }; }
+
+# The clients (mosquitto_pub / mosquitto_sub) are what bench/sensing.py measures the broker with.
+if ! mosquitto_bin >/dev/null || ! command -v mosquitto_pub >/dev/null 2>&1; then
+  echo "services: Mosquitto is not installed; installing Debian's mosquitto and mosquitto-clients" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+fi
+
+if ! mqtt_up; then
+  echo "services: starting Mosquitto" >&2
+  # Without systemd nobody makes the directories Debian's configuration writes to.
+  if id mosquitto >/dev/null 2>&1; then
+    install -d -o mosquitto -g mosquitto /run/mosquitto /var/log/mosquitto /var/lib/mosquitto
+  fi
+  # The configuration townops ships (bounded but deep queues: Debian's stock file keeps only
+  # 1,000 messages per session, fewer than a stopped ingester misses in a minute of load).
+  "$(mosquitto_bin)" -d -c "$(dirname "$0")/../deploy/mosquitto/townops.conf" || true
+  for _ in $(seq 1 20); do mqtt_up && break; sleep 0.5; done
+fi
+
+if ! mqtt_up; then
+  echo "services: Mosquitto did not come up on 127.0.0.1:1883" >&2
+  exit 1
+fi
+echo "services: Mosquitto is up"

@@ -14,9 +14,11 @@ ruff check src tests bench
 ruff format --check src tests bench
 mypy
 
+# PostgreSQL for the second pass, Mosquitto for the MQTT tests of both passes.
+scripts/services.sh
+
 echo "== tests on SQLite"
 TOWNOPS_TEST_DATABASE_URL="" pytest -p no:cacheprovider "$@"
 
 echo "== tests on PostgreSQL ($PG_URL)"
-scripts/services.sh
 TOWNOPS_TEST_DATABASE_URL="$PG_URL" pytest -p no:cacheprovider "$@"

@@ -126,13 +126,29 @@ def test_state_keeps_the_newest_values_merged(session: Session) -> None:
     )
 
 
-def test_late_readings_are_stored_but_not_evaluated(session: Session) -> None:
+def test_a_late_reading_is_stored_and_raises_only_a_threshold_alarm(session: Session) -> None:
+    # Two ingesters on a shared subscription can commit a device's readings out of order.
     add_device(session, "GAS-1", "gas_alarm")
-    feed(session, reading("GAS-1", 2, 60, gas_lel=1))
-    late = feed(session, reading("GAS-1", 1, 30, gas_lel=50), at=70)
-    assert (late.stored, late.late, late.alarms_raised) == (1, 1, [])
+    add_device(session, "WATER-1", "water_level_sensor")
+    feed(session, reading("GAS-1", 2, 60, gas_lel=1), reading("WATER-1", 2, 60, water_level=0))
+    late = feed(
+        session,
+        reading("GAS-1", 1, 30, gas_lel=50),  # a leak, judged late: still raised
+        reading("WATER-1", 1, 30, water_level=9),  # a rate rule cannot judge it out of order
+        at=70,
+    )
+    assert (late.stored, late.late) == (2, 2)
+    [alarm] = alarms_of(session, "GAS-1")
+    assert late.alarms_raised == [alarm.id] and alarm.rule_id == "gas_leak"
+    assert alarms_of(session, "WATER-1") == []
     state = state_of(session, "GAS-1")
     assert (state.last_seq, state.values["gas_lel"], state.readings_count) == (2, 1, 2)
+    # The device's next reading in order, back to normal, clears it.
+    cleared = feed(session, reading("GAS-1", 3, 90, gas_lel=1), at=95)
+    assert cleared.alarms_cleared == [alarm.id]
+    # A late normal reading changes nothing.
+    again = feed(session, reading("GAS-1", 0, 10, gas_lel=0), at=100)
+    assert (again.late, again.alarms_raised, again.alarms_cleared) == (1, [], [])
 
 
 def test_readings_of_a_batch_are_judged_in_time_order(session: Session) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,8 @@ from townops.sensing.demo_devices import (
     PUBLIC_SAFETY_DEVICES,
     register_demo_devices,
 )
+from townops.sensing.mqtt import DEFAULT_BROKER, IngesterThread, IngestOptions
+from townops.sensing.simulator import SimulatorHandle, run_in_background
 from townops.settings import DEFAULT_DB_PATH, get_settings
 from townops.signs.seed_figures import load_seed_figures
 from townops.systemic.service import refresh_systemic_issues
@@ -66,6 +69,18 @@ def demo(
     cases: Annotated[
         int, typer.Option(min=0, help="Hotline cases received over the year.")
     ] = DEFAULT_CASES,
+    live_devices: Annotated[
+        bool,
+        typer.Option(
+            "--devices/--no-devices",
+            help="While serving, simulate the devices and ingest their readings over MQTT "
+            "(needs a broker; skipped with a note if none answers).",
+        ),
+    ] = True,
+    broker: Annotated[str, typer.Option(help="MQTT broker for --devices.")] = DEFAULT_BROKER,
+    device_rate: Annotated[
+        float, typer.Option(min=0.1, help="Readings per second the simulator publishes.")
+    ] = 25.0,
 ) -> None:
     """Build the Gaohang demo: simulate 2022's 12345 hotline year, then serve the API."""
     path = (db or _default_demo_path()).resolve()
@@ -118,10 +133,42 @@ def demo(
     if not serve:
         return
     console.print(_logins_table(town))
+    live = _start_devices(database_url, broker, device_rate) if live_devices else None
     # Imported here: townops.cli.main imports this module to register the command.
     from townops.cli.main import _run_server
 
-    _run_server(database_url, host=host, port=port)
+    try:
+        _run_server(database_url, host=host, port=port)
+    finally:
+        if live is not None:
+            live.stop()
+
+
+@dataclass
+class _LiveDevices:
+    """The demo's sensing network: an ingester and the simulator, each in a thread."""
+
+    ingester: IngesterThread
+    simulator: SimulatorHandle
+
+    def stop(self) -> None:
+        self.simulator.stop()
+        self.ingester.stop()
+
+
+def _start_devices(database_url: str, broker: str, rate: float) -> _LiveDevices | None:
+    try:
+        ingester = IngesterThread(IngestOptions(database_url=database_url, broker=broker))
+        ingester.start()
+    except Exception as exc:  # no broker: the demo still serves, without live devices
+        console.print(f"[yellow]no live devices: cannot ingest from {broker} ({exc})[/yellow]")
+        return None
+    simulator = run_in_background(database_url, broker=broker, rate=rate)
+    console.print(
+        f"live devices: the simulator publishes {rate:g} readings/s to {broker}; an ingester "
+        "stores them, raises alarms and opens cases (GET /api/v1/alarms, /api/v1/devices)"
+    )
+    return _LiveDevices(ingester, simulator)
 
 
 def _default_demo_path() -> Path:

@@ -19,10 +19,12 @@ from townops.cli import demo as cli_demo
 from townops.cli import device as cli_device
 from townops.cli import forecast as cli_forecast
 from townops.cli import import_cmd as cli_import
+from townops.cli import ingest as cli_ingest
 from townops.cli import kpi as cli_kpi
 from townops.cli import locate as cli_locate
 from townops.cli import report as cli_report
 from townops.cli import signs as cli_signs
+from townops.cli import simulate as cli_simulate
 from townops.cli import systemic as cli_systemic
 from townops.cli import worker as cli_worker
 from townops.cli.common import (
@@ -55,6 +57,8 @@ cli_kpi.register(app)
 cli_import.register(app)
 cli_device.register(app)
 cli_alarms.register(app)
+cli_ingest.register(app)
+cli_simulate.register(app)
 cli_demo.register(app)
 cli_worker.register(app)
 cli_locate.register(app)

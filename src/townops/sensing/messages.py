@@ -79,8 +79,11 @@ def parse_payload(payload: bytes, *, device_id: str, received_at: datetime) -> I
         raise MalformedMessage("too_large", f"{len(payload)} bytes", device_id)
     try:
         body = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedMessage("not_json", str(exc)[:200], device_id) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # RecursionError: JSON nested thousands deep, which json.loads gives up on.
+        raise MalformedMessage(
+            "not_json", str(exc)[:200] or type(exc).__name__, device_id
+        ) from None
     return reading_from_body(body, device_id=device_id, received_at=received_at)
 
 

@@ -38,7 +38,7 @@ from townops.sensing.alarms import (
 from townops.sensing.config import AlarmRule, SensingConfig
 from townops.sensing.messages import IncomingReading
 from townops.sensing.models import Device
-from townops.sensing.rules import RuleEvent, evaluate
+from townops.sensing.rules import RuleEvent, evaluate, evaluate_late
 from townops.timeutil import utcnow
 from townops.towns.profile import TownProfile, get_profile
 
@@ -52,7 +52,8 @@ INACTIVE_DEVICE = "inactive_device"
 class BatchResult:
     stored: int = 0
     duplicates: int = 0
-    # Stored but not newer than the device's latest reading, so not evaluated.
+    # Stored but not newer than the device's latest reading: judged only by threshold
+    # rules, and only to raise (rules.evaluate_late).
     late: int = 0
     # (index into the input, "unknown_device" | "inactive_device"): the caller sets them aside.
     unknown: list[tuple[int, str]] = field(default_factory=list)
@@ -273,6 +274,7 @@ def _plan(
     for reading in readings:
         if prior_ts is not None and reading.ts <= prior_ts:
             late += 1
+            _judge_late(device, reading, rules, rule_state, events)
             continue
         ts = reading.ts.timestamp()
         for rule in rules:
@@ -301,6 +303,20 @@ def _plan(
         late=late,
         back_online=state is None or state.offline_since is not None,
     )
+
+
+def _judge_late(
+    device: DeviceInfo,
+    reading: IncomingReading,
+    rules: list[AlarmRule],
+    rule_state: dict[str, Any],
+    events: list[_Event],
+) -> None:
+    for rule in rules:
+        new, event, value = evaluate_late(rule, rule_state.get(rule.id, _EMPTY), reading.values)
+        if event is not _NO_EVENT:
+            rule_state[rule.id] = new
+            events.append(_Event(device, rule, event, value, reading.seq))
 
 
 def _plan_and_write(

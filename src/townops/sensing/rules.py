@@ -82,6 +82,23 @@ def evaluate(
     return _rate(rule, state, ts, value)
 
 
+def evaluate_late(rule: AlarmRule, state: RuleState, values: Mapping[str, float]) -> Evaluation:
+    """Judge a reading older than the device's newest one (out of order, e.g. split
+    between two ingesters by a shared subscription).
+
+    Only a ``threshold`` crossing counts, and only to raise: the newer readings already
+    judged say nothing about this moment, and missing a gas leak is worse than an alarm
+    that the device's next normal reading clears. ``held`` and ``rate`` need the readings
+    in order, so a late reading leaves them alone.
+    """
+    if rule.kind != "threshold" or rule.quantity is None or state.get("on"):
+        return Evaluation(state)
+    value = values.get(rule.quantity)
+    if value is None or not crossed(rule, value):
+        return Evaluation(state)
+    return Evaluation({"on": True}, RuleEvent.raise_, value)
+
+
 def _threshold(rule: AlarmRule, state: RuleState, value: float) -> Evaluation:
     if state.get("on"):
         if back_to_normal(rule, value):
