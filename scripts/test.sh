@@ -10,8 +10,8 @@ PG_URL="${TOWNOPS_PG_TEST_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/town
 export PATH="$PWD/$VENV/bin:$PATH"
 
 echo "== lint (ruff) and types (mypy --strict)"
-ruff check src tests bench
-ruff format --check src tests bench
+ruff check --no-cache src tests bench
+ruff format --no-cache --check src tests bench
 mypy
 
 # PostgreSQL for the second pass, Mosquitto for the MQTT tests of both passes.

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from shapely.geometry import shape
 from sqlalchemy.orm import Session
-from tests.helpers import NANXIN, act, ok
 
+from tests.helpers import NANXIN, act, ok
 from townops.auth.service import create_api_key
 
 Login = Callable[[str], dict[str, str]]

@@ -9,9 +9,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.helpers import NANXIN
 from typer.testing import CliRunner
 
+from tests.helpers import NANXIN
 from townops.cases.models import Case, CaseEvent
 from townops.cli.main import app as cli_app
 from townops.errors import InvalidInput
