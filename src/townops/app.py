@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine, select
 
 from townops import __version__
+from townops.api.docs import install_api_docs
 from townops.api.errors import install_error_handlers
 from townops.assessment.api import router as assessment_router
 from townops.auth.api import router as auth_router
@@ -37,11 +38,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="townops",
         version=__version__,
         description="一网统管 case engine: 12345 hotline, Open311 GeoReport v2, KPIs.",
+        # Served from the package by install_api_docs: the defaults load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
+    install_api_docs(app)
     for router in (
         alarms_router,
         assessment_router,
