@@ -16,6 +16,8 @@ mypy
 
 # PostgreSQL for the second pass, Mosquitto for the MQTT tests of both passes.
 scripts/services.sh
+# Debian's Chromium (and a CJK font) for the real-browser tests in tests/browser.
+scripts/browser.sh
 
 echo "== tests on SQLite"
 TOWNOPS_TEST_DATABASE_URL="" pytest -p no:cacheprovider "$@"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine, select
 
 from townops import __version__
@@ -29,6 +28,8 @@ from townops.settings import Settings, get_settings
 from townops.signs.api import router as signs_router
 from townops.systemic.api import router as systemic_router
 from townops.towns.models import TownRecord
+from townops.web.api import router as web_api_router
+from townops.web.routes import router as web_pages_router
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -63,13 +64,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         risk_router,
         signs_router,
         systemic_router,
+        web_api_router,
+        # Last: the pages' catch-all routes must not shadow the API.
+        web_pages_router,
     ):
         app.include_router(router)
-
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        # Until the web app lands, the front door is the interactive API documentation.
-        return RedirectResponse("/docs")
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:

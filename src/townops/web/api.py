@@ -1,0 +1,185 @@
+"""JSON and SSE routes the web pages need (thin: the rules are in overview.py and live.py).
+
+* ``GET /api/v1/overview`` — every figure of the one screen for one node, in one answer.
+* ``POST /api/v1/live/ticket`` and ``GET /api/v1/live`` — the live feed (SSE).
+* ``GET /api/v1/web/reference`` — names of categories, departments and jurisdictions.
+* ``GET /api/v1/web/config`` — the town's name and time zone, for the log-in page (public).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from townops.api.deps import ActorDep, SessionDep, TokenKeyDep, oauth2_scheme
+from townops.auth.actor import Actor
+from townops.auth.service import actor_from_token
+from townops.categories.models import Category
+from townops.errors import Unauthenticated
+from townops.jurisdiction.models import Jurisdiction
+from townops.organization.models import Department
+from townops.towns.profile import TownProfile, get_profile
+from townops.web.live import (
+    TICKET_TTL_MINUTES,
+    LiveCursor,
+    StreamTiming,
+    actor_from_ticket,
+    issue_ticket,
+    open_cursor,
+    sse_stream,
+)
+from townops.web.overview import (
+    DEFAULT_DAYS,
+    MAX_DAYS,
+    OverviewOut,
+    build_overview,
+    parse_as_of,
+    resolve_node,
+    view_of,
+)
+from townops.web.routes import asset_version
+
+router = APIRouter(tags=["web"])
+
+
+@router.get("/api/v1/overview", response_model=OverviewOut)
+def get_overview(
+    session: SessionDep,
+    actor: ActorDep,
+    jurisdiction: Annotated[
+        str | None, Query(description="A jurisdiction code; default: your whole scope")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="Last day of the window, YYYY-MM-DD; 'auto': today, or the last day "
+            "with a case when the window would hold none (the demo year); default today"
+        ),
+    ] = None,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="Window length")] = DEFAULT_DAYS,
+) -> Response:
+    """The one screen (一屏总览): tiles, map areas with every figure, trends, recent feed."""
+    out = build_overview(
+        session, actor=actor, jurisdiction=jurisdiction, as_of=parse_as_of(as_of), days=days
+    )
+    return Response(out.model_dump_json(), media_type="application/json")
+
+
+@router.get("/api/v1/web/config")
+def get_web_config(session: SessionDep) -> dict[str, Any]:
+    """What a page shows before log-in: the town's names, its time zone, the asset version.
+
+    No map tiles: the map is drawn from the town's own GeoJSON (docs/web.md)."""
+    profile = get_profile(session)
+    return {
+        "town": {"code": profile.code, "name_zh": profile.name_zh, "name_en": profile.name_en},
+        "timezone": profile.timezone,
+        "asset_version": asset_version(),
+        "map_tiles": None,
+    }
+
+
+@router.get("/api/v1/web/reference")
+def get_reference(session: SessionDep, _actor: ActorDep) -> dict[str, Any]:
+    """Codes and names the pages show (no geometry): categories, departments, places."""
+    categories = session.execute(
+        select(
+            Category.code, Category.name_zh, Category.name_en, Category.department_code
+        ).order_by(Category.code)
+    )
+    departments = session.execute(
+        select(Department.code, Department.name_zh, Department.name_en, Department.kind).order_by(
+            Department.code
+        )
+    )
+    places = session.execute(
+        select(
+            Jurisdiction.code,
+            Jurisdiction.name_zh,
+            Jurisdiction.name_en,
+            Jurisdiction.level,
+            Jurisdiction.parent_code,
+        ).order_by(Jurisdiction.path)
+    )
+    return {
+        "categories": [
+            {"code": c, "name_zh": zh, "name_en": en, "department": d}
+            for c, zh, en, d in categories
+        ],
+        "departments": [
+            {"code": c, "name_zh": zh, "name_en": en, "kind": k} for c, zh, en, k in departments
+        ],
+        "jurisdictions": [
+            {"code": c, "name_zh": zh, "name_en": en, "level": lv, "parent": p}
+            for c, zh, en, lv, p in places
+        ],
+    }
+
+
+@router.post("/api/v1/live/ticket")
+async def post_live_ticket(actor: ActorDep, key: TokenKeyDep) -> dict[str, Any]:
+    """A one-minute ticket to open the live feed with ``?access_token=`` (EventSource
+    cannot send an Authorization header). It opens a stream and works nowhere else."""
+    return {"ticket": issue_ticket(actor, key=key), "expires_in": TICKET_TTL_MINUTES * 60}
+
+
+def _live_actor(key: str, bearer: str | None, ticket: str | None) -> Actor:
+    if bearer:
+        return actor_from_token(bearer, secret=key)
+    if ticket:
+        return actor_from_ticket(ticket, key=key)
+    raise Unauthenticated(
+        "a bearer token, or ?access_token= with a ticket from POST /api/v1/live/ticket"
+    )
+
+
+@router.get(
+    "/api/v1/live",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+)
+async def get_live(
+    request: Request,
+    key: TokenKeyDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+    access_token: Annotated[
+        str | None, Query(description="A ticket from POST /api/v1/live/ticket (1 minute)")
+    ] = None,
+    jurisdiction: Annotated[str | None, Query(description="Only this part of the town")] = None,
+    since: Annotated[str | None, Query(description="Resume after this event id")] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """The live feed: ``case`` events (new cases, state changes) and ``alarm`` events
+    (raised, cleared, false alarm) the caller may see, a comment every 15 s of silence,
+    and ``bye`` after an hour (reconnect with a new ticket)."""
+    actor = _live_actor(key, bearer, access_token)
+    factory = request.app.state.session_factory
+
+    def start() -> tuple[Actor, TownProfile, LiveCursor]:
+        with factory() as session:
+            profile = get_profile(session)
+            view = actor
+            if jurisdiction:
+                node = resolve_node(session, actor=actor, code=jurisdiction, profile=profile)
+                view = view_of(actor, node)
+            return view, profile, open_cursor(session, view=view, since=since or last_event_id)
+
+    view, profile, cursor = await run_in_threadpool(start)
+    timing: StreamTiming = getattr(request.app.state, "live_timing", StreamTiming())
+    stream = sse_stream(
+        open_session=factory,
+        view=view,
+        profile=profile,
+        cursor=cursor,
+        is_disconnected=request.is_disconnected,
+        timing=timing,
+    )
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,92 @@
+// The web app's entry: pick the page from the path, make sure of the log-in, draw the
+// header, then hand the main area to the page module (js/pages/<name>.js).
+//
+// A page module's default export: {messages: {zh, en}, public?: bool,
+//   render(ctx) → optional cleanup function}. ctx = {main, t, me, config, fmt, params,
+//   url, setTitle}. Pages fetch their data with core/api.js.
+
+import { api, toLogin, webConfig } from "./api.js";
+import { h, replaceChildren } from "./dom.js";
+import { applyDocumentLang, translator } from "./i18n.js";
+import { makeFormat } from "./format.js";
+import { errorBox, renderHeader } from "./shell.js";
+import { ONE_SCREEN_ROLES, cachedMe, isLoggedIn, rememberMe } from "./session.js";
+
+const ROUTES = [
+  { pattern: /^\/login\/?$/, page: "login", public: true },
+  { pattern: /^\/overview\/?$/, page: "overview" },
+  { pattern: /^\/cases\/(\d+)\/?$/, page: "case" },
+  { pattern: /^\/cases\/?$/, page: "home", list: true },
+  { pattern: /^\/$/, page: "home" },
+];
+
+function route() {
+  for (const r of ROUTES) {
+    const match = location.pathname.match(r.pattern);
+    if (match) return { ...r, params: match.slice(1) };
+  }
+  return { page: "home", params: [] };
+}
+
+async function currentUser() {
+  const hit = cachedMe();
+  if (hit) return hit;
+  const me = await api("/api/v1/auth/me");
+  rememberMe(me);
+  return me;
+}
+
+async function boot() {
+  applyDocumentLang();
+  const root = document.getElementById("app");
+  const chosen = route();
+  if (!chosen.public && !isLoggedIn()) {
+    toLogin();
+    return;
+  }
+  // Fetch the page's code, the town and the user at the same time.
+  const pageModule = import(`../pages/${chosen.page}.js`);
+  const [config, me] = await Promise.all([
+    webConfig().catch(() => null),
+    chosen.public ? Promise.resolve(null) : currentUser(),
+  ]);
+  // "/" is the role's home: the one screen for the roles that watch the town.
+  if (chosen.page === "home" && !chosen.list && me && ONE_SCREEN_ROLES.includes(me.role)) {
+    location.replace("/overview" + location.search);
+    return;
+  }
+  const header = h("header", { class: "top" });
+  const main = h("main", { id: "main", class: `page page-${chosen.page}` });
+  replaceChildren(root, header, main);
+  document.body.dataset.page = chosen.page;
+  document.documentElement.dataset.page = chosen.page;
+  renderHeader(header, { me, config, active: chosen.page });
+  const page = (await pageModule).default;
+  const t = translator(page.messages || {});
+  const fmt = makeFormat(config?.timezone);
+  const town = config?.town;
+  const ctx = {
+    main,
+    t,
+    me,
+    config,
+    fmt,
+    params: chosen.params,
+    url: new URL(location.href),
+    setTitle: (text) => {
+      document.title = [text, town?.name_zh, "townops"].filter(Boolean).join(" · ");
+    },
+  };
+  try {
+    await page.render(ctx);
+  } catch (error) {
+    if (error?.status === 401) return; // already on the way to the log-in page
+    replaceChildren(main, errorBox(error, () => location.reload()));
+  }
+}
+
+boot().catch((error) => {
+  if (error?.status === 401) return; // on the way to the log-in page
+  const root = document.getElementById("app");
+  replaceChildren(root, errorBox(error, () => location.reload()));
+});

@@ -1,0 +1,66 @@
+// The log-in: a bearer token kept in sessionStorage (gone when the tab closes).
+
+const TOKEN = "townops.token";
+const EXPIRES = "townops.expires";
+const ME = "townops.me";
+
+/** Roles whose home is the one screen; the others start from their case list. */
+export const ONE_SCREEN_ROLES = ["leader", "duty_officer", "dispatcher", "admin"];
+export const OVERVIEW_ROLES = [...ONE_SCREEN_ROLES, "community_staff", "grid_worker"];
+
+export function token() {
+  const value = sessionStorage.getItem(TOKEN);
+  const expires = Number(sessionStorage.getItem(EXPIRES) || 0);
+  if (!value || Date.now() >= expires) return null;
+  return value;
+}
+
+export function isLoggedIn() {
+  return token() !== null;
+}
+
+export function clearLogin() {
+  for (const key of [TOKEN, EXPIRES, ME]) sessionStorage.removeItem(key);
+  for (const key of Object.keys(sessionStorage)) {
+    if (key.startsWith("townops.cache.")) sessionStorage.removeItem(key);
+  }
+}
+
+/** POST the OAuth2 password form; keeps the token. Throws {status, message} on failure. */
+export async function login(username, password) {
+  const body = new URLSearchParams({ username, password });
+  const response = await fetch("/api/v1/auth/token", { method: "POST", body });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(data?.error?.message || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  clearLogin();
+  sessionStorage.setItem(TOKEN, data.access_token);
+  // A minute early, so a request never leaves with a token about to lapse.
+  sessionStorage.setItem(EXPIRES, String(Date.now() + (data.expires_in - 60) * 1000));
+  return data;
+}
+
+export function logout() {
+  clearLogin();
+  location.assign("/login");
+}
+
+export function cachedMe() {
+  try {
+    return JSON.parse(sessionStorage.getItem(ME) || "null");
+  } catch {
+    return null;
+  }
+}
+
+export function rememberMe(me) {
+  sessionStorage.setItem(ME, JSON.stringify(me));
+}
+
+/** Where a role lands after log-in. */
+export function homeFor(role) {
+  return ONE_SCREEN_ROLES.includes(role) ? "/overview" : "/";
+}

@@ -1,0 +1,82 @@
+// The frame around every page: the header (town, navigation, user, language, log-out)
+// and small shared pieces (error boxes, state badges).
+
+import { h, replaceChildren } from "./dom.js";
+import { lang, pick, switchLang, translator } from "./i18n.js";
+import { label } from "./labels.js";
+import { OVERVIEW_ROLES, logout } from "./session.js";
+
+const t = translator({
+  zh: {
+    brand: "一网统管",
+    overview: "一屏总览",
+    cases: "工单",
+    logout: "退出",
+    switch: "English",
+    switchTitle: "Switch to English",
+    error: "出错了",
+    forbidden: "您的角色无权查看此页面。",
+    notFound: "没有找到，或您无权查看。",
+    retry: "重试",
+  },
+  en: {
+    brand: "Unified town operations",
+    overview: "Overview",
+    cases: "Cases",
+    logout: "Log out",
+    switch: "中文",
+    switchTitle: "切换到中文",
+    error: "Something went wrong",
+    forbidden: "Your role may not see this page.",
+    notFound: "Not found, or not yours to see.",
+    retry: "Retry",
+  },
+});
+
+export function langSwitch() {
+  return h("button", {
+    type: "button",
+    class: "lang-switch",
+    "data-testid": "lang-switch",
+    title: t("switchTitle"),
+    onclick: () => switchLang(lang() === "zh" ? "en" : "zh"),
+  }, t("switch"));
+}
+
+/** Render the header into `header` for the logged-in user `me` on page `active`. */
+export function renderHeader(header, { me, config, active }) {
+  const town = config?.town ? pick(config.town) : "townops";
+  const links = [];
+  if (me && OVERVIEW_ROLES.includes(me.role)) {
+    links.push(h("a", { href: "/overview", class: active === "overview" ? "active" : null }, t("overview")));
+  }
+  if (me) links.push(h("a", { href: "/cases", class: active === "home" ? "active" : null }, t("cases")));
+  replaceChildren(
+    header,
+    h("a", { class: "brand", href: "/" }, h("strong", {}, town), h("span", {}, t("brand"))),
+    h("nav", { class: "nav" }, links),
+    h("div", { class: "who" },
+      me ? h("span", { class: "user", "data-testid": "user" }, `${me.username} · ${label("role", me.role)}`) : null,
+      langSwitch(),
+      me ? h("button", { type: "button", class: "link", "data-testid": "logout", onclick: logout }, t("logout")) : null,
+    ),
+  );
+}
+
+/** An error as a box on the page (API errors carry a code and a message). */
+export function errorBox(error, onRetry) {
+  let text = error?.message || String(error);
+  if (error?.status === 403) text = t("forbidden");
+  if (error?.status === 404) text = t("notFound");
+  const problems = error?.details?.problems || [];
+  return h("div", { class: "error-box", role: "alert", "data-testid": "error" },
+    h("strong", {}, t("error")),
+    h("p", {}, text),
+    problems.length ? h("ul", {}, problems.map((p) => h("li", {}, `${p.field}: ${p.problem}`))) : null,
+    onRetry ? h("button", { type: "button", onclick: onRetry }, t("retry")) : null,
+  );
+}
+
+export function stateBadge(state) {
+  return h("span", { class: `badge state-${state}`, "data-state": state }, label("state", state));
+}

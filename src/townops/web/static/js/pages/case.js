@@ -1,0 +1,465 @@
+// One case: its fields (masked as the API masks them), its timeline from the audit trail,
+// its routing, its device alarms, and the actions the API says the caller may take.
+
+import { api, cachedApi } from "../core/api.js";
+import { h, replaceChildren, useStyle } from "../core/dom.js";
+import { pick } from "../core/i18n.js";
+import { label } from "../core/labels.js";
+import { errorBox, stateBadge } from "../core/shell.js";
+
+const messages = {
+  zh: {
+    title: "工单 #{id}",
+    token: "查询码",
+    kind: "类型",
+    source: "来源",
+    category: "类别",
+    received_at: "受理时间",
+    due_at: "办理期限",
+    left: "剩余 {d}",
+    late: "已超期 {d}",
+    department: "承办部门",
+    assignee_community: "承办居村",
+    community: "所属居村",
+    jurisdiction: "所在网格",
+    address: "地址",
+    requester: "诉求人",
+    masked: "（已脱敏）",
+    first_contact: "先行联系",
+    first_contact_due: "应于 {when} 前",
+    first_contact_done: "已于 {when} 联系",
+    reply: "答复",
+    rating: "评价",
+    counts: "退单 {r} · 重办 {o} · 延期 {e} · 督办 {s}",
+    duplicate_of: "重复于",
+    content: "诉求内容",
+    timeline: "办理经过",
+    noEvents: "没有记录",
+    by: "{actor}（{role}）",
+    routing: "自动派单",
+    automatic: "系统自动派单",
+    notAutomatic: "需人工派单",
+    outcome: "结果",
+    rule: "规则",
+    confidence: "把握 {c}（阈值 {th}）",
+    suggestions: "建议",
+    alarms: "物联告警",
+    noAlarms: "没有关联的告警",
+    summonses: "吹哨报到",
+    reportedIn: "已报到 {when}",
+    reportBy: "应于 {when} 前报到",
+    extensions: "延期申请",
+    actions: "可执行操作",
+    noActions: "您当前不能对此工单执行操作。",
+    comment: "备注",
+    target: "派往部门",
+    targetCommunity: "或派往居村",
+    none: "（不选）",
+    correctCategory: "更正类别（可选）",
+    duplicateOf: "重复的工单编号",
+    replyField: "答复内容",
+    reason: "原因",
+    workingDays: "延期工作日数",
+    departments: "被吹哨部门",
+    reportInHours: "报到时限（小时）",
+    ratingField: "评价",
+    reportDepartment: "报到部门（可选）",
+    submit: "确定",
+    cancel: "取消",
+    done: "已完成：{action}",
+    stale: "工单已被他人更新，请刷新后再试。",
+    reload: "刷新",
+    back: "返回",
+    yes: "是",
+    no: "否",
+    data_department: "部门",
+    data_community: "居村",
+    data_category: "类别",
+    data_duplicate_of: "重复于",
+    data_on_time: "按时",
+    data_reply: "答复",
+    data_reason: "原因",
+    data_returned_by: "退回方",
+    data_extension_id: "延期申请",
+    data_working_days: "工作日",
+    data_old_due_at: "原期限",
+    data_new_due_at: "新期限",
+    data_due_at: "期限",
+    data_automatic: "自动",
+    data_departments: "被吹哨部门",
+    data_report_in_hours: "报到时限（小时）",
+    data_rating: "评价",
+  },
+  en: {
+    title: "Case #{id}",
+    token: "Tracking code",
+    kind: "Kind",
+    source: "Source",
+    category: "Category",
+    received_at: "Received",
+    due_at: "Deadline",
+    left: "{d} left",
+    late: "overdue by {d}",
+    department: "Department in charge",
+    assignee_community: "Community in charge",
+    community: "Community",
+    jurisdiction: "Grid",
+    address: "Address",
+    requester: "Requester",
+    masked: "(masked)",
+    first_contact: "First contact",
+    first_contact_due: "due by {when}",
+    first_contact_done: "made {when}",
+    reply: "Reply",
+    rating: "Rating",
+    counts: "returns {r} · reopens {o} · extensions {e} · supervisions {s}",
+    duplicate_of: "Repeat of",
+    content: "What was asked",
+    timeline: "Timeline",
+    noEvents: "No events",
+    by: "{actor} ({role})",
+    routing: "Automatic dispatch",
+    automatic: "dispatched by the system",
+    notAutomatic: "left to a dispatcher",
+    outcome: "Outcome",
+    rule: "Rule",
+    confidence: "confidence {c} (threshold {th})",
+    suggestions: "Suggestions",
+    alarms: "Device alarms",
+    noAlarms: "No alarms attached",
+    summonses: "Summoned departments",
+    reportedIn: "reported in {when}",
+    reportBy: "to report in by {when}",
+    extensions: "Extension requests",
+    actions: "Actions",
+    noActions: "You cannot act on this case now.",
+    comment: "Comment",
+    target: "Department",
+    targetCommunity: "or community",
+    none: "(none)",
+    correctCategory: "Correct the category (optional)",
+    duplicateOf: "Case id it repeats",
+    replyField: "Reply",
+    reason: "Reason",
+    workingDays: "Working days",
+    departments: "Departments to summon",
+    reportInHours: "Report-in time (hours)",
+    ratingField: "Rating",
+    reportDepartment: "Department reporting in (optional)",
+    submit: "Submit",
+    cancel: "Cancel",
+    done: "Done: {action}",
+    stale: "Someone changed this case meanwhile; reload and try again.",
+    reload: "Reload",
+    back: "Back",
+    yes: "yes",
+    no: "no",
+    data_department: "department",
+    data_community: "community",
+    data_category: "category",
+    data_duplicate_of: "repeat of",
+    data_on_time: "on time",
+    data_reply: "reply",
+    data_reason: "reason",
+    data_returned_by: "returned by",
+    data_extension_id: "extension request",
+    data_working_days: "working days",
+    data_old_due_at: "old deadline",
+    data_new_due_at: "new deadline",
+    data_due_at: "deadline",
+    data_automatic: "automatic",
+    data_departments: "summoned",
+    data_report_in_hours: "report-in hours",
+    data_rating: "rating",
+  },
+};
+
+// The fields each action's form asks for (besides version and comment).
+const FORM_FIELDS = {
+  dispatch: ["department", "community", "category"],
+  link: ["duplicate_of"],
+  resolve: ["reply"],
+  return: ["reason"],
+  request_extension: ["working_days", "reason"],
+  whistle: ["departments", "report_in_hours"],
+  callback: ["rating"],
+  report_in: ["report_department"],
+};
+
+function field(labelText, control) {
+  return h("label", { class: "field" }, h("span", {}, labelText), control);
+}
+
+function options(items, { empty } = {}) {
+  return [
+    empty ? h("option", { value: "" }, empty) : null,
+    ...items.map((x) => h("option", { value: x.code }, `${pick(x)} (${x.code})`)),
+  ];
+}
+
+async function render(ctx) {
+  const { main, t, fmt, me, params, setTitle } = ctx;
+  const id = Number(params[0]);
+  await useStyle("../../css/case.css", import.meta.url);
+  setTitle(t("title", { id }));
+  const flash = h("p", { class: "flash", role: "status", "data-testid": "flash" });
+
+  const referenceLoad = cachedApi("/api/v1/web/reference").catch(() => null);
+
+  async function load() {
+    const [c, history, reference] = await Promise.all([
+      api(`/api/v1/cases/${id}`),
+      api(`/api/v1/cases/${id}/history`),
+      referenceLoad,
+    ]);
+    let alarms = null;
+    if (c.kind === "iot_alarm" && me?.role !== "resident") {
+      alarms = await api("/api/v1/alarms", { query: { case: id, limit: 50 } }).catch(() => null);
+    }
+    return { c, history, reference, alarms };
+  }
+
+  function draw({ c, history, reference, alarms }) {
+    const byCode = (group) => new Map((reference?.[group] || []).map((x) => [x.code, x]));
+    const departments = byCode("departments");
+    const places = byCode("jurisdictions");
+    const categories = byCode("categories");
+    const name = (map, code) => (code ? (map.get(code) ? pick(map.get(code)) : code) : "—");
+    const categoryName = pick(c, "category_name") || name(categories, c.category);
+
+    const deadline = [fmt.dateTime(c.due_at)];
+    if (c.seconds_left > 0) deadline.push(" · ", t("left", { d: fmt.duration(c.seconds_left) }));
+    if (c.overdue) deadline.push(" · ", h("span", { class: "badge overdue" }, t("late", { d: fmt.duration(c.seconds_left) })));
+    const requester = [c.requester.name, c.requester.phone].filter(Boolean).join(" ");
+    const rows = [
+      ["token", h("code", { "data-testid": "case-token" }, c.token)],
+      ["kind", label("kind", c.kind)],
+      ["source", c.source + (c.external_id ? ` · ${c.external_id}` : "")],
+      ["category", categoryName],
+      ["received_at", fmt.dateTime(c.received_at)],
+      ["due_at", deadline],
+      ["department", name(departments, c.department)],
+      ["assignee_community", c.assignee_community ? name(places, c.assignee_community) : null],
+      ["community", name(places, c.community)],
+      ["jurisdiction", c.jurisdiction && c.jurisdiction !== c.community ? name(places, c.jurisdiction) : null],
+      ["address", c.address || null],
+      ["requester", requester ? `${requester}${c.requester.masked ? ` ${t("masked")}` : ""}` : null],
+      ["first_contact", c.first_contact_due_at
+        ? (c.first_contact_at ? t("first_contact_done", { when: fmt.dateTime(c.first_contact_at) }) : t("first_contact_due", { when: fmt.dateTime(c.first_contact_due_at) }))
+        : null],
+      ["reply", c.reply],
+      ["rating", c.rating ? label("rating", c.rating) : null],
+      ["duplicate_of", c.duplicate_of ? h("a", { href: `/cases/${c.duplicate_of}` }, `#${c.duplicate_of}`) : null],
+    ].filter(([, v]) => v !== null && v !== undefined && v !== "");
+
+    const sections = [
+      h("p", { class: "back-link" }, h("a", { href: "/cases" }, `← ${t("back")}`)),
+      h("div", { class: "page-head" },
+        h("h1", {}, t("title", { id: c.id })),
+        h("span", { "data-testid": "case-state" }, stateBadge(c.state)),
+        c.overdue ? h("span", { class: "badge overdue" }, t("late", { d: fmt.duration(c.seconds_left) })) : null,
+        h("span", { class: "category" }, categoryName)),
+      flash,
+      h("div", { class: "case-grid" },
+        h("section", { class: "card case-fields", "data-testid": "case-fields" },
+          h("dl", {}, rows.map(([key, value]) => [h("dt", {}, t(key)), h("dd", { "data-field": key }, value)])),
+          h("p", { class: "counts" }, t("counts", { r: c.return_count, o: c.reopen_count, e: c.extension_count, s: c.supervision_count }))),
+        h("section", { class: "card case-content" },
+          h("h2", {}, t("content")),
+          h("p", { class: "content", "data-testid": "case-content" }, c.content)),
+        actionsCard(c, reference),
+        h("section", { class: "card case-timeline", "data-testid": "timeline" },
+          h("h2", {}, t("timeline")),
+          history.length ? h("ol", { class: "timeline" }, history.map((e) => eventItem(e, departments))) : h("p", {}, t("noEvents"))),
+        c.summonses?.length ? summonsCard(c, departments) : null,
+        c.extensions?.length ? extensionsCard(c) : null,
+        c.routing ? routingCard(c.routing, departments, places, categories) : null,
+        alarms ? alarmsCard(alarms) : null,
+      ),
+    ];
+    replaceChildren(main, h("article", { class: "case", "data-testid": "case", "data-case-id": c.id, "data-version": c.version }, sections));
+  }
+
+  function eventItem(e, departments) {
+    const data = Object.entries(e.data || {}).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length));
+    return h("li", { class: `event action-${e.action}`, "data-event-id": e.id, "data-action": e.action },
+      h("time", { datetime: e.at }, fmt.dateTime(e.at)),
+      h("div", { class: "event-body" },
+        h("strong", {}, label("action", e.action)),
+        e.from_state && e.from_state !== e.to_state
+          ? h("span", { class: "states" }, `${label("state", e.from_state)} → ${label("state", e.to_state)}`)
+          : null,
+        h("span", { class: "actor" }, t("by", { actor: e.actor, role: label("role", e.actor_role) })),
+        e.department ? h("span", { class: "dept" }, departments.get(e.department) ? pick(departments.get(e.department)) : e.department) : null,
+        e.comment ? h("p", { class: "comment" }, e.comment) : null,
+        data.length
+          ? h("dl", { class: "event-data" }, data.map(([k, v]) => [
+            h("dt", {}, t(`data_${k}`).startsWith("data_") ? k : t(`data_${k}`)),
+            h("dd", {}, dataValue(k, v, departments, fmt, t)),
+          ]))
+          : null));
+  }
+
+  function summonsCard(c, departments) {
+    return h("section", { class: "card" }, h("h2", {}, t("summonses")),
+      h("ul", {}, c.summonses.map((x) => h("li", {},
+        departments.get(x.department) ? pick(departments.get(x.department)) : x.department, " · ",
+        x.reported_in_at ? t("reportedIn", { when: fmt.dateTime(x.reported_in_at) }) : t("reportBy", { when: fmt.dateTime(x.report_in_due_at) }),
+        x.overdue ? h("span", { class: "badge overdue" }, "!") : null))));
+  }
+
+  function extensionsCard(c) {
+    return h("section", { class: "card" }, h("h2", {}, t("extensions")),
+      h("ul", {}, c.extensions.map((x) => h("li", {},
+        `${x.working_days} · ${x.status} · ${x.reason} · ${x.requested_by} ${fmt.dateTime(x.requested_at)}`))));
+  }
+
+  function routingCard(r, departments, places, categories) {
+    const target = r.department ? departments.get(r.department) : r.community ? places.get(r.community) : null;
+    return h("section", { class: "card routing", "data-testid": "routing" }, h("h2", {}, t("routing")),
+      h("p", {}, r.automatic ? t("automatic") : t("notAutomatic"), target ? ` → ${pick(target)}` : ""),
+      h("dl", {},
+        h("dt", {}, t("outcome")), h("dd", {}, r.outcome, r.reason ? ` · ${r.reason}` : ""),
+        h("dt", {}, t("rule")), h("dd", {}, r.rule || "—"),
+        h("dt", {}, t("category")), h("dd", {}, categories.get(r.category) ? pick(categories.get(r.category)) : r.category, ` (${r.category_source})`),
+        h("dt", {}, ""), h("dd", {}, t("confidence", { c: r.confidence.toFixed(2), th: r.threshold.toFixed(2) }))),
+      r.suggestions?.length
+        ? [h("h3", {}, t("suggestions")), h("ol", {}, r.suggestions.map((sug) => {
+          const where = sug.department ? departments.get(sug.department) : sug.community ? places.get(sug.community) : null;
+          const what = pick(sug, "category_name") || (categories.get(sug.category) ? pick(categories.get(sug.category)) : sug.category);
+          const score = typeof sug.score === "number" ? ` · ${sug.score.toFixed(2)}` : "";
+          return h("li", {}, what || "—", where ? ` → ${pick(where)}` : "", score);
+        }))]
+        : null);
+  }
+
+  function alarmsCard(page) {
+    return h("section", { class: "card alarms", "data-testid": "alarms" }, h("h2", {}, t("alarms")),
+      page.items.length
+        ? h("ul", {}, page.items.map((a) => h("li", { "data-alarm-id": a.id },
+          h("strong", {}, `${label("severity", a.severity)} · ${pick(a, "rule_name") || a.rule}`), " ",
+          h("span", {}, label("alarm", a.state)), " · ",
+          h("span", {}, `${a.device_id} ${a.device_model || ""}`), h("br"),
+          h("span", {}, a.message), " · ", h("time", { datetime: a.raised_at }, fmt.dateTime(a.raised_at)),
+          a.household ? h("span", {}, ` · ${a.household.name} ${a.household.phone}`) : null)))
+        : h("p", {}, t("noAlarms")));
+  }
+
+  function actionsCard(c, reference) {
+    const card = h("section", { class: "card case-actions", "data-testid": "actions" }, h("h2", {}, t("actions")));
+    if (!c.allowed_actions.length) {
+      card.append(h("p", { class: "muted" }, t("noActions")));
+      return card;
+    }
+    const formSlot = h("div", { class: "action-form-slot" });
+    const buttons = h("div", { class: "action-buttons" }, c.allowed_actions.map((action) =>
+      h("button", { type: "button", "data-action": action, onclick: () => openForm(action) }, label("action", action))));
+    card.append(buttons, formSlot);
+
+    function control(name) {
+      const departments = reference?.departments || [];
+      const communities = (reference?.jurisdictions || []).filter((j) => j.level === "community");
+      const categories = reference?.categories || [];
+      switch (name) {
+        case "department":
+          return field(t("target"), h("select", { name: "department" }, options(departments, { empty: t("none") })));
+        case "community":
+          return field(t("targetCommunity"), h("select", { name: "community" }, options(communities, { empty: t("none") })));
+        case "category":
+          return field(t("correctCategory"), h("select", { name: "category" }, options(categories, { empty: t("none") })));
+        case "duplicate_of":
+          return field(t("duplicateOf"), h("input", { name: "duplicate_of", type: "number", min: "1", required: true }));
+        case "reply":
+          return field(t("replyField"), h("textarea", { name: "reply", rows: "3", required: true }));
+        case "reason":
+          return field(t("reason"), h("textarea", { name: "reason", rows: "2", required: true }));
+        case "working_days":
+          return field(t("workingDays"), h("input", { name: "working_days", type: "number", min: "1", max: "60", value: "5", required: true }));
+        case "report_in_hours":
+          return field(t("reportInHours"), h("input", { name: "report_in_hours", type: "number", min: "1", max: "720" }));
+        case "departments":
+          return h("fieldset", { class: "field departments" }, h("legend", {}, t("departments")),
+            departments.map((d) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "departments", value: d.code }), pick(d))));
+        case "rating":
+          return h("fieldset", { class: "field rating" }, h("legend", {}, t("ratingField")),
+            ["satisfied", "basically_satisfied", "dissatisfied"].map((r) =>
+              h("label", { class: "check" }, h("input", { type: "radio", name: "rating", value: r, required: true }), label("rating", r))));
+        case "report_department": {
+          if (me?.role === "handler") return null; // a handler reports in for its own department
+          const pending = new Set(c.summonses.filter((x) => !x.reported_in_at).map((x) => x.department));
+          const summoned = departments.filter((d) => pending.has(d.code));
+          return field(t("reportDepartment"), h("select", { name: "department" }, options(summoned, { empty: t("none") })));
+        }
+        default:
+          return null;
+      }
+    }
+
+    function openForm(action) {
+      for (const b of buttons.querySelectorAll("button")) b.classList.toggle("active", b.dataset.action === action);
+      const problem = h("div", { class: "form-problem" });
+      const form = h("form", { class: "action-form", "data-testid": `form-${action}`, "data-action": action },
+        h("h3", {}, label("action", action)),
+        (FORM_FIELDS[action] || []).map(control),
+        field(t("comment"), h("textarea", { name: "comment", rows: "2" })),
+        h("div", { class: "form-buttons" },
+          h("button", { type: "submit", class: "primary", "data-testid": "action-submit" }, t("submit")),
+          h("button", { type: "button", onclick: () => { replaceChildren(formSlot); buttons.querySelectorAll("button").forEach((b) => b.classList.remove("active")); } }, t("cancel"))),
+        problem);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const submit = form.querySelector("button[type=submit]");
+        submit.disabled = true;
+        try {
+          await api(`/api/v1/cases/${c.id}/actions/${action}`, { method: "POST", json: bodyOf(form, c.version) });
+          draw(await load());
+          flash.textContent = t("done", { action: label("action", action) });
+        } catch (error) {
+          if (error?.status === 401) return;
+          if (error?.code === "stale_version") {
+            replaceChildren(problem, h("div", { class: "error-box" }, h("p", {}, t("stale")),
+              h("button", { type: "button", onclick: async () => draw(await load()) }, t("reload"))));
+          } else {
+            replaceChildren(problem, errorBox(error));
+          }
+          submit.disabled = false;
+        }
+      });
+      replaceChildren(formSlot, form);
+      form.querySelector("select, input, textarea")?.focus();
+    }
+    return card;
+  }
+
+  draw(await load());
+}
+
+/** An event's data value for people: department codes as names, lists joined. */
+function dataValue(key, value, departments, fmt, t) {
+  const named = (code) => (departments.get(code) ? pick(departments.get(code)) : code);
+  if (typeof value === "boolean") return value ? t("yes") : t("no");
+  if (key.endsWith("_at") && typeof value === "string") return fmt.dateTime(value);
+  if ((key === "department" || key === "to_department" || key === "from_department") && typeof value === "string") return named(value);
+  if (key === "departments" && Array.isArray(value)) return value.map(named).join("、");
+  if (key === "rating" && typeof value === "string") return label("rating", value);
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** The JSON body of an action form: only the fields filled in, numbers as numbers. */
+function bodyOf(form, version) {
+  const data = new FormData(form);
+  const body = { version };
+  for (const [key, value] of data.entries()) {
+    if (value === "") continue;
+    if (key === "departments") {
+      (body.departments ||= []).push(value);
+    } else if (["duplicate_of", "working_days", "report_in_hours"].includes(key)) {
+      body[key] = Number(value);
+    } else {
+      body[key] = value;
+    }
+  }
+  return body;
+}
+
+export default { messages, render };

@@ -1,0 +1,93 @@
+// The home of the roles without the one screen (handlers, community staff, grid workers,
+// residents): the cases they may see, newest first, each linking to its page. The
+// per-role work pages (inbox by deadline, dispatch queue, reporting) build on this.
+
+import { api, cachedApi } from "../core/api.js";
+import { h, replaceChildren, useStyle } from "../core/dom.js";
+import { pick } from "../core/i18n.js";
+import { label } from "../core/labels.js";
+import { errorBox, stateBadge } from "../core/shell.js";
+
+const messages = {
+  zh: {
+    title: "我的工单",
+    heading: "可见工单（最新在前）",
+    total: "共 {n} 件",
+    more: "加载更多",
+    none: "没有可见的工单。",
+    overdue: "超期",
+    due: "期限 {when}",
+    received: "受理于 {when}",
+  },
+  en: {
+    title: "My cases",
+    heading: "Cases you can see (newest first)",
+    total: "{n} in all",
+    more: "Load more",
+    none: "No cases to show.",
+    overdue: "Overdue",
+    due: "due {when}",
+    received: "received {when}",
+  },
+};
+
+const PAGE_SIZE = 30;
+
+async function render({ main, t, fmt, setTitle }) {
+  await useStyle("../../css/case.css", import.meta.url);
+  setTitle(t("title"));
+  const list = h("ol", { class: "case-list", "data-testid": "case-list" });
+  const total = h("span", { class: "total", "data-testid": "case-total" });
+  const more = h("button", { type: "button", class: "more", "data-testid": "more", hidden: true }, t("more"));
+  const errorSlot = h("div");
+  replaceChildren(main, h("section", { class: "home" },
+    h("div", { class: "page-head" }, h("h1", {}, t("heading")), total),
+    errorSlot, list, more));
+
+  const reference = await cachedApi("/api/v1/web/reference").catch(() => null);
+  const names = (group) => new Map((reference?.[group] || []).map((x) => [x.code, x]));
+  const categories = names("categories");
+  const departments = names("departments");
+  const places = names("jurisdictions");
+
+  function row(c) {
+    const category = categories.get(c.category);
+    const where = [places.get(c.community), departments.get(c.department)].filter(Boolean).map((x) => pick(x)).join(" · ");
+    return h("li", { class: ["case-row", c.overdue && "overdue"], "data-case-id": c.id },
+      h("a", { href: `/cases/${c.id}` },
+        h("div", { class: "row-head" },
+          h("span", { class: "id" }, `#${c.id}`),
+          stateBadge(c.state),
+          c.overdue ? h("span", { class: "badge overdue" }, t("overdue")) : null,
+          h("span", { class: "category" }, category ? pick(category) : c.category),
+          h("span", { class: "kind" }, label("kind", c.kind))),
+        h("div", { class: "content" }, c.content.length > 80 ? `${c.content.slice(0, 79)}…` : c.content),
+        h("div", { class: "meta" },
+          where ? h("span", {}, where) : null,
+          h("span", {}, t("received", { when: fmt.dateTime(c.received_at) })),
+          h("span", {}, t("due", { when: fmt.dateTime(c.due_at) })))));
+  }
+
+  let page = 1;
+  async function loadPage() {
+    more.disabled = true;
+    try {
+      const data = await api("/api/v1/cases", { query: { page, page_size: PAGE_SIZE, with_total: page === 1 } });
+      if (page === 1) {
+        total.textContent = t("total", { n: fmt.number(data.total ?? data.items.length) });
+        if (!data.items.length) list.append(h("li", { class: "empty" }, t("none")));
+      }
+      for (const c of data.items) list.append(row(c));
+      more.hidden = !data.has_more;
+      page += 1;
+    } catch (error) {
+      if (error?.status !== 401) replaceChildren(errorSlot, errorBox(error, loadPage));
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener("click", loadPage);
+  await loadPage();
+}
+
+export default { messages, render };
