@@ -184,9 +184,10 @@ def test_town_wide_roles_see_cases_that_have_no_place_yet(client: TestClient, lo
     assert client.get(f"/api/v1/cases/{case['id']}", headers=login("nanxin")).status_code == 404
 
 
-def test_the_front_door_leads_to_the_api_documentation(client: TestClient) -> None:
+def test_the_front_door_is_the_web_app_and_the_api_is_documented(client: TestClient) -> None:
     r = client.get("/", follow_redirects=False)
-    assert r.status_code == 307 and r.headers["location"] == "/docs"
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert client.get("/docs").status_code == 200
     assert client.get("/healthz").json()["town"] == "310115121"
 
 
