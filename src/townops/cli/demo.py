@@ -158,7 +158,15 @@ class _LiveDevices:
 
 def _start_devices(database_url: str, broker: str, rate: float) -> _LiveDevices | None:
     try:
-        ingester = IngesterThread(IngestOptions(database_url=database_url, broker=broker))
+        # Its own client id and a session that ends with the demo: a production ingester's
+        # persistent session (townops-ingest-…) is never taken over or left queueing.
+        options = IngestOptions(
+            database_url=database_url,
+            broker=broker,
+            client_id_prefix="townops-demo-ingest",
+            session_expiry_seconds=0,
+        )
+        ingester = IngesterThread(options)
         ingester.start()
     except Exception as exc:  # no broker: the demo still serves, without live devices
         console.print(f"[yellow]no live devices: cannot ingest from {broker} ({exc})[/yellow]")
