@@ -72,3 +72,7 @@ class Role(StrEnum):
     community_staff = "community_staff"
     grid_worker = "grid_worker"
     resident = "resident"
+
+
+#: Everyone who works for the town: every role but the resident.
+STAFF_ROLES = frozenset(Role) - {Role.resident}

@@ -20,6 +20,11 @@ from townops.towns.loader import default_town_dir, validate_town
 DbOpt = Annotated[
     str | None, typer.Option("--database-url", help="Overrides TOWNOPS_DATABASE_URL.")
 ]
+# The options of every all-or-nothing spreadsheet import.
+SkipBadOpt = Annotated[
+    bool, typer.Option("--skip-bad", help="Import the good rows and report the bad ones.")
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check every row; write nothing.")]
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)

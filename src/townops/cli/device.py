@@ -14,8 +14,17 @@ from rich.table import Table
 from rich.text import Text
 
 from townops.auth.actor import SYSTEM
-from townops.cli.common import DbOpt, console, engine_for, err_console, settings_with, transaction
-from townops.cli.import_cmd import _error_table, _progress_bar
+from townops.cli.common import (
+    DbOpt,
+    DryRunOpt,
+    SkipBadOpt,
+    console,
+    engine_for,
+    err_console,
+    settings_with,
+    transaction,
+)
+from townops.cli.import_cmd import error_table, progress_bar
 from townops.cli.kpi import print_wide
 from townops.errors import InvalidInput
 from townops.sensing.demo_devices import (
@@ -64,19 +73,15 @@ def import_file(
         Path,
         typer.Argument(exists=True, dir_okay=False, readable=True, help="device list .csv/.xlsx"),
     ],
-    skip_bad: Annotated[
-        bool, typer.Option("--skip-bad", help="Import the good rows and report the bad ones.")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check every row; write nothing.")
-    ] = False,
+    skip_bad: SkipBadOpt = False,
+    dry_run: DryRunOpt = False,
     database_url: DbOpt = None,
 ) -> None:
     """Register devices from a CSV/XLSX list: all rows or, if any is bad, none (upsert)."""
     engine = engine_for(settings_with(database_url))
     with transaction(engine) as session:
         try:
-            with _progress_bar() as progress:
+            with progress_bar() as progress:
                 report = import_devices(
                     session, file, skip_bad=skip_bad, dry_run=dry_run, progress=progress
                 )
@@ -91,7 +96,7 @@ def import_file(
 
 def _print_import(report: DeviceImportReport, *, skip_bad: bool) -> None:
     if report.errors:
-        console.print(_error_table(report.errors))
+        console.print(error_table(report.errors))
     if report.skipped_columns:
         console.print(
             "忽略的列 ignored columns: " + ", ".join(report.skipped_columns),

@@ -14,6 +14,8 @@ from rich.text import Text
 
 from townops.cli.common import (
     DbOpt,
+    DryRunOpt,
+    SkipBadOpt,
     console,
     engine_for,
     err_console,
@@ -40,18 +42,14 @@ def hotline(
             exists=True, dir_okay=False, readable=True, help="12345 export (.csv/.xlsx)"
         ),
     ],
-    skip_bad: Annotated[
-        bool, typer.Option("--skip-bad", help="Import the good rows and report the bad ones.")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check every row; write nothing.")
-    ] = False,
+    skip_bad: SkipBadOpt = False,
+    dry_run: DryRunOpt = False,
     database_url: DbOpt = None,
 ) -> None:
     """Import a 12345 hotline export as cases: all rows or, if any is bad, none."""
     engine = engine_for(settings_with(database_url))
     with transaction(engine) as session:
-        with _progress_bar() as progress:
+        with progress_bar() as progress:
             report = import_hotline_file(
                 session, path=file, skip_bad=skip_bad, dry_run=dry_run, progress=progress
             )
@@ -62,7 +60,7 @@ def hotline(
 
 
 @contextmanager
-def _progress_bar() -> Iterator[ProgressCallback]:
+def progress_bar() -> Iterator[ProgressCallback]:
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -84,7 +82,7 @@ def _progress_bar() -> Iterator[ProgressCallback]:
 
 def _print_report(report: ImportReport, *, skip_bad: bool) -> None:
     if report.errors:
-        console.print(_error_table(report.errors))
+        console.print(error_table(report.errors))
     if report.skipped_columns:
         console.print(
             "忽略的列 ignored columns: " + ", ".join(report.skipped_columns),
@@ -117,7 +115,7 @@ def _summary(report: ImportReport) -> str:
     return f"导入 {report.imported} 条 (imported), {present}"
 
 
-def _error_table(errors: list[RowError]) -> Table:
+def error_table(errors: list[RowError]) -> Table:
     table = Table(title=f"{len(errors)} 个错误 errors")
     table.add_column("行 row", justify="right")
     table.add_column("列 column")

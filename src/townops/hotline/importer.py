@@ -22,7 +22,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -257,9 +257,15 @@ def _xlsx_records(path: Path) -> list[Sequence[Any]]:
         workbook.close()
 
 
-def map_columns(header: Sequence[str]) -> _Columns:
-    """Which file column holds which field; unknown headers are listed as skipped."""
-    names = {alias.casefold(): name for name, aliases in COLUMNS.items() for alias in aliases}
+def match_header(
+    header: Sequence[str], columns: Mapping[str, Sequence[str]]
+) -> tuple[dict[str, int], dict[str, str], list[str]]:
+    """Field → column position and the header's own label, plus the headers no field has.
+
+    ``columns`` maps each field to the headers (any case, zh or en) that may give it; two
+    headers giving one field is an error. Shared by every spreadsheet import.
+    """
+    names = {alias.casefold(): name for name, aliases in columns.items() for alias in aliases}
     index: dict[str, int] = {}
     label: dict[str, str] = {}
     skipped: list[str] = []
@@ -276,6 +282,12 @@ def map_columns(header: Sequence[str]) -> _Columns:
             )
         index[name] = position
         label[name] = title
+    return index, label, skipped
+
+
+def map_columns(header: Sequence[str]) -> _Columns:
+    """Which file column holds which field; unknown headers are listed as skipped."""
+    index, label, skipped = match_header(header, COLUMNS)
     missing = [name for name in REQUIRED_COLUMNS if name not in index]
     if missing:
         wanted = ", ".join(f"{n} / {COLUMNS[n][-1]}" for n in missing)

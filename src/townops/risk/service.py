@@ -46,7 +46,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from townops.auth.actor import Actor
 from townops.cases.access import require_role
-from townops.cases.enums import Role
+from townops.cases.enums import STAFF_ROLES, Role
 from townops.cases.models import Case
 from townops.errors import DomainError, InvalidInput
 from townops.jurisdiction.models import Jurisdiction
@@ -59,7 +59,7 @@ from townops.towns.loader import RISK_FILE
 from townops.towns.profile import get_profile
 
 #: Everyone who works for the town sees the map; residents do not.
-RISK_ROLES = frozenset(set(Role) - {Role.resident})
+RISK_ROLES = STAFF_ROLES
 _LOCAL_ROLES = frozenset({Role.community_staff, Role.grid_worker})
 
 RiskLevel = Literal["low", "medium", "high"]

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from townops.auth.actor import SYSTEM, Actor
 from townops.auth.models import AuditEntry
-from townops.cases.enums import Action, CaseKind, Role
+from townops.cases.enums import STAFF_ROLES, Action, CaseKind, Role
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.service import create_case, perform_action
@@ -41,17 +41,7 @@ from townops.towns.profile import TownProfile
 ALARMS = cast(Table, Alarm.__table__)
 
 #: Who may read alarms (within their jurisdiction scope) and who may act on them.
-ALARM_VIEWERS = frozenset(
-    {
-        Role.admin,
-        Role.leader,
-        Role.duty_officer,
-        Role.dispatcher,
-        Role.handler,
-        Role.community_staff,
-        Role.grid_worker,
-    }
-)
+ALARM_VIEWERS = STAFF_ROLES
 ALARM_ACTORS = ALARM_VIEWERS - {Role.leader}
 _SCOPED_ONLY = frozenset({Role.community_staff, Role.grid_worker})
 

@@ -46,9 +46,16 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from townops.auth.actor import SYSTEM, Actor
 from townops.auth.models import AuditEntry
 from townops.cases.access import require_role
-from townops.cases.enums import Role
+from townops.cases.enums import STAFF_ROLES, Role
 from townops.errors import Conflict, InvalidInput, NotFound
-from townops.hotline.importer import ProgressCallback, RowError, Sheet, is_valid_phone, read_sheet
+from townops.hotline.importer import (
+    ProgressCallback,
+    RowError,
+    Sheet,
+    is_valid_phone,
+    match_header,
+    read_sheet,
+)
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import PlaceInfo, find_place, locate_point, place
 from townops.sensing.config import SensingConfig
@@ -128,17 +135,7 @@ _WRITE_CHUNK = 1000
 _NAMED_LEVELS = ("community", "micro_grid")
 
 #: Roles that see the device registry; a resident never does.
-DEVICE_ROLES = frozenset(
-    {
-        Role.admin,
-        Role.leader,
-        Role.duty_officer,
-        Role.dispatcher,
-        Role.handler,
-        Role.community_staff,
-        Role.grid_worker,
-    }
-)
+DEVICE_ROLES = STAFF_ROLES
 # Roles that see only their own part of the town (no scope: nothing).
 _LOCAL_ROLES = frozenset({Role.community_staff, Role.grid_worker})
 
@@ -254,23 +251,7 @@ class _Columns:
 
 
 def _map_columns(header: Sequence[str]) -> _Columns:
-    names = {alias.casefold(): name for name, aliases in COLUMNS.items() for alias in aliases}
-    index: dict[str, int] = {}
-    label: dict[str, str] = {}
-    skipped: list[str] = []
-    for position, raw in enumerate(header):
-        title = raw.strip()
-        name = names.get(title.casefold())
-        if name is None:
-            if title:
-                skipped.append(title)
-            continue
-        if name in index:
-            raise InvalidInput(
-                f"the columns '{label[name]}' and '{title}' both give {name}", column=name
-            )
-        index[name] = position
-        label[name] = title
+    index, label, skipped = match_header(header, COLUMNS)
     missing = [name for name in REQUIRED_COLUMNS if name not in index]
     if "jurisdiction" not in index and not {"lat", "lon"} <= set(index):
         missing.append("jurisdiction")

@@ -18,16 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, CursorResult, delete, func, insert, select, tuple_, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from townops.auth.actor import SYSTEM, Actor
 from townops.auth.models import AuditEntry
 from townops.errors import Conflict, InvalidInput
 from townops.sensing.models import Reading, ReadingRollup
 from townops.timeutil import utcnow
+
+_Row = TypeVar("_Row", Reading, ReadingRollup)
 
 CompactProgress = Callable[[int, int], None]
 """``progress(devices_done, devices_total)``."""
@@ -54,22 +56,17 @@ def raw_readings(
     offset: int,
 ) -> tuple[list[Reading], int]:
     """Raw readings measured in ``[start, end)``, oldest first, and how many there are."""
-    condition = [Reading.device_id == device_id]
-    if start is not None:
-        condition.append(Reading.ts >= start)
-    if end is not None:
-        condition.append(Reading.ts < end)
-    total = session.scalar(select(func.count()).select_from(Reading).where(*condition)) or 0
-    items = list(
-        session.scalars(
-            select(Reading)
-            .where(*condition)
-            .order_by(Reading.ts, Reading.seq)
-            .limit(limit)
-            .offset(offset)
-        )
+    return _history_page(
+        session,
+        Reading,
+        Reading.device_id == device_id,
+        Reading.ts,
+        (Reading.ts, Reading.seq),
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
     )
-    return items, total
 
 
 def rollups(
@@ -82,22 +79,40 @@ def rollups(
     offset: int,
 ) -> tuple[list[ReadingRollup], int]:
     """Roll-up rows whose bucket starts in ``[start, end)``, by bucket then quantity."""
-    condition = [ReadingRollup.device_id == device_id]
-    if start is not None:
-        condition.append(ReadingRollup.bucket_start >= start)
-    if end is not None:
-        condition.append(ReadingRollup.bucket_start < end)
-    total = session.scalar(select(func.count()).select_from(ReadingRollup).where(*condition)) or 0
-    items = list(
-        session.scalars(
-            select(ReadingRollup)
-            .where(*condition)
-            .order_by(ReadingRollup.bucket_start, ReadingRollup.quantity)
-            .limit(limit)
-            .offset(offset)
-        )
+    return _history_page(
+        session,
+        ReadingRollup,
+        ReadingRollup.device_id == device_id,
+        ReadingRollup.bucket_start,
+        (ReadingRollup.bucket_start, ReadingRollup.quantity),
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
     )
-    return items, total
+
+
+def _history_page(
+    session: Session,
+    model: type[_Row],
+    of_device: ColumnElement[bool],
+    moment: InstrumentedAttribute[datetime],
+    order: tuple[InstrumentedAttribute[Any], ...],
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[_Row], int]:
+    """One page of a device's rows with ``moment`` in ``[start, end)``, and the total."""
+    condition = [of_device]
+    if start is not None:
+        condition.append(moment >= start)
+    if end is not None:
+        condition.append(moment < end)
+    total = session.scalar(select(func.count()).select_from(model).where(*condition)) or 0
+    page = select(model).where(*condition).order_by(*order).limit(limit).offset(offset)
+    return list(session.scalars(page)), total
 
 
 # --------------------------------------------------------------------------- #

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from townops.auth.actor import Actor
 from townops.cases.access import require_role
-from townops.cases.enums import Role
+from townops.cases.enums import STAFF_ROLES, Role
 from townops.errors import DomainError, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.periods import Period
@@ -68,17 +68,7 @@ __all__ = [
 #: The ``jurisdiction`` of a level's remainder: what no node of that level holds.
 UNASSIGNED = "unassigned"
 #: Staff roles that read vital signs (within their scope); residents do not.
-READ_ROLES = frozenset(
-    {
-        Role.admin,
-        Role.leader,
-        Role.duty_officer,
-        Role.dispatcher,
-        Role.handler,
-        Role.community_staff,
-        Role.grid_worker,
-    }
-)
+READ_ROLES = STAFF_ROLES
 _EPSILON = 1e-9
 
 
