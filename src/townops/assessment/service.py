@@ -165,20 +165,11 @@ def assess(
     current = _score_month(session, of=of, period=period, units=units, config=config, now=now)
     before = _score_month(session, of=of, period=previous, units=units, config=config, now=now)
     rows = [_with_previous(row, before.get(row.code)) for row in current.values()]
-    tz = get_profile(session).timezone
-    start, end = period.utc_bounds(ZoneInfo(tz))
     return AssessmentReport(
         month=period.label,
         previous_month=previous.label,
         of=of,
-        period=PeriodOut(
-            label=period.label,
-            first_day=period.first_day,
-            last_day=period.last_day,
-            timezone=tz,
-            start=start,
-            end=end,
-        ),
+        period=PeriodOut.of(period, get_profile(session).timezone),
         now=now,
         min_cases=config.ranking.min_cases,
         count_basis=config.ranking.count,

@@ -165,6 +165,18 @@ class PeriodOut(BaseModel):
     start: datetime
     end: datetime
 
+    @classmethod
+    def of(cls, period: Period, timezone: str) -> PeriodOut:
+        start, end = period.utc_bounds(ZoneInfo(timezone))
+        return cls(
+            label=period.label,
+            first_day=period.first_day,
+            last_day=period.last_day,
+            timezone=timezone,
+            start=start,
+            end=end,
+        )
+
 
 class KpiReport(BaseModel):
     """What every output shows: the rows with their period, basis and definitions."""
@@ -221,17 +233,8 @@ def build_report(
 ) -> KpiReport:
     """:func:`compute_kpis` with its period, definitions and basis: what every output shows."""
     now = as_utc(now) if now else utcnow()
-    tz = get_profile(session).timezone
-    start, end = period.utc_bounds(ZoneInfo(tz))
     return KpiReport(
-        period=PeriodOut(
-            label=period.label,
-            first_day=period.first_day,
-            last_day=period.last_day,
-            timezone=tz,
-            start=start,
-            end=end,
-        ),
+        period=PeriodOut.of(period, get_profile(session).timezone),
         by=by,
         now=now,
         return_rate_basis=return_rate_basis(by),
