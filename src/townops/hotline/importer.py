@@ -174,7 +174,7 @@ def import_hotline_sheet(
     columns = map_columns(sheet.header)
     lookups = _load_lookups(session)
     rows: list[_Row] = []
-    for number, cells in _reporting(sheet.rows, "check", progress):
+    for number, cells in with_progress(sheet.rows, "check", progress):
         rows.append(_check_row(number, cells, columns, lookups, now))
     _flag_duplicates(rows, columns)
     present, fresh = _split_already_present(session, rows, columns)
@@ -211,13 +211,13 @@ def read_sheet(path: Path) -> Sheet:
             f"cannot read '{path.name}': give a .csv or .xlsx file (save .xls as .xlsx)",
             file=str(path),
         )
-    if not records or not any(_text(c) for c in records[0]):
+    if not records or not any(cell_text(c) for c in records[0]):
         raise InvalidInput(f"'{path.name}' has no header row", file=str(path))
-    header = [_text(c) for c in records[0]]
+    header = [cell_text(c) for c in records[0]]
     rows = [
         (number, list(cells))
         for number, cells in enumerate(records[1:], start=2)
-        if any(_text(c) for c in cells)
+        if any(cell_text(c) for c in cells)
     ]
     return Sheet(header=header, rows=rows)
 
@@ -336,12 +336,12 @@ class _RowCheck:
         self.cells = {
             name: cells[i] if i < len(cells) else None for name, i in columns.index.items()
         }
-        self.texts = {name: _text(self.cells.get(name)) for name in COLUMNS}
+        self.texts = {name: cell_text(self.cells.get(name)) for name in COLUMNS}
         self.errors: list[RowError] = []
 
     def fail(self, name: str, reason: str) -> None:
         label = self.columns.label.get(name, name)
-        self.errors.append(RowError(self.number, label, _clip(self.texts[name]), reason))
+        self.errors.append(RowError(self.number, label, clip_text(self.texts[name]), reason))
 
     def received_at(self, now: datetime) -> datetime | None:
         value = parse_received_at(self.cells.get("received_at"))
@@ -417,7 +417,7 @@ def parse_received_at(value: Any) -> datetime | None:
     """Aware UTC, or None if unreadable; times without an offset are Asia/Shanghai."""
     if isinstance(value, datetime):
         return as_utc(value)
-    text = _text(value)
+    text = cell_text(value)
     if not text:
         return None
     try:
@@ -476,12 +476,12 @@ def _split_already_present(
 
 
 def _order_no_error(row: _Row, columns: _Columns, reason: str) -> RowError:
-    return RowError(row.number, columns.label["order_no"], _clip(row.order_no), reason)
+    return RowError(row.number, columns.label["order_no"], clip_text(row.order_no), reason)
 
 
 def _known_contents(session: Session, order_nos: set[str]) -> dict[str, str]:
     known: dict[str, str] = {}
-    for chunk in _chunks(sorted(order_nos), _IN_CHUNK):
+    for chunk in chunks(sorted(order_nos), _IN_CHUNK):
         result = session.execute(
             select(Case.external_id, Case.content).where(
                 Case.source == SOURCE, Case.external_id.in_(chunk)
@@ -506,7 +506,7 @@ def _create_cases(
 ) -> int:
     created = 0
     try:
-        for row in _reporting(rows, "import", progress):
+        for row in with_progress(rows, "import", progress):
             assert row.data is not None  # only checked rows get here
             create_case(session, actor=actor, data=row.data, now=now)
             created += 1
@@ -524,7 +524,9 @@ def _create_cases(
 # --------------------------------------------------------------------------- #
 
 
-def _reporting(items: Sequence[_T], phase: str, progress: ProgressCallback | None) -> Iterator[_T]:
+def with_progress(
+    items: Sequence[_T], phase: str, progress: ProgressCallback | None
+) -> Iterator[_T]:
     total = len(items)
     for done, item in enumerate(items, start=1):
         yield item
@@ -532,12 +534,12 @@ def _reporting(items: Sequence[_T], phase: str, progress: ProgressCallback | Non
             progress(phase, done, total)
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+def chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A cell as trimmed text; Excel stores numbers typed into text columns as floats."""
     if value is None:
         return ""
@@ -548,5 +550,5 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _clip(text: str, limit: int = 60) -> str:
+def clip_text(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -20,11 +20,11 @@ from __future__ import annotations
 import importlib
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -52,9 +52,13 @@ from townops.hotline.importer import (
     ProgressCallback,
     RowError,
     Sheet,
+    cell_text,
+    chunks,
+    clip_text,
     is_valid_phone,
     match_header,
     read_sheet,
+    with_progress,
 )
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import PlaceInfo, find_place, locate_point, place
@@ -128,7 +132,6 @@ _TRUE = frozenset({"1", "true", "t", "yes", "y", "是", "启用", "在用"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "否", "停用"})
 # SQLite builds before 3.32 refuse more than 999 bound parameters in one statement.
 _IN_CHUNK = 900
-_PROGRESS_EVERY = 200
 _WRITE_CHUNK = 1000
 # Jurisdiction levels whose names a file may use instead of codes (buildings' names,
 # "3号楼", repeat across the town).
@@ -138,8 +141,6 @@ _NAMED_LEVELS = ("community", "micro_grid")
 DEVICE_ROLES = STAFF_ROLES
 # Roles that see only their own part of the town (no scope: nothing).
 _LOCAL_ROLES = frozenset({Role.community_staff, Role.grid_worker})
-
-_T = TypeVar("_T")
 
 
 # --------------------------------------------------------------------------- #
@@ -196,7 +197,7 @@ def import_devices(
     today = now.astimezone(SHANGHAI).date()
     rows = [
         _check_row(session, number, cells, columns, lookups, today)
-        for number, cells in _reporting(sheet.rows, "check", progress)
+        for number, cells in with_progress(sheet.rows, "check", progress)
     ]
     _flag_duplicates(rows, columns)
     good = [row for row in rows if not row.errors]
@@ -317,7 +318,7 @@ class _RowCheck:
 
     def fail(self, name: str, reason: str) -> None:
         label = self.columns.label.get(name, name)
-        self.errors.append(RowError(self.number, label, _clip(self.texts[name]), reason))
+        self.errors.append(RowError(self.number, label, clip_text(self.texts[name]), reason))
 
     def device_id(self) -> str:
         text = self.texts["device_id"]
@@ -520,7 +521,7 @@ def _flag_duplicates(rows: list[_Row], columns: _Columns) -> None:
                 RowError(
                     row.number,
                     columns.label["device_id"],
-                    _clip(row.device_id),
+                    clip_text(row.device_id),
                     f"设备编号重复（第 {first} 行） duplicate device_id (first on row {first})",
                 )
             )
@@ -557,7 +558,7 @@ def _stored_values(
 ) -> dict[str, dict[str, Any]]:
     columns = [getattr(Device, f) for f in fields]
     stored: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(sorted(device_ids), _IN_CHUNK):
+    for chunk in chunks(sorted(device_ids), _IN_CHUNK):
         result = session.execute(
             select(Device.device_id, *columns).where(Device.device_id.in_(chunk))
         )
@@ -584,7 +585,7 @@ def _write(
     done = 0
     try:
         for statement, rows in ((insert(Device), new), (update(Device), changed)):
-            for batch in _chunks(rows, _WRITE_CHUNK):
+            for batch in chunks(rows, _WRITE_CHUNK):
                 session.execute(statement, list(batch))
                 done += len(batch)
                 if progress is not None:
@@ -816,33 +817,5 @@ def open_alarm_count(session: Session, device_id: str) -> int:
 # --------------------------------------------------------------------------- #
 
 
-def cell_text(value: Any) -> str:
-    """A cell as trimmed text; Excel stores numbers typed into text columns as floats."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    return str(value).strip()
-
-
 def _escape_like(text: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", text)
-
-
-def _reporting(items: Sequence[_T], phase: str, progress: ProgressCallback | None) -> Iterator[_T]:
-    total = len(items)
-    for done, item in enumerate(items, start=1):
-        yield item
-        if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
-            progress(phase, done, total)
-
-
-def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
