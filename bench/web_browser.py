@@ -40,8 +40,9 @@ from tests.browser.live import (  # noqa: E402
     live_server,
 )
 
-# Usable: the page says so (document.body.dataset.ready = "1"), or, until the pages set that
-# marker, its main content is drawn. The expression's value is the time it first held.
+# Usable: the page says so (core/app.js sets document.body.dataset.ready = "1" once the page
+# has drawn its first data), or its main content is drawn, whichever comes first. The
+# expression's value is the time it first held.
 MARKER = "document.body && document.body.dataset.ready === '1'"
 OVERVIEW_DRAWN = (
     "(document.querySelector('[data-testid=tile-open]')?.textContent || '') !== '' && "
@@ -90,8 +91,14 @@ PAGES = [
         1.5,
     ),
     PageSpec("案件页 /cases/{id}", lambda s: f"/cases/{first_case_id(s)}", "duty", CASE_DRAWN, 0.5),
-    PageSpec("工单列表 / (handler: housing)", lambda s: "/", "housing", LIST_DRAWN, 0.5),
-    PageSpec("工单列表 / (community: nanxin)", lambda s: "/", "nanxin", LIST_DRAWN, 0.5),
+    PageSpec("工单列表 /cases (handler: housing)", lambda s: "/cases", "housing", LIST_DRAWN, 0.5),
+    PageSpec("派单台 /dispatch (dispatcher)", lambda s: "/dispatch", "dispatcher", "false", 0.5),
+    PageSpec("待办 /inbox (handler: housing)", lambda s: "/inbox", "housing", "false", 0.5),
+    PageSpec("待办 /inbox (community: nanxin)", lambda s: "/inbox", "nanxin", "false", 0.5),
+    PageSpec("上报 /report (grid worker)", lambda s: "/report", "grid_nanxin", "false", 0.5),
+    PageSpec("我的诉求 /requests (resident)", lambda s: "/requests", "resident_a", "false", 0.5),
+    PageSpec("我要反映 /submit (resident)", lambda s: "/submit", "resident_a", "false", 0.5),
+    PageSpec("考核排名 /rankings (leader)", lambda s: "/rankings", "leader", "false", 0.5),
 ]
 
 

@@ -207,3 +207,10 @@ def test_the_community_sent_to_an_in_home_gas_alarm_sees_the_households_number(
     # answer at the door: they must be able to call the household.
     assert phone_seen_by("nanxin") == "13912345678"
     assert phone_seen_by("leader") == "139****5678"
+
+
+def test_me_tells_the_caller_their_own_phone_and_name(client: TestClient, login: Any) -> None:
+    me = client.get("/api/v1/auth/me", headers=login("resident_a")).json()
+    assert me["role"] == "resident" and me["phone"] == "13900000001"
+    assert me["display_name"]
+    assert client.get("/api/v1/auth/me", headers=login("leader")).json()["phone"] is None

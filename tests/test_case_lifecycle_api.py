@@ -225,3 +225,31 @@ def test_a_person_cannot_file_a_case_in_a_device_alarm_category(
     r = client.post("/api/v1/cases", json=body, headers=login("dispatcher"))
     assert r.status_code == 422, r.text
     assert "opened by townops" in r.json()["error"]["message"]
+
+
+def test_work_queue_filters_find_pending_extensions_and_the_callers_own_cases(
+    client: TestClient, login: Login, new_case: Callable[..., dict[str, Any]]
+) -> None:
+    held = ok(act(client, login("dispatcher"), new_case(), "dispatch", department="housing_office"))
+    held = ok(act(client, login("housing"), held, "accept"))
+    ok(act(client, login("housing"), held, "request_extension", working_days=3, reason="协调物业"))
+    elsewhere = ok(act(client, login("dispatcher"), new_case(), "dispatch", community=NANXIN))
+
+    def ids(user: str, query: str) -> set[int]:
+        page = ok(client.get(f"/api/v1/cases?{query}&page_size=200", headers=login(user)))
+        return {c["id"] for c in page["items"]}
+
+    assert held["id"] in ids("duty", "extension=pending")
+    assert elsewhere["id"] not in ids("duty", "extension=pending")
+    assert held["id"] not in ids("duty", "extension=approved")
+    # "Mine" is what the caller's unit holds: the department's case for its handler, the
+    # community's for its staff, though the staff can see both (both lie in 南新).
+    assert held["id"] in ids("housing", "mine=true") and elsewhere["id"] not in ids(
+        "housing", "mine=true"
+    )
+    assert elsewhere["id"] in ids("nanxin", "mine=true")
+    assert held["id"] in ids("nanxin", "open=true") and held["id"] not in ids("nanxin", "mine=true")
+    # A role with no unit of its own holds nothing.
+    assert ids("dispatcher", "mine=true") == set()
+    bad = client.get("/api/v1/cases?extension=maybe", headers=login("duty"))
+    assert bad.status_code == 422

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
 from tests.helpers import NANXIN, act, ok
 from townops.auth.service import create_api_key
+from townops.dispatch import reasons
+from townops.dispatch.models import RoutingDecision
 
 Login = Callable[[str], dict[str, str]]
 
@@ -267,3 +270,118 @@ def _inside(client: TestClient, login: Login, code: str) -> tuple[float, float]:
     feature = next(f for f in grids["features"] if f["id"] == code)
     point = shape(feature["geometry"]).representative_point()
     return point.y, point.x
+
+
+# --- the reason as a code the pages can word in Chinese or English --------------------------
+
+
+def test_a_queued_case_says_why_as_a_code_with_its_figures(
+    client: TestClient, login: Login
+) -> None:
+    unclear = file_case(client, login, content="我想反映一个情况，希望有关部门重视一下，谢谢")
+    routing = unclear["routing"]
+    assert routing["reason_code"] == "low_confidence"
+    assert routing["reason_params"] == {
+        "confidence": routing["confidence"],
+        "threshold": routing["threshold"],
+    }
+    assert routing["reason"].startswith("confidence ")  # the English words stay for old clients
+    assert "reason" not in routing["scores"]  # not shown twice
+
+    placeless = file_case(client, login, content="小区电梯坏了三天了，老人上下楼很困难")
+    assert placeless["routing"]["reason_code"] in ("no_place", "unsure_place")
+    assert "place" in placeless["routing"]["reason"]
+
+    asked = file_case(
+        client,
+        login,
+        category="street_light",
+        content="南新路上路灯不亮",
+        jurisdiction=NANXIN,
+        auto_dispatch=False,
+    )
+    assert asked["routing"]["outcome"] == "queued"
+    assert asked["routing"]["reason_code"] == "person_requested"
+    assert asked["routing"]["reason_params"] == {}
+    queue: list[dict[str, Any]] = client.get(
+        "/api/v1/dispatch/queue", headers=login("dispatcher")
+    ).json()
+    queued = {c["id"]: c["routing"] for c in queue}
+    assert queued[asked["id"]]["reason_code"] == "person_requested"
+    assert queued[unclear["id"]]["reason_params"] == routing["reason_params"]
+
+
+def test_a_dispatched_and_a_linked_case_say_why_as_codes(client: TestClient, login: Login) -> None:
+    first = file_case(
+        client,
+        login,
+        category="lift_failure",
+        content="高行家园5号楼电梯坏了，老人下不了楼",
+        jurisdiction=GAOHANG_JIAYUAN,
+    )
+    assert first["routing"]["reason_code"] == "confident"
+    assert first["routing"]["reason_params"] == {
+        "rule": "category-default",
+        "confidence": 1.0,
+        "threshold": first["routing"]["threshold"],
+    }
+    again = file_case(
+        client,
+        login,
+        category="lift_failure",
+        content="高行家园5号楼电梯坏了，老人下不了楼！",
+        jurisdiction=GAOHANG_JIAYUAN,
+    )
+    assert again["routing"]["reason_code"] == "repeat"
+    params = again["routing"]["reason_params"]
+    assert params["case_id"] == first["id"] and 0.45 <= params["similarity"] <= 1.0
+    assert again["routing"]["reason"] == (
+        f"repeats open case {first['id']} (similarity {params['similarity']:.2f})"
+    )
+
+
+def test_decisions_stored_before_the_codes_are_read_from_their_words(
+    client: TestClient, login: Login, session: Session
+) -> None:
+    case = file_case(
+        client,
+        login,
+        category="street_light",
+        content="南新路上路灯不亮",
+        jurisdiction=NANXIN,
+        auto_dispatch=False,
+    )
+    decision = session.get(RoutingDecision, case["id"])
+    assert decision is not None
+    # As an older townops wrote it: the sentence only.
+    decision.scores = {k: v for k, v in decision.scores.items() if k != "reason"}
+    decision.reason = "confidence 0.31 below the threshold 0.55"
+    session.commit()
+    routing = ok(client.get(f"/api/v1/cases/{case['id']}", headers=login("duty")))["routing"]
+    assert routing["reason_code"] == "low_confidence"
+    assert routing["reason_params"] == {"confidence": 0.31, "threshold": 0.55}
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "params"),
+    [
+        (
+            "rule 'group-renting-to-community', confidence 1.00 ≥ 0.55",
+            "confident",
+            {"rule": "group-renting-to-community", "confidence": 1.0, "threshold": 0.55},
+        ),
+        ("repeats open case 17 (similarity 0.62)", "repeat", {"case_id": 17, "similarity": 0.62}),
+        ("place not sure enough (0.40)", "unsure_place", {"place_confidence": 0.4}),
+        ("no place found in the request", "no_place", {}),
+        ("automatic dispatch is off for this town", "auto_dispatch_off", {}),
+        ("the caller asked for a person to dispatch it", "person_requested", {}),
+        ("something a person typed", "other", {"text": "something a person typed"}),
+    ],
+)
+def test_every_old_sentence_maps_back_to_its_code(
+    text: str, code: str, params: dict[str, Any]
+) -> None:
+    reason = reasons.parse_legacy(text)
+    assert (reason.code, reason.params) == (code, params)
+    if code != "other":
+        assert reason.text == text  # the same words are written today

@@ -48,6 +48,7 @@ from townops.web import api as web_api
 from townops.web import routes as web_routes
 from townops.web.live import IdWatermark, LiveCursor, StreamTiming, open_cursor, poll
 from townops.web.overview import OverviewOut, build_overview
+from townops.web.routes import PAGES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NANXIN = "310115121020"  # 南新居委会
@@ -545,7 +546,7 @@ def test_reference_names_and_public_config(
 # --------------------------------------------------------------------------- pages
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/overview", "/cases", "/cases/42"])
+@pytest.mark.parametrize("path", [*PAGES, "/cases/42"])
 def test_pages_serve_the_shell(client: TestClient, path: str) -> None:
     r = client.get(path, follow_redirects=False)
     assert r.status_code == 200, r.text
@@ -637,7 +638,19 @@ def test_every_module_import_resolves_to_a_shipped_file() -> None:
                 problems.append(f"{path.name}: {target} does not exist")
     app_js = (STATIC / "js" / "core" / "app.js").read_text(encoding="utf-8")
     pages = re.findall(r'page: "(\w+)"', app_js)
-    assert set(pages) == {"login", "overview", "case", "home"}
+    assert set(pages) == {
+        "login",
+        "overview",
+        "case",
+        "home",
+        "dispatch",
+        "inbox",
+        "report",
+        "submit",
+        "requests",
+        "track",
+        "rankings",
+    }
     problems += [f"page {p}" for p in pages if not (STATIC / "js" / "pages" / f"{p}.js").is_file()]
     assert problems == []
 

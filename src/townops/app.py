@@ -13,6 +13,7 @@ from townops.api.errors import install_error_handlers
 from townops.assessment.api import router as assessment_router
 from townops.auth.api import router as auth_router
 from townops.cases.api import router as cases_router
+from townops.cases.tracking_api import router as tracking_router
 from townops.categories.api import router as categories_router
 from townops.db import make_engine, make_session_factory
 from townops.dispatch.api import router as dispatch_router
@@ -20,6 +21,7 @@ from townops.forecast.api import router as forecast_router
 from townops.gazetteer.api import router as gazetteer_router
 from townops.jurisdiction.api import router as jurisdiction_router
 from townops.kpi.api import router as kpi_router
+from townops.media.api import router as media_router
 from townops.open311.api import router as open311_router
 from townops.risk.api import router as risk_router
 from townops.sensing.alarms_api import router as alarms_router
@@ -30,6 +32,7 @@ from townops.systemic.api import router as systemic_router
 from townops.towns.models import TownRecord
 from townops.web.api import router as web_api_router
 from townops.web.routes import router as web_pages_router
+from townops.web.tiles import router as map_tiles_router
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -60,10 +63,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         gazetteer_router,
         jurisdiction_router,
         kpi_router,
+        map_tiles_router,
+        media_router,
         open311_router,
         risk_router,
         signs_router,
         systemic_router,
+        tracking_router,
         web_api_router,
         # Last: the pages' catch-all routes must not shadow the API.
         web_pages_router,

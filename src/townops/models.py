@@ -7,6 +7,7 @@ from townops.db import Base
 from townops.dispatch.models import RoutingDecision, TrainingExample
 from townops.gazetteer.models import GazetteerEntry
 from townops.jurisdiction.models import Jurisdiction
+from townops.media.models import Photo
 from townops.organization.models import Department
 from townops.sensing.models import (
     Alarm,
@@ -36,6 +37,7 @@ __all__ = [
     "InstanceSetting",
     "Jurisdiction",
     "ManualFigure",
+    "Photo",
     "QuarantinedMessage",
     "Reading",
     "ReadingRollup",

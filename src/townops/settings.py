@@ -37,6 +37,21 @@ class Settings(BaseSettings):
         description="This installation's retrained classifier model (written by `townops "
         "classifier retrain`); default: the model shipped in the package.",
     )
+    # An optional background of map tiles under the town's GeoJSON (docs/web.md). Never
+    # required: without them the map is drawn on a plain background.
+    map_tile_url: str | None = Field(
+        default=None,
+        description="Tile URL template with {z}, {x}, {y} (web-mercator XYZ), on the town's "
+        "own network, e.g. http://tiles.town.lan/{z}/{x}/{y}.png; its origin is added to "
+        "the pages' Content-Security-Policy.",
+    )
+    map_tile_dir: Path | None = Field(
+        default=None,
+        description="A folder of tiles (Z/X/Y.png|.jpg|.webp) that townops serves itself at "
+        "/map-tiles/; used when map_tile_url is not set.",
+    )
+    map_tile_max_zoom: int = Field(default=18, ge=0, le=22)
+    map_tile_attribution: str = Field(default="", description="Shown under the map.")
 
 
 @lru_cache(maxsize=1)

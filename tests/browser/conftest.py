@@ -37,7 +37,8 @@ from tests.browser.live import (
     own_database_url,
 )
 
-PG_DATABASE = "townops_test_browser"
+# Parallel runs (e.g. two people on one machine) may each name their own database.
+PG_DATABASE = os.environ.get("TOWNOPS_TEST_BROWSER_DB", "townops_test_browser")
 NANXIN = "310115121020"  # 南新居委会
 
 # A few cases in different communities, so the overview has figures to show.

@@ -171,12 +171,22 @@ def server_command(database_url: str, port: int) -> list[str]:
 
 @contextmanager
 def live_server(
-    database_url: str, log_path: Path, start_timeout: float = 60
+    database_url: str,
+    log_path: Path,
+    start_timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
-    """Start the server on a free port, wait for /healthz, stop it on the way out."""
+    """Start the server on a free port, wait for /healthz, stop it on the way out.
+
+    ``env``: more environment for the server (settings such as ``TOWNOPS_MAP_TILE_DIR``)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "TOWNOPS_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        **(env or {}),
+        "TOWNOPS_DATABASE_URL": database_url,
+        "PYTHONUNBUFFERED": "1",
+    }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             server_command(database_url, port),

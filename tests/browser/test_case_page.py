@@ -66,13 +66,13 @@ def test_case_page_screenshots(
             shoot(page, screenshot_dir, f"case-{lang}-{size}")
 
 
-def test_handler_home_lists_the_case_and_opens_its_page(
+def test_handler_case_list_shows_the_case_and_opens_its_page(
     open_page: OpenPage, server: LiveServer, screenshot_dir: Path
 ) -> None:
     case = worked_case(server)
     page = open_page(viewport=DESKTOP)
-    log_in(page, "housing")
-    assert page.url.endswith("/")  # a handler's home is the case list, not the one screen
+    log_in(page, "housing", then="/cases")
+    assert page.url.endswith("/cases")
     row = page.locator(f"[data-testid=case-list] li[data-case-id='{case['id']}']")
     expect(row).to_contain_text(f"#{case['id']}")
 
@@ -83,6 +83,6 @@ def test_handler_home_lists_the_case_and_opens_its_page(
     for size, viewport in SIZES.items():
         page.set_viewport_size(viewport)
         for lang in LANGS:
-            page.goto(f"/?lang={lang}")
+            page.goto(f"/cases?lang={lang}")
             page.locator("[data-testid=case-list] li").first.wait_for()
-            shoot(page, screenshot_dir, f"home-handler-{lang}-{size}")
+            shoot(page, screenshot_dir, f"cases-handler-{lang}-{size}")

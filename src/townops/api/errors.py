@@ -36,6 +36,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_open311(request):
             return open311_error_response(request, exc.status_code, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        wait = exc.details.get("retry_after_seconds") if exc.status_code == 429 else None
+        if wait is not None:
+            headers = {"Retry-After": str(wait)}
         return JSONResponse(
             jsonable_encoder(error_body(exc.code, exc.message, exc.details)),
             status_code=exc.status_code,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep, TokenKeyDep
+from townops.auth.models import User
 from townops.auth.service import actor_for, authenticate, issue_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -31,8 +32,10 @@ def token(
 
 
 @router.get("/me")
-def me(actor: ActorDep, profile: ProfileDep) -> dict[str, Any]:
+def me(actor: ActorDep, profile: ProfileDep, session: SessionDep) -> dict[str, Any]:
+    """Who the caller is, what their role may do, and their own phone (to prefill forms)."""
     spec = profile.roles.get(actor.role)
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
     return {
         "username": actor.username,
         "role": actor.role.value,
@@ -41,4 +44,6 @@ def me(actor: ActorDep, profile: ProfileDep) -> dict[str, Any]:
         "department": actor.department_code,
         "scope": actor.scope_code,
         "actions": sorted(spec.actions) if spec else [],
+        "display_name": user.display_name if user else "",
+        "phone": user.phone if user else None,  # the caller's own number: never masked
     }

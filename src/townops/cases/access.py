@@ -79,6 +79,20 @@ def _owns(actor: Actor, case: Case) -> bool:
     return actor.role == Role.admin
 
 
+def in_hands_of(actor: Actor) -> ColumnElement[bool]:
+    """A SQL condition: the cases the actor's own unit is in charge of (``_owns`` in SQL).
+
+    A department's handler: its department's cases. Community staff and grid workers: the
+    cases assigned to their community. Roles without a unit of their own hold none.
+    """
+    if actor.role == Role.handler and actor.department_code is not None:
+        return Case.department_code == actor.department_code
+    if actor.role in (Role.community_staff, Role.grid_worker) and actor.scope_path is not None:
+        communities = [code for code in actor.scope_path.strip("/").split("/") if code]
+        return Case.assignee_community_code.in_(communities)
+    return false()
+
+
 def require_role(actor: Actor, allowed: frozenset[Role], doing: str) -> None:
     """Raise :class:`Forbidden` unless the actor's role is one of ``allowed`` (or system)."""
     if not actor.is_system and actor.role not in allowed:

@@ -10,13 +10,14 @@ from pydantic import BaseModel
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep
 from townops.cases import service
-from townops.cases.enums import Action, CaseKind, State
+from townops.cases.enums import Action, CaseKind, ExtensionStatus, State
 from townops.cases.presenters import present_case, present_event
 from townops.cases.schemas import ActionInput, CaseCreate, CaseOut, CasePage, EventOut
 from townops.categories.service import find_category
 from townops.dispatch.models import RoutingDecision
 from townops.dispatch.service import receive_case
 from townops.errors import InvalidInput
+from townops.media.presenters import present_case_photos
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -36,6 +37,8 @@ def create_case(
     category = find_category(session, case.category_code)
     routing = session.get(RoutingDecision, case.id)  # in the identity map: no query
     out = present_case(case, actor=actor, profile=profile, category=category, routing=routing)
+    if body.photos:
+        out.photos = present_case_photos(session, case_id=case.id)
     return _json(out, 201)
 
 
@@ -54,6 +57,10 @@ def list_cases(
     open: bool | None = None,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
+    extension: ExtensionStatus | None = None,
+    mine: Annotated[
+        bool, Query(description="only the cases your own unit (department, community) holds")
+    ] = False,
     order: str = "-received_at",
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1)] = 50,
@@ -71,6 +78,8 @@ def list_cases(
         open=open,
         received_from=received_from,
         received_to=received_to,
+        extension=extension.value if extension else None,
+        mine=mine,
         order=order,
     )
     rows, has_more, total = service.list_cases_for(

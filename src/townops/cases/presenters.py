@@ -17,6 +17,7 @@ from townops.cases.service import actions_for
 from townops.categories.service import CategoryInfo, find_category
 from townops.dispatch.models import RoutingDecision
 from townops.dispatch.schemas import RoutingOut
+from townops.media.presenters import present_case_photos
 from townops.timeutil import utcnow
 from townops.towns.profile import TownProfile
 
@@ -145,6 +146,7 @@ def present_case(
             )
         ]
         out.allowed_actions = _drop_impossible(out, actor)
+        out.photos = present_case_photos(session, case_id=case.id)
     else:
         # Without the summonses and extensions loaded, do not offer what depends on them.
         out.allowed_actions = [a for a in out.allowed_actions if a not in _NEEDS_DETAIL]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from townops.cases.enums import CaseKind, Rating
 from townops.dispatch.schemas import RoutingOut
+from townops.media.schemas import PhotoId, PhotoOut
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 
@@ -39,6 +40,11 @@ class CaseCreate(BaseModel):
         default=True,
         description="false: leave the case in the dispatch queue (suggestions are still made)",
     )
+    photos: list[PhotoId] = Field(
+        default_factory=list,
+        max_length=9,
+        description="Ids of your photos from POST /api/v1/media/photos (at most 9)",
+    )
 
 
 class ActionInput(BaseModel):
@@ -60,6 +66,11 @@ class ActionInput(BaseModel):
     working_days: int | None = Field(default=None, ge=1, le=60, description="extension length")
     departments: list[str] | None = Field(default=None, description="whistle: summoned units")
     report_in_hours: int | None = Field(default=None, ge=1, le=720)
+    photos: list[PhotoId] = Field(
+        default_factory=list,
+        max_length=9,
+        description="resolve: ids of your photos from POST /api/v1/media/photos (at most 9)",
+    )
 
 
 class Named(BaseModel):
@@ -143,6 +154,9 @@ class CaseOut(BaseModel):
     allowed_actions: list[str]
     summonses: list[SummonsOut] = []
     extensions: list[ExtensionOut] = []
+    photos: list[PhotoOut] = Field(
+        default=[], description="report and resolve photos (single-case answers only)"
+    )
 
 
 class CasePage(BaseModel):

@@ -11,30 +11,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from townops.auth.actor import SYSTEM, Actor
 from townops.cases import actions as rules
-from townops.cases.access import check_may_act, role_may, visible_cases
+from townops.cases.access import check_may_act, in_hands_of, role_may, visible_cases
 from townops.cases.deadlines import due_at
 from townops.cases.enums import Action, Role, State
-from townops.cases.models import Case, CaseEvent
+from townops.cases.models import Case, CaseEvent, Extension
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.transitions import allowed_actions, next_state
 from townops.categories.service import get_category
 from townops.dispatch.learning import learn_from_action
 from townops.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, StaleVersion
 from townops.jurisdiction.service import PlaceInfo, locate_point, place
+from townops.media.service import attach_photos
 from townops.timeutil import as_utc, utcnow
 from townops.towns.profile import TownProfile, get_profile
 
-_TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def new_tracking_code() -> str:
-    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(10))
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(10))
 
 
 def _resolve_place(session: Session, *, actor: Actor, data: CaseCreate) -> PlaceInfo | None:
@@ -97,11 +98,13 @@ def create_case(
         updated_at=now,
     )
     case.refresh_clock()
-    event = _event(case, action=Action.create, from_state=None, actor=actor, now=now, data={})
+    photos = {"photos": list(data.photos)} if data.photos else {}
+    event = _event(case, action=Action.create, from_state=None, actor=actor, now=now, data=photos)
     event.case = case
     # One flush inserts both: the event's case_id is filled in from the new case's id.
     session.add_all([case, event])
     session.flush()
+    attach_photos(session, actor=actor, case=case, photo_ids=data.photos, stage="report")
     return case
 
 
@@ -151,6 +154,8 @@ def perform_action(
     case = get_case_for(session, actor=actor, case_id=case_id)
     if body.version != case.version:
         raise StaleVersion(expected=body.version, actual=case.version)
+    if body.photos and action != Action.resolve:
+        raise InvalidInput("photos go with the resolve action only", field="photos")
     _apply(session, case=case, actor=actor, action=action, body=body, now=now, profile=profile)
     try:
         session.flush()
@@ -158,6 +163,7 @@ def perform_action(
         session.rollback()
         current = session.scalar(select(Case.version).where(Case.id == case_id)) or 0
         raise StaleVersion(expected=body.version, actual=current) from exc
+    attach_photos(session, actor=actor, case=case, photo_ids=body.photos, stage="resolve")
     return case
 
 
@@ -195,7 +201,7 @@ def _apply(
             from_state=state.value,
             actor=actor,
             now=now,
-            data=outcome.data,
+            data={**outcome.data, "photos": body.photos} if body.photos else outcome.data,
             comment=body.comment or (body.reason or ""),
             department_code=department,
         )
@@ -274,6 +280,8 @@ class CaseFilters:
     open: bool | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
+    extension: str | None = None  # cases with an extension request in this status
+    mine: bool = False  # only the cases the caller's own unit is in charge of
     order: str = "-received_at"
 
 
@@ -316,6 +324,16 @@ def _filtered(session: Session, actor: Actor, f: CaseFilters, now: datetime) -> 
         stmt = stmt.where(Case.received_at >= as_utc(f.received_from))
     if f.received_to:
         stmt = stmt.where(Case.received_at < as_utc(f.received_to))
+    if f.extension:
+        stmt = stmt.where(
+            exists(
+                select(Extension.id).where(
+                    Extension.case_id == Case.id, Extension.status == f.extension
+                )
+            )
+        )
+    if f.mine:
+        stmt = stmt.where(in_hands_of(actor))
     return stmt
 
 

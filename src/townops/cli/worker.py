@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Annotated
 
@@ -11,6 +12,10 @@ import typer
 
 from townops.cases.sweeps import sweep_late_report_ins, sweep_overdue
 from townops.cli.common import DbOpt, console, engine_for, settings_with, transaction
+from townops.media.service import purge_unattached
+
+# Photos uploaded with a form that was never sent are deleted a day later; checked hourly.
+PURGE_EVERY_SECONDS = 3600.0
 
 worker_app = typer.Typer(help="Background workers.", no_args_is_help=True)
 
@@ -32,13 +37,15 @@ def deadlines(
     once: Annotated[bool, typer.Option(help="Sweep once and exit.")] = False,
     database_url: DbOpt = None,
 ) -> None:
-    """Supervise newly overdue cases (超期自动督办) and late report-ins, every INTERVAL seconds.
+    """Supervise newly overdue cases (超期自动督办) and late report-ins, every INTERVAL seconds;
+    hourly, delete photos uploaded more than a day ago and never attached to a case.
 
     Several workers may run at once: each sweep claims cases with a compare-and-set UPDATE,
     so no case is supervised twice.
     """
     engine = engine_for(settings_with(database_url))
     stop = _stop_event()
+    last_purge = float("-inf")
     while True:
         with transaction(engine) as session:
             marked = sweep_overdue(session)
@@ -48,6 +55,12 @@ def deadlines(
                 f"overdue sweep: {marked} newly overdue case(s) marked and supervised, "
                 f"{late} late report-in(s) supervised"
             )
+        if once or time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
+            with transaction(engine) as session:
+                purged = purge_unattached(session)
+            last_purge = time.monotonic()
+            if purged or once:
+                console.print(f"photos: {purged} never-attached upload(s) older than a day deleted")
         if once or stop.wait(interval):
             break
 

@@ -25,15 +25,13 @@ from townops.auth.actor import Actor
 from townops.cases.enums import Action, State
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput
-from townops.cases.service import perform_action
+from townops.cases.service import TOKEN_ALPHABET, perform_action
 from townops.cases.sweeps import sweep_late_report_ins, sweep_overdue
 from townops.cases.transitions import next_state
 from townops.demo import behaviour as b
 from townops.demo.cast import Cast
 from townops.demo.scenario import local_midnight, year_days
 from townops.towns.profile import get_profile
-
-_TOKEN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 @dataclass
@@ -196,7 +194,7 @@ class EventLoop:
             return
         rows = []
         for case in self.new_today:
-            token = "".join(self.token_rng.choice(_TOKEN_ALPHABET) for _ in range(10))
+            token = "".join(self.token_rng.choice(TOKEN_ALPHABET) for _ in range(10))
             rows.append({"case_id": case.id, "new_token": token})
             set_committed_value(case, "token", token)
         table = cast(Table, Case.__table__)

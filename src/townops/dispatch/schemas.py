@@ -8,12 +8,26 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from townops.dispatch.models import RoutingDecision
+from townops.dispatch.reasons import SCORES_KEY, reason_of
 
 
 class RoutingOut(BaseModel):
     automatic: bool = Field(description="decided by the system without a person")
     outcome: str = Field(description="dispatched | queued | duplicate")
-    reason: str
+    reason: str = Field(description="the reason in English words (reason_code is for programs)")
+    reason_code: str = Field(
+        description=(
+            "why, as a code: confident (dispatched) | repeat (duplicate) | auto_dispatch_off | "
+            "person_requested | low_confidence | no_place | unsure_place (queued) | other"
+        )
+    )
+    reason_params: dict[str, Any] = Field(
+        description=(
+            "the figures of the reason: confident {rule, confidence, threshold}, repeat "
+            "{case_id, similarity}, low_confidence {confidence, threshold}, unsure_place "
+            "{place_confidence}, other {text}"
+        )
+    )
     rule: str | None = Field(description="the routing rule that decided the target")
     category: str
     category_source: str = Field(description="given | classifier")
@@ -33,17 +47,21 @@ class RoutingOut(BaseModel):
 
     @classmethod
     def of(cls, decision: RoutingDecision) -> RoutingOut:
+        why = reason_of(decision.scores, decision.reason)
         return cls(
             automatic=decision.automatic,
             outcome=decision.outcome,
             reason=decision.reason,
+            reason_code=why.code,
+            reason_params=why.params,
             rule=decision.rule,
             category=decision.category_code,
             category_source=decision.category_source,
             confidence=decision.confidence,
             threshold=decision.threshold,
             model_version=decision.model_version,
-            scores=decision.scores,
+            # The reason is shown on its own above: not twice.
+            scores={k: v for k, v in (decision.scores or {}).items() if k != SCORES_KEY},
             place=decision.place,
             department=decision.target_department,
             community=decision.target_community,

@@ -30,9 +30,11 @@ from townops.cases.enums import Action
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.categories.service import CategoryInfo, all_categories
+from townops.dispatch import reasons
 from townops.dispatch.config import DispatchConfig
 from townops.dispatch.duplicates import find_duplicate
 from townops.dispatch.models import RoutingDecision
+from townops.dispatch.reasons import RoutingReason
 from townops.dispatch.rules import Target, match_rule
 from townops.dispatch.understand import CategoryScore, score_categories
 from townops.errors import InvalidInput
@@ -253,18 +255,26 @@ def _queue_reason(
     threshold: float,
     *,
     requested: bool,
-) -> str:
+) -> RoutingReason | None:
+    """Why the case must wait for a person, or None when the system may dispatch it."""
     if not config.auto_dispatch:
-        return "automatic dispatch is off for this town"
+        return reasons.AUTO_DISPATCH_OFF
     if not requested:
-        return "the caller asked for a person to dispatch it"
+        return reasons.PERSON_REQUESTED
     if reading.confidence < threshold:
-        return f"confidence {reading.confidence:.2f} below the threshold {threshold:.2f}"
+        return reasons.low_confidence(reading.confidence, threshold)
     if not finding.usable and reading.category not in config.placeless_categories:
         if finding.method == "none":
-            return "no place found in the request"
-        return f"place not sure enough ({finding.confidence:.2f})"
-    return ""
+            return reasons.NO_PLACE
+        return reasons.unsure_place(finding.confidence)
+    return None
+
+
+def _record_reason(decision: RoutingDecision, reason: RoutingReason) -> None:
+    """The English sentence for API clients, the code and figures for the pages to word."""
+    decision.reason = reason.text
+    # A new dict, so the JSON column sees the change.
+    decision.scores = {**decision.scores, reasons.SCORES_KEY: reason.stored()}
 
 
 def route_case(
@@ -316,13 +326,13 @@ def route_case(
     if repeat is not None and data.auto_dispatch and config.auto_dispatch:
         decision.outcome = "duplicate"
         decision.automatic = True
-        decision.reason = f"repeats open case {repeat.case_id} (similarity {repeat.similarity:.2f})"
+        _record_reason(decision, reasons.repeat(repeat.case_id, repeat.similarity))
         _act(
             session,
             case,
             Action.link,
             duplicate_of=repeat.case_id,
-            comment=decision.reason,
+            comment=f"关联重复件 / linked as a repeat: {decision.reason}",
             now=now,
         )
         return decision
@@ -337,14 +347,14 @@ def route_case(
     decision.rule = target.rule
     decision.target_department = target.department
     decision.target_community = target.community
-    reason = _queue_reason(config, reading, finding, threshold, requested=data.auto_dispatch)
-    if reason:
+    waiting = _queue_reason(config, reading, finding, threshold, requested=data.auto_dispatch)
+    if waiting is not None:
         decision.outcome = "queued"
-        decision.reason = reason
+        _record_reason(decision, waiting)
         return decision
     decision.outcome = "dispatched"
     decision.automatic = True
-    decision.reason = f"rule '{target.rule}', confidence {reading.confidence:.2f} ≥ {threshold:.2f}"
+    _record_reason(decision, reasons.confident(target.rule, reading.confidence, threshold))
     _act(
         session,
         case,

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from townops.api.deps import ActorDep, SessionDep, TokenKeyDep, oauth2_scheme
+from townops.api.deps import ActorDep, SessionDep, SettingsDep, TokenKeyDep, oauth2_scheme
 from townops.auth.actor import Actor
 from townops.auth.service import actor_from_token
 from townops.categories.models import Category
@@ -42,6 +42,7 @@ from townops.web.overview import (
     view_of,
 )
 from townops.web.routes import asset_version
+from townops.web.tiles import tile_source
 
 router = APIRouter(tags=["web"])
 
@@ -70,16 +71,15 @@ def get_overview(
 
 
 @router.get("/api/v1/web/config")
-def get_web_config(session: SessionDep) -> dict[str, Any]:
-    """What a page shows before log-in: the town's names, its time zone, the asset version.
-
-    No map tiles: the map is drawn from the town's own GeoJSON (docs/web.md)."""
+def get_web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    """What a page shows before log-in: the town's names, its time zone, the asset version,
+    and the optional map tiles (none by default: the maps are drawn from the town's GeoJSON)."""
     profile = get_profile(session)
     return {
         "town": {"code": profile.code, "name_zh": profile.name_zh, "name_en": profile.name_en},
         "timezone": profile.timezone,
         "asset_version": asset_version(),
-        "map_tiles": None,
+        "map_tiles": tile_source(settings),
     }
 
 
@@ -88,7 +88,11 @@ def get_reference(session: SessionDep, _actor: ActorDep) -> dict[str, Any]:
     """Codes and names the pages show (no geometry): categories, departments, places."""
     categories = session.execute(
         select(
-            Category.code, Category.name_zh, Category.name_en, Category.department_code
+            Category.code,
+            Category.name_zh,
+            Category.name_en,
+            Category.department_code,
+            Category.opened_by,
         ).order_by(Category.code)
     )
     departments = session.execute(
@@ -107,8 +111,9 @@ def get_reference(session: SessionDep, _actor: ActorDep) -> dict[str, Any]:
     )
     return {
         "categories": [
-            {"code": c, "name_zh": zh, "name_en": en, "department": d}
-            for c, zh, en, d in categories
+            # opened_by "townops": only the system opens it (device alarms …), never a person.
+            {"code": c, "name_zh": zh, "name_en": en, "department": d, "opened_by": o}
+            for c, zh, en, d, o in categories
         ],
         "departments": [
             {"code": c, "name_zh": zh, "name_en": en, "kind": k} for c, zh, en, k in departments

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 
+from townops.web.tiles import tile_origin
+
 STATIC_DIR = Path(__file__).with_name("static")
 _REPORT_FONTS = Path(__file__).resolve().parents[1] / "reports" / "fonts"
 # Files served under static/fonts/ that live elsewhere in the package.
@@ -44,16 +46,29 @@ _COMPRESSIBLE = (".html", ".js", ".css", ".json", ".svg", ".ttf", ".txt")
 _SHELL = "index.html"
 _VERSION_MARK = "{{ASSET_VERSION}}"
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-_PAGE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+
+
+@cache
+def page_headers(tile_origin: str | None) -> dict[str, str]:
+    """The pages' headers; a configured tile server is the one other place images may
+    come from (docs/web.md, "Map tiles")."""
+    csp = (
+        CSP
+        if tile_origin is None
+        else CSP.replace("img-src 'self'", f"img-src 'self' {tile_origin}")
+    )
+    return {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+
+
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 router = APIRouter(include_in_schema=False)
@@ -121,37 +136,43 @@ def _shell() -> bytes:
     return text.replace(_VERSION_MARK, asset_version()).encode()
 
 
-def _page() -> Response:
-    return Response(_shell(), media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+def _page(request: Request) -> Response:
+    headers = page_headers(tile_origin(request.app.state.settings))
+    return Response(_shell(), media_type="text/html; charset=utf-8", headers=headers)
 
 
-@router.get("/")
-def home_page() -> Response:
-    """The web app: log-in, then each role's home."""
-    return _page()
+# The pages of the web app: one shell each; core/app.js picks the page module by path.
+PAGES: dict[str, str] = {
+    "/": "log-in, then each role's home",
+    "/login": "log-in",
+    "/overview": "the one screen (一屏总览)",
+    "/cases": "the cases the caller may see, newest first",
+    "/dispatch": "the dispatch queue (派单台): dispatcher and duty officer",
+    "/inbox": "the inbox of a department or community, by deadline (待办)",
+    "/report": "a grid worker reports a problem from a phone (上报)",
+    "/submit": "a resident files a request with a map pin and photos (我要反映)",
+    "/requests": "a resident's own requests (我的诉求)",
+    "/track": "follow a request by its tracking code (查询)",
+    "/rankings": "monthly assessment rankings (考核排名)",
+}
 
 
-@router.get("/cases")
-def cases_page() -> Response:
-    """The cases the caller may see, newest first (every role)."""
-    return _page()
+def _page_route(path: str, description: str) -> None:
+    def page(request: Request) -> Response:
+        return _page(request)
+
+    page.__doc__ = description
+    router.add_api_route(path, page, methods=["GET"], name=f"page:{path}")
 
 
-@router.get("/login")
-def login_page() -> Response:
-    return _page()
-
-
-@router.get("/overview")
-def overview_page() -> Response:
-    """The one screen (一屏总览)."""
-    return _page()
+for _path, _description in PAGES.items():
+    _page_route(_path, _description)
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int) -> Response:
+def case_page(case_id: int, request: Request) -> Response:
     """One case, its timeline and the actions the caller may take."""
-    return _page()
+    return _page(request)
 
 
 @router.get("/static/{version}/{name:path}")

@@ -10,13 +10,21 @@ import { h, replaceChildren } from "./dom.js";
 import { applyDocumentLang, translator } from "./i18n.js";
 import { makeFormat } from "./format.js";
 import { errorBox, renderHeader } from "./shell.js";
-import { ONE_SCREEN_ROLES, cachedMe, isLoggedIn, rememberMe } from "./session.js";
+import { OVERVIEW_ROLES, PAGE_ROLES, cachedMe, homeFor, isLoggedIn, rememberMe } from "./session.js";
 
+// `roles`: who may open the page (others get a "not for your role" box); none = everyone.
 const ROUTES = [
   { pattern: /^\/login\/?$/, page: "login", public: true },
-  { pattern: /^\/overview\/?$/, page: "overview" },
+  { pattern: /^\/track\/?$/, page: "track", public: true },
+  { pattern: /^\/overview\/?$/, page: "overview", roles: OVERVIEW_ROLES },
   { pattern: /^\/cases\/(\d+)\/?$/, page: "case" },
   { pattern: /^\/cases\/?$/, page: "home", list: true },
+  { pattern: /^\/dispatch\/?$/, page: "dispatch", roles: PAGE_ROLES.dispatch },
+  { pattern: /^\/inbox\/?$/, page: "inbox", roles: PAGE_ROLES.inbox },
+  { pattern: /^\/report\/?$/, page: "report", roles: PAGE_ROLES.report },
+  { pattern: /^\/submit\/?$/, page: "submit", roles: PAGE_ROLES.submit },
+  { pattern: /^\/requests\/?$/, page: "requests", roles: PAGE_ROLES.requests },
+  { pattern: /^\/rankings\/?$/, page: "rankings", roles: PAGE_ROLES.rankings },
   { pattern: /^\/$/, page: "home" },
 ];
 
@@ -50,9 +58,9 @@ async function boot() {
     webConfig().catch(() => null),
     chosen.public ? Promise.resolve(null) : currentUser(),
   ]);
-  // "/" is the role's home: the one screen for the roles that watch the town.
-  if (chosen.page === "home" && !chosen.list && me && ONE_SCREEN_ROLES.includes(me.role)) {
-    location.replace("/overview" + location.search);
+  // "/" is the role's home: the one screen, the dispatch queue, the inbox, my requests …
+  if (chosen.page === "home" && !chosen.list && me && homeFor(me.role) !== "/") {
+    location.replace(homeFor(me.role) + location.search);
     return;
   }
   const header = h("header", { class: "top" });
@@ -61,6 +69,10 @@ async function boot() {
   document.body.dataset.page = chosen.page;
   document.documentElement.dataset.page = chosen.page;
   renderHeader(header, { me, config, active: chosen.page });
+  if (chosen.roles && me && !chosen.roles.includes(me.role)) {
+    replaceChildren(main, errorBox({ status: 403 }));
+    return;
+  }
   const page = (await pageModule).default;
   const t = translator(page.messages || {});
   const fmt = makeFormat(config?.timezone);
@@ -83,6 +95,8 @@ async function boot() {
     if (error?.status === 401) return; // already on the way to the log-in page
     replaceChildren(main, errorBox(error, () => location.reload()));
   }
+  // Tests and benchmarks wait for this: the page has drawn its first data.
+  document.body.dataset.ready = "1";
 }
 
 boot().catch((error) => {

@@ -67,6 +67,37 @@ const WORDS = {
     cleared: ["已恢复", "Cleared"],
     false_alarm: ["误报", "False alarm"],
   },
+  // Automatic dispatch (CaseOut.routing). Reasons carry {placeholders} for reason_params:
+  // the page fills them in (numbers formatted, case ids as links).
+  routing_outcome: {
+    dispatched: ["系统已自动派单", "Dispatched by the system"],
+    queued: ["待人工派单", "Waiting for a dispatcher"],
+    duplicate: ["已关联为重复件", "Linked as a repeat"],
+  },
+  routing_reason: {
+    confident: ["识别把握 {confidence}，达到阈值 {threshold}", "confidence {confidence} reached the threshold {threshold}"],
+    repeat: ["与在办工单 #{case_id} 重复（相似度 {similarity}）", "repeats open case #{case_id} (similarity {similarity})"],
+    auto_dispatch_off: ["本镇未开启自动派单", "automatic dispatch is off for this town"],
+    person_requested: ["受理时要求人工派单", "the caller asked for a person to dispatch it"],
+    low_confidence: ["识别把握 {confidence}，低于阈值 {threshold}", "confidence {confidence} below the threshold {threshold}"],
+    no_place: ["诉求中未找到地点", "no place found in the request"],
+    unsure_place: ["地点不够确定（把握 {place_confidence}）", "place not sure enough ({place_confidence})"],
+    other: ["{text}", "{text}"],
+  },
+  routing_rule: {
+    "category-default": ["按类别的默认承办部门", "the category's own department"],
+  },
+  category_source: {
+    given: ["受理时选定", "chosen when received"],
+    classifier: ["系统识别", "read by the classifier"],
+  },
+  place_method: {
+    given: ["受理时选定", "chosen when received"],
+    point: ["按坐标定位", "from the map point"],
+    actor: ["按上报人网格", "from the reporter's grid"],
+    address: ["按地址识别", "read from the address"],
+    none: ["未定位", "not found"],
+  },
 };
 
 /** label("state", "received") → "受理" / "Received"; an unknown code comes back as is. */

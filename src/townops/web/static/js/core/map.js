@@ -1,6 +1,7 @@
-// The town drawn from its own GeoJSON as SVG: no tiles, no projection library. A simple
+// The town drawn from its own GeoJSON as SVG, no projection library. A simple
 // equirectangular projection (longitude scaled by cos(latitude)) is exact enough for a
-// town a few kilometres across.
+// town a few kilometres across. Map tiles under it are optional (a town's own tile server
+// or folder, see docs/web.md); without them the background is plain.
 
 import { clear, s } from "./dom.js";
 
@@ -25,7 +26,9 @@ function coordinatesOf(geometry) {
 /** A projection fitting `geometries` into a box `width` wide (the height follows). */
 export function fitProjection(geometries, width = 1000, pad = 12) {
   const coords = geometries.flatMap(coordinatesOf);
-  if (!coords.length) return { width, height: width / 2, project: () => [width / 2, width / 4] };
+  if (!coords.length) {
+    return { width, height: width / 2, project: () => [width / 2, width / 4], invert: () => null };
+  }
   const lons = coords.map((c) => c[0]);
   const lats = coords.map((c) => c[1]);
   const [minLon, maxLon] = [Math.min(...lons), Math.max(...lons)];
@@ -39,7 +42,63 @@ export function fitProjection(geometries, width = 1000, pad = 12) {
     width,
     height,
     project: ([lon, lat]) => [pad + (lon - minLon) * k * scale, pad + (maxLat - lat) * scale],
+    /** The [lon, lat] drawn at user-space point [x, y] (the exact inverse of project). */
+    invert: ([x, y]) => [minLon + (x - pad) / (k * scale), maxLat - (y - pad) / scale],
   };
+}
+
+// ---------------------------------------------------------------- optional tiles
+
+const TILE_SIZE = 256;
+const MAX_TILES = 80;
+
+function tileX(lon, z) {
+  return ((lon + 180) / 360) * 2 ** z;
+}
+
+function tileY(lat, z) {
+  const phi = (lat * Math.PI) / 180;
+  return ((1 - Math.log(Math.tan(phi) + 1 / Math.cos(phi)) / Math.PI) / 2) * 2 ** z;
+}
+
+function lonOfTile(x, z) {
+  return (x / 2 ** z) * 360 - 180;
+}
+
+function latOfTile(y, z) {
+  return (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / 2 ** z))) * 180) / Math.PI;
+}
+
+/**
+ * Web-mercator XYZ tiles under the map, at the zoom whose pixels best match the screen's.
+ * Within a town a tile's mercator rows are, to well under a pixel, straight in latitude, so
+ * each tile is one <image> stretched between its projected corners.
+ */
+function drawTiles(svg, projection, tiles) {
+  const { width, height, invert, project } = projection;
+  const [west, north] = invert([0, 0]);
+  const [east, south] = invert([width, height]);
+  const shown = svg.getBoundingClientRect().width || width;
+  const pixelsPerDegree = (project([east, north])[0] - project([west, north])[0]) / (east - west) * (shown / width);
+  let z = Math.ceil(Math.log2((pixelsPerDegree * 360) / TILE_SIZE));
+  z = Math.max(0, Math.min(tiles.max_zoom ?? 18, z));
+  const span = (zoom) => (Math.floor(tileX(east, zoom)) - Math.floor(tileX(west, zoom)) + 1)
+    * (Math.floor(tileY(south, zoom)) - Math.floor(tileY(north, zoom)) + 1);
+  while (z > 0 && span(z) > MAX_TILES) z -= 1;
+  const group = s("g", { class: "tiles", "aria-hidden": "true" });
+  for (let x = Math.floor(tileX(west, z)); x <= Math.floor(tileX(east, z)); x += 1) {
+    for (let y = Math.floor(tileY(north, z)); y <= Math.floor(tileY(south, z)); y += 1) {
+      const [x0, y0] = project([lonOfTile(x, z), latOfTile(y, z)]);
+      const [x1, y1] = project([lonOfTile(x + 1, z), latOfTile(y + 1, z)]);
+      const href = tiles.url.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+      group.append(s("image", {
+        href, x: x0.toFixed(1), y: y0.toFixed(1),
+        // A hair wider than the tile, so rounding leaves no seam between neighbours.
+        width: (x1 - x0 + 0.6).toFixed(1), height: (y1 - y0 + 0.6).toFixed(1), preserveAspectRatio: "none",
+      }));
+    }
+  }
+  svg.append(group);
 }
 
 function pathData(polygons, project) {
@@ -72,15 +131,18 @@ function ems(text) {
 /**
  * Draw `areas` ([{code, geometry, …}]) into `svg`, each filled by `fill(area)`.
  * Options: outline (GeoJSON geometry), label(area) → [line, line2], title(area) → text,
- * ink(area) → text colour class, onSelect(area) (makes areas clickable), selectable(area).
+ * ink(area) → text colour class, onSelect(area) (makes areas clickable), selectable(area),
+ * tiles ({url, max_zoom, attribution} from /api/v1/web/config: drawn underneath).
  */
-export function drawMap(svg, { outline, areas, fill, label, title, ink, onSelect, selectable }) {
+export function drawMap(svg, { outline, areas, fill, label, title, ink, onSelect, selectable, tiles }) {
   const geometries = areas.map((a) => a.geometry).filter(Boolean);
   const projection = fitProjection(outline ? [outline, ...geometries] : geometries);
   const { project } = projection;
   clear(svg);
   svg.setAttribute("viewBox", `0 0 ${projection.width.toFixed(0)} ${projection.height.toFixed(0)}`);
   svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  svg.classList.toggle("has-tiles", Boolean(tiles?.url));
+  if (tiles?.url) drawTiles(svg, projection, tiles);
   if (outline && polygonsOf(outline).length) {
     svg.append(s("path", { class: "outline", d: pathData(polygonsOf(outline), project) }));
   }
@@ -95,6 +157,10 @@ export function drawMap(svg, { outline, areas, fill, label, title, ink, onSelect
   }
   const sizes = [...fitted.values()].sort((a, b) => a - b);
   const common = sizes.length ? sizes[Math.floor(sizes.length / 2)] : small;
+  // Below ~8 screen pixels a name is unreadable (long English names on a phone): such an
+  // area shows only its figure, and its name stays in the tooltip and the aria-label.
+  const shownWidth = svg.getBoundingClientRect().width || projection.width;
+  const legible = (8 * projection.width) / shownWidth;
   for (const area of areas) {
     const clickable = onSelect && (!selectable || selectable(area));
     const group = s("g", {
@@ -124,11 +190,15 @@ export function drawMap(svg, { outline, areas, fill, label, title, ink, onSelect
     svg.append(group);
     const box = label ? boxOf(area.geometry, project) : null;
     if (box) {
-      const [first, second] = label(area);
+      let [first, second] = label(area);
       // As large as the area allows: the name fits its width, two lines fit its height.
-      const size = polygons.length
+      let size = polygons.length
         ? Math.max(small * 0.35, Math.min(common, fitted.get(area.code) ?? common))
         : small * 0.5;
+      if (polygons.length && size < legible && second !== undefined) {
+        [first, second] = [second, undefined];
+        size = Math.min(common, box.h / 2, (box.w * 0.86) / ems(first));
+      }
       const x = box.x.toFixed(1);
       const y = polygons.length ? box.y : box.y - small;
       const text = s("text", {
@@ -141,6 +211,13 @@ export function drawMap(svg, { outline, areas, fill, label, title, ink, onSelect
     }
   }
   svg.append(labels);
+  if (tiles?.url && tiles.attribution) {
+    const { width, height } = projection;
+    const px = width / (svg.getBoundingClientRect().width || width); // one screen pixel
+    svg.append(s("text", {
+      class: "attribution", x: width - 4 * px, y: height - 4 * px, "font-size": (12 * px).toFixed(1),
+    }, tiles.attribution));
+  }
   return projection;
 }
 
@@ -193,4 +270,19 @@ export function colourScale(figure, values) {
     dark: (v) => Number.isFinite(v) && index(v) >= 3,
     legend,
   };
+}
+
+// ---------------------------------------------------------------- inverse projection
+
+/**
+ * The inverse of a projection made by fitProjection: an SVG point [x, y] → [lon, lat].
+ * That projection is affine on each axis (x grows with longitude, y with minus latitude),
+ * so the images of two points pin it down exactly. Null for the degenerate projection of
+ * nothing (every point maps to the centre).
+ */
+export function invertProjection({ project }) {
+  const [x0, y0] = project([0, 0]);
+  const [x1, y1] = project([1, 1]);
+  if (x1 === x0 || y1 === y0) return null;
+  return ([x, y]) => [(x - x0) / (x1 - x0), (y - y0) / (y1 - y0)];
 }

@@ -4,9 +4,27 @@ const TOKEN = "townops.token";
 const EXPIRES = "townops.expires";
 const ME = "townops.me";
 
-/** Roles whose home is the one screen; the others start from their case list. */
-export const ONE_SCREEN_ROLES = ["leader", "duty_officer", "dispatcher", "admin"];
-export const OVERVIEW_ROLES = [...ONE_SCREEN_ROLES, "community_staff", "grid_worker"];
+/** Roles whose home is the one screen; the others start from their work page. */
+export const ONE_SCREEN_ROLES = ["leader", "duty_officer", "admin"];
+export const OVERVIEW_ROLES = [...ONE_SCREEN_ROLES, "dispatcher", "community_staff", "grid_worker"];
+
+/** Who may open each work page (the API checks again: this only keeps menus honest). */
+export const PAGE_ROLES = {
+  dispatch: ["dispatcher", "duty_officer", "admin"],
+  inbox: ["handler", "community_staff", "grid_worker", "admin"],
+  report: ["grid_worker", "community_staff"],
+  submit: ["resident"],
+  requests: ["resident"],
+  rankings: ["leader", "duty_officer", "admin"],
+};
+
+const HOMES = {
+  dispatcher: "/dispatch",
+  handler: "/inbox",
+  community_staff: "/inbox",
+  grid_worker: "/inbox",
+  resident: "/requests",
+};
 
 export function token() {
   const value = sessionStorage.getItem(TOKEN);
@@ -62,5 +80,6 @@ export function rememberMe(me) {
 
 /** Where a role lands after log-in. */
 export function homeFor(role) {
-  return ONE_SCREEN_ROLES.includes(role) ? "/overview" : "/";
+  if (ONE_SCREEN_ROLES.includes(role)) return "/overview";
+  return HOMES[role] || "/";
 }

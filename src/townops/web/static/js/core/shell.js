@@ -4,13 +4,19 @@
 import { h, replaceChildren } from "./dom.js";
 import { lang, pick, switchLang, translator } from "./i18n.js";
 import { label } from "./labels.js";
-import { OVERVIEW_ROLES, logout } from "./session.js";
+import { OVERVIEW_ROLES, PAGE_ROLES, logout } from "./session.js";
 
 const t = translator({
   zh: {
     brand: "一网统管",
     overview: "一屏总览",
-    cases: "工单",
+    dispatch: "派单台",
+    inbox: "待办",
+    report: "上报",
+    submit: "我要反映",
+    requests: "我的诉求",
+    rankings: "考核排名",
+    home: "工单",
     logout: "退出",
     switch: "English",
     switchTitle: "Switch to English",
@@ -22,7 +28,13 @@ const t = translator({
   en: {
     brand: "Unified town operations",
     overview: "Overview",
-    cases: "Cases",
+    dispatch: "Dispatch",
+    inbox: "Inbox",
+    report: "Report",
+    submit: "New request",
+    requests: "My requests",
+    rankings: "Rankings",
+    home: "Cases",
     logout: "Log out",
     switch: "中文",
     switchTitle: "切换到中文",
@@ -46,11 +58,14 @@ export function langSwitch() {
 /** Render the header into `header` for the logged-in user `me` on page `active`. */
 export function renderHeader(header, { me, config, active }) {
   const town = config?.town ? pick(config.town) : "townops";
+  const link = (page, href = `/${page}`) =>
+    h("a", { href, class: active === page ? "active" : null, "data-nav": page }, t(page));
   const links = [];
-  if (me && OVERVIEW_ROLES.includes(me.role)) {
-    links.push(h("a", { href: "/overview", class: active === "overview" ? "active" : null }, t("overview")));
+  if (me && OVERVIEW_ROLES.includes(me.role)) links.push(link("overview"));
+  for (const page of ["dispatch", "inbox", "report", "requests", "submit", "rankings"]) {
+    if (me && PAGE_ROLES[page].includes(me.role)) links.push(link(page));
   }
-  if (me) links.push(h("a", { href: "/cases", class: active === "home" ? "active" : null }, t("cases")));
+  if (me && me.role !== "resident") links.push(link("home", "/cases"));
   replaceChildren(
     header,
     h("a", { class: "brand", href: "/" }, h("strong", {}, town), h("span", {}, t("brand"))),

@@ -5,6 +5,8 @@ import { api, cachedApi } from "../core/api.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
 import { pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
+import { actionButtons } from "../core/actions.js";
+import { photoStrip } from "../core/photos.js";
 import { errorBox, stateBadge } from "../core/shell.js";
 
 const messages = {
@@ -33,6 +35,8 @@ const messages = {
     counts: "退单 {r} · 重办 {o} · 延期 {e} · 督办 {s}",
     duplicate_of: "重复于",
     content: "诉求内容",
+    reportPhotos: "上报照片",
+    resolvePhotos: "办结照片",
     timeline: "办理经过",
     noEvents: "没有记录",
     by: "{actor}（{role}）",
@@ -51,28 +55,12 @@ const messages = {
     extensions: "延期申请",
     actions: "可执行操作",
     noActions: "您当前不能对此工单执行操作。",
-    comment: "备注",
-    target: "派往部门",
-    targetCommunity: "或派往居村",
-    none: "（不选）",
-    correctCategory: "更正类别（可选）",
-    duplicateOf: "重复的工单编号",
-    replyField: "答复内容",
-    reason: "原因",
-    workingDays: "延期工作日数",
-    departments: "被吹哨部门",
-    reportInHours: "报到时限（小时）",
-    ratingField: "评价",
-    reportDepartment: "报到部门（可选）",
-    submit: "确定",
-    cancel: "取消",
     done: "已完成：{action}",
-    stale: "工单已被他人更新，请刷新后再试。",
-    reload: "刷新",
     back: "返回",
     yes: "是",
     no: "否",
     data_department: "部门",
+    data_photos: "照片张数",
     data_community: "居村",
     data_category: "类别",
     data_duplicate_of: "重复于",
@@ -115,6 +103,8 @@ const messages = {
     counts: "returns {r} · reopens {o} · extensions {e} · supervisions {s}",
     duplicate_of: "Repeat of",
     content: "What was asked",
+    reportPhotos: "Photos sent with the request",
+    resolvePhotos: "Photos of the resolution",
     timeline: "Timeline",
     noEvents: "No events",
     by: "{actor} ({role})",
@@ -133,28 +123,12 @@ const messages = {
     extensions: "Extension requests",
     actions: "Actions",
     noActions: "You cannot act on this case now.",
-    comment: "Comment",
-    target: "Department",
-    targetCommunity: "or community",
-    none: "(none)",
-    correctCategory: "Correct the category (optional)",
-    duplicateOf: "Case id it repeats",
-    replyField: "Reply",
-    reason: "Reason",
-    workingDays: "Working days",
-    departments: "Departments to summon",
-    reportInHours: "Report-in time (hours)",
-    ratingField: "Rating",
-    reportDepartment: "Department reporting in (optional)",
-    submit: "Submit",
-    cancel: "Cancel",
     done: "Done: {action}",
-    stale: "Someone changed this case meanwhile; reload and try again.",
-    reload: "Reload",
     back: "Back",
     yes: "yes",
     no: "no",
     data_department: "department",
+    data_photos: "photos",
     data_community: "community",
     data_category: "category",
     data_duplicate_of: "repeat of",
@@ -173,29 +147,6 @@ const messages = {
     data_rating: "rating",
   },
 };
-
-// The fields each action's form asks for (besides version and comment).
-const FORM_FIELDS = {
-  dispatch: ["department", "community", "category"],
-  link: ["duplicate_of"],
-  resolve: ["reply"],
-  return: ["reason"],
-  request_extension: ["working_days", "reason"],
-  whistle: ["departments", "report_in_hours"],
-  callback: ["rating"],
-  report_in: ["report_department"],
-};
-
-function field(labelText, control) {
-  return h("label", { class: "field" }, h("span", {}, labelText), control);
-}
-
-function options(items, { empty } = {}) {
-  return [
-    empty ? h("option", { value: "" }, empty) : null,
-    ...items.map((x) => h("option", { value: x.code }, `${pick(x)} (${x.code})`)),
-  ];
-}
 
 async function render(ctx) {
   const { main, t, fmt, me, params, setTitle } = ctx;
@@ -266,7 +217,9 @@ async function render(ctx) {
           h("p", { class: "counts" }, t("counts", { r: c.return_count, o: c.reopen_count, e: c.extension_count, s: c.supervision_count }))),
         h("section", { class: "card case-content" },
           h("h2", {}, t("content")),
-          h("p", { class: "content", "data-testid": "case-content" }, c.content)),
+          h("p", { class: "content", "data-testid": "case-content" }, c.content),
+          photosOf(c, "report", t("reportPhotos")),
+          photosOf(c, "resolve", t("resolvePhotos"))),
         actionsCard(c, reference),
         h("section", { class: "card case-timeline", "data-testid": "timeline" },
           h("h2", {}, t("timeline")),
@@ -316,12 +269,16 @@ async function render(ctx) {
 
   function routingCard(r, departments, places, categories) {
     const target = r.department ? departments.get(r.department) : r.community ? places.get(r.community) : null;
+    // The reason is a code with figures (labels.js words it); the English text only as a fallback.
+    const params = { text: r.reason, ...(r.reason_params || {}) };
+    const figure = (key) => (typeof params[key] === "number" && key !== "case_id" ? params[key].toFixed(2) : String(params[key] ?? ""));
+    const why = r.reason_code ? label("routing_reason", r.reason_code).replace(/\{(\w+)\}/g, (_, key) => figure(key)) : r.reason;
     return h("section", { class: "card routing", "data-testid": "routing" }, h("h2", {}, t("routing")),
       h("p", {}, r.automatic ? t("automatic") : t("notAutomatic"), target ? ` → ${pick(target)}` : ""),
       h("dl", {},
-        h("dt", {}, t("outcome")), h("dd", {}, r.outcome, r.reason ? ` · ${r.reason}` : ""),
-        h("dt", {}, t("rule")), h("dd", {}, r.rule || "—"),
-        h("dt", {}, t("category")), h("dd", {}, categories.get(r.category) ? pick(categories.get(r.category)) : r.category, ` (${r.category_source})`),
+        h("dt", {}, t("outcome")), h("dd", { "data-outcome": r.outcome, "data-reason": r.reason_code }, label("routing_outcome", r.outcome), why ? ` · ${why}` : ""),
+        h("dt", {}, t("rule")), h("dd", {}, r.rule ? label("routing_rule", r.rule) : "—"),
+        h("dt", {}, t("category")), h("dd", {}, categories.get(r.category) ? pick(categories.get(r.category)) : r.category, ` (${label("category_source", r.category_source)})`),
         h("dt", {}, ""), h("dd", {}, t("confidence", { c: r.confidence.toFixed(2), th: r.threshold.toFixed(2) }))),
       r.suggestions?.length
         ? [h("h3", {}, t("suggestions")), h("ol", {}, r.suggestions.map((sug) => {
@@ -351,87 +308,25 @@ async function render(ctx) {
       card.append(h("p", { class: "muted" }, t("noActions")));
       return card;
     }
-    const formSlot = h("div", { class: "action-form-slot" });
-    const buttons = h("div", { class: "action-buttons" }, c.allowed_actions.map((action) =>
-      h("button", { type: "button", "data-action": action, onclick: () => openForm(action) }, label("action", action))));
-    card.append(buttons, formSlot);
-
-    function control(name) {
-      const departments = reference?.departments || [];
-      const communities = (reference?.jurisdictions || []).filter((j) => j.level === "community");
-      const categories = reference?.categories || [];
-      switch (name) {
-        case "department":
-          return field(t("target"), h("select", { name: "department" }, options(departments, { empty: t("none") })));
-        case "community":
-          return field(t("targetCommunity"), h("select", { name: "community" }, options(communities, { empty: t("none") })));
-        case "category":
-          return field(t("correctCategory"), h("select", { name: "category" }, options(categories, { empty: t("none") })));
-        case "duplicate_of":
-          return field(t("duplicateOf"), h("input", { name: "duplicate_of", type: "number", min: "1", required: true }));
-        case "reply":
-          return field(t("replyField"), h("textarea", { name: "reply", rows: "3", required: true }));
-        case "reason":
-          return field(t("reason"), h("textarea", { name: "reason", rows: "2", required: true }));
-        case "working_days":
-          return field(t("workingDays"), h("input", { name: "working_days", type: "number", min: "1", max: "60", value: "5", required: true }));
-        case "report_in_hours":
-          return field(t("reportInHours"), h("input", { name: "report_in_hours", type: "number", min: "1", max: "720" }));
-        case "departments":
-          return h("fieldset", { class: "field departments" }, h("legend", {}, t("departments")),
-            departments.map((d) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "departments", value: d.code }), pick(d))));
-        case "rating":
-          return h("fieldset", { class: "field rating" }, h("legend", {}, t("ratingField")),
-            ["satisfied", "basically_satisfied", "dissatisfied"].map((r) =>
-              h("label", { class: "check" }, h("input", { type: "radio", name: "rating", value: r, required: true }), label("rating", r))));
-        case "report_department": {
-          if (me?.role === "handler") return null; // a handler reports in for its own department
-          const pending = new Set(c.summonses.filter((x) => !x.reported_in_at).map((x) => x.department));
-          const summoned = departments.filter((d) => pending.has(d.code));
-          return field(t("reportDepartment"), h("select", { name: "department" }, options(summoned, { empty: t("none") })));
-        }
-        default:
-          return null;
-      }
-    }
-
-    function openForm(action) {
-      for (const b of buttons.querySelectorAll("button")) b.classList.toggle("active", b.dataset.action === action);
-      const problem = h("div", { class: "form-problem" });
-      const form = h("form", { class: "action-form", "data-testid": `form-${action}`, "data-action": action },
-        h("h3", {}, label("action", action)),
-        (FORM_FIELDS[action] || []).map(control),
-        field(t("comment"), h("textarea", { name: "comment", rows: "2" })),
-        h("div", { class: "form-buttons" },
-          h("button", { type: "submit", class: "primary", "data-testid": "action-submit" }, t("submit")),
-          h("button", { type: "button", onclick: () => { replaceChildren(formSlot); buttons.querySelectorAll("button").forEach((b) => b.classList.remove("active")); } }, t("cancel"))),
-        problem);
-      form.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        const submit = form.querySelector("button[type=submit]");
-        submit.disabled = true;
-        try {
-          await api(`/api/v1/cases/${c.id}/actions/${action}`, { method: "POST", json: bodyOf(form, c.version) });
-          draw(await load());
-          flash.textContent = t("done", { action: label("action", action) });
-        } catch (error) {
-          if (error?.status === 401) return;
-          if (error?.code === "stale_version") {
-            replaceChildren(problem, h("div", { class: "error-box" }, h("p", {}, t("stale")),
-              h("button", { type: "button", onclick: async () => draw(await load()) }, t("reload"))));
-          } else {
-            replaceChildren(problem, errorBox(error));
-          }
-          submit.disabled = false;
-        }
-      });
-      replaceChildren(formSlot, form);
-      form.querySelector("select, input, textarea")?.focus();
-    }
+    card.append(actionButtons({
+      c,
+      reference,
+      me,
+      onDone: async (updated, action) => {
+        draw(await load());
+        if (updated) flash.textContent = t("done", { action: label("action", action) });
+      },
+    }));
     return card;
   }
 
   draw(await load());
+}
+
+/** The case's photos of one stage (sent with the report, or with the resolution). */
+function photosOf(c, stage, heading) {
+  const strip = photoStrip((c.photos || []).filter((p) => p.stage === stage));
+  return strip ? h("div", { class: `case-photos stage-${stage}`, "data-stage": stage }, h("h3", {}, heading), strip) : null;
 }
 
 /** An event's data value for people: department codes as names, lists joined. */
@@ -441,25 +336,9 @@ function dataValue(key, value, departments, fmt, t) {
   if (key.endsWith("_at") && typeof value === "string") return fmt.dateTime(value);
   if ((key === "department" || key === "to_department" || key === "from_department") && typeof value === "string") return named(value);
   if (key === "departments" && Array.isArray(value)) return value.map(named).join("、");
+  if (key === "photos" && Array.isArray(value)) return String(value.length);
   if (key === "rating" && typeof value === "string") return label("rating", value);
   return typeof value === "object" ? JSON.stringify(value) : String(value);
-}
-
-/** The JSON body of an action form: only the fields filled in, numbers as numbers. */
-function bodyOf(form, version) {
-  const data = new FormData(form);
-  const body = { version };
-  for (const [key, value] of data.entries()) {
-    if (value === "") continue;
-    if (key === "departments") {
-      (body.departments ||= []).push(value);
-    } else if (["duplicate_of", "working_days", "report_in_hours"].includes(key)) {
-      body[key] = Number(value);
-    } else {
-      body[key] = value;
-    }
-  }
-  return body;
 }
 
 export default { messages, render };

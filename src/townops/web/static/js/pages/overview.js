@@ -109,7 +109,7 @@ function figureValue(area, figure) {
 }
 
 async function render(ctx) {
-  const { main, t, fmt, url, setTitle } = ctx;
+  const { main, t, fmt, url, setTitle, config } = ctx;
   await useStyle("../../css/overview.css", import.meta.url);
   setTitle(t("title"));
 
@@ -227,6 +227,7 @@ async function render(ctx) {
       title: (a) => `${pick(a)} · ${t(`figure_${figure}`)} ${show(figureValue(a, figure))}`,
       selectable: (a) => a.level !== "building" && a.code !== d.node.code,
       onSelect: (a) => go(a.code),
+      tiles: config?.map_tiles,
     });
     const entries = scale.legend.map((e) => {
       const text = scale.rate
