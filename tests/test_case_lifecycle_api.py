@@ -249,6 +249,9 @@ def test_work_queue_filters_find_pending_extensions_and_the_callers_own_cases(
     )
     assert elsewhere["id"] in ids("nanxin", "mine=true")
     assert held["id"] in ids("nanxin", "open=true") and held["id"] not in ids("nanxin", "mine=true")
+    # "Not mine": what the staff can see in their area that another unit holds.
+    assert held["id"] in ids("nanxin", "mine=false")
+    assert elsewhere["id"] not in ids("nanxin", "mine=false")
     # A role with no unit of its own holds nothing.
     assert ids("dispatcher", "mine=true") == set()
     bad = client.get("/api/v1/cases?extension=maybe", headers=login("duty"))

@@ -98,6 +98,8 @@ def test_a_given_category_and_place_route_by_the_towns_rules(
     assert case["state"] == "dispatched"
     assert routing["category_source"] == "given" and routing["confidence"] == 1.0
     assert routing["rule"] == "group-renting-to-community"
+    # The town's own words for its rule (dispatch.yaml), for the case page.
+    assert routing["rule_note"] == "群租先由居委会上门核查，再联合房管办整治。"
     assert case["assignee_community"] == NANXIN and case["department"] is None
 
 

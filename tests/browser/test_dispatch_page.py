@@ -205,7 +205,11 @@ def test_dispatcher_dispatches_elsewhere_links_a_repeat_and_calls_back(
     row = row_in(page, "queue", repeat["id"])
     expect(row).to_contain_text(f"#{board['original']['id']}")
     row.get_by_test_id("link-repeat").click()
-    expect(row_in(page, "queue", repeat["id"])).to_contain_text("重复件")
+    # The row is replaced by its confirmation (the button's own words also say 重复件).
+    done = page.locator(
+        f"[data-testid=list-queue] [data-testid=done][data-case-id='{repeat['id']}']"
+    )
+    expect(done).to_contain_text("重复件")
     linked = get_case(server, repeat["id"])
     assert linked["state"] == "linked" and linked["duplicate_of"] == board["original"]["id"]
 

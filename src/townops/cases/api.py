@@ -59,8 +59,12 @@ def list_cases(
     received_to: datetime | None = None,
     extension: ExtensionStatus | None = None,
     mine: Annotated[
-        bool, Query(description="only the cases your own unit (department, community) holds")
-    ] = False,
+        bool | None,
+        Query(
+            description="true: only the cases your own unit (department, community) holds; "
+            "false: only the others you can see"
+        ),
+    ] = None,
     order: str = "-received_at",
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1)] = 50,

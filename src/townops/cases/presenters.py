@@ -122,7 +122,8 @@ def present_case(
     if session is not None and routing is None:
         routing = session.get(RoutingDecision, case.id)
     if routing is not None and actor.role != Role.resident:
-        out.routing = RoutingOut.of(routing)
+        notes = {rule.name: rule.note for rule in profile.dispatch.rules if rule.note}
+        out.routing = RoutingOut.of(routing, notes)
     if session is not None:
         cat = category or find_category(session, case.category_code)
         if cat is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, false, func, not_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -281,7 +281,7 @@ class CaseFilters:
     received_from: datetime | None = None
     received_to: datetime | None = None
     extension: str | None = None  # cases with an extension request in this status
-    mine: bool = False  # only the cases the caller's own unit is in charge of
+    mine: bool | None = None  # True: only the cases the caller's unit holds; False: the others
     order: str = "-received_at"
 
 
@@ -332,8 +332,11 @@ def _filtered(session: Session, actor: Actor, f: CaseFilters, now: datetime) -> 
                 )
             )
         )
-    if f.mine:
+    if f.mine is True:
         stmt = stmt.where(in_hands_of(actor))
+    elif f.mine is False:
+        # NULL-safe: a case with no unit in charge yet is "not mine" too.
+        stmt = stmt.where(not_(func.coalesce(in_hands_of(actor), false())))
     return stmt
 
 

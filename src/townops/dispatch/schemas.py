@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,9 @@ class RoutingOut(BaseModel):
         )
     )
     rule: str | None = Field(description="the routing rule that decided the target")
+    rule_note: str = Field(
+        default="", description="the town's own words for that rule (dispatch.yaml `note`)"
+    )
     category: str
     category_source: str = Field(description="given | classifier")
     confidence: float
@@ -46,7 +50,9 @@ class RoutingOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, decision: RoutingDecision) -> RoutingOut:
+    def of(
+        cls, decision: RoutingDecision, rule_notes: Mapping[str, str] | None = None
+    ) -> RoutingOut:
         why = reason_of(decision.scores, decision.reason)
         return cls(
             automatic=decision.automatic,
@@ -55,6 +61,7 @@ class RoutingOut(BaseModel):
             reason_code=why.code,
             reason_params=why.params,
             rule=decision.rule,
+            rule_note=(rule_notes or {}).get(decision.rule or "", ""),
             category=decision.category_code,
             category_source=decision.category_source,
             confidence=decision.confidence,

@@ -40,6 +40,14 @@ const WORDS = {
     mediation: ["调解", "Mediation"],
     request: ["市民诉求", "Request"],
   },
+  // Where a case came from (CaseOut.source): the channels townops itself names.
+  source: {
+    12345: ["12345热线", "12345 hotline"],
+    open311: ["Open311 接口", "Open311"],
+    api: ["接口录入", "API"],
+    web: ["网页", "web app"],
+    iot: ["物联感知", "sensing network"],
+  },
   role: {
     admin: ["系统管理员", "Administrator"],
     leader: ["镇领导", "Town leader"],

@@ -1,9 +1,10 @@
 // One case: its fields (masked as the API masks them), its timeline from the audit trail,
 // its routing, its device alarms, and the actions the API says the caller may take.
 
-import { api, cachedApi } from "../core/api.js";
+import { api } from "../core/api.js";
+import { loadReference } from "../core/reference.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
-import { pick } from "../core/i18n.js";
+import { lang, pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
 import { actionButtons } from "../core/actions.js";
 import { photoStrip } from "../core/photos.js";
@@ -155,7 +156,7 @@ async function render(ctx) {
   setTitle(t("title", { id }));
   const flash = h("p", { class: "flash", role: "status", "data-testid": "flash" });
 
-  const referenceLoad = cachedApi("/api/v1/web/reference").catch(() => null);
+  const referenceLoad = loadReference();
 
   async function load() {
     const [c, history, reference] = await Promise.all([
@@ -171,10 +172,7 @@ async function render(ctx) {
   }
 
   function draw({ c, history, reference, alarms }) {
-    const byCode = (group) => new Map((reference?.[group] || []).map((x) => [x.code, x]));
-    const departments = byCode("departments");
-    const places = byCode("jurisdictions");
-    const categories = byCode("categories");
+    const { departments, places, categories } = reference;
     const name = (map, code) => (code ? (map.get(code) ? pick(map.get(code)) : code) : "—");
     const categoryName = pick(c, "category_name") || name(categories, c.category);
 
@@ -185,7 +183,7 @@ async function render(ctx) {
     const rows = [
       ["token", h("code", { "data-testid": "case-token" }, c.token)],
       ["kind", label("kind", c.kind)],
-      ["source", c.source + (c.external_id ? ` · ${c.external_id}` : "")],
+      ["source", label("source", c.source) + (c.external_id ? ` · ${c.external_id}` : "")],
       ["category", categoryName],
       ["received_at", fmt.dateTime(c.received_at)],
       ["due_at", deadline],
@@ -220,7 +218,7 @@ async function render(ctx) {
           h("p", { class: "content", "data-testid": "case-content" }, c.content),
           photosOf(c, "report", t("reportPhotos")),
           photosOf(c, "resolve", t("resolvePhotos"))),
-        actionsCard(c, reference),
+        actionsCard(c, reference.raw),
         h("section", { class: "card case-timeline", "data-testid": "timeline" },
           h("h2", {}, t("timeline")),
           history.length ? h("ol", { class: "timeline" }, history.map((e) => eventItem(e, departments))) : h("p", {}, t("noEvents"))),
@@ -277,7 +275,10 @@ async function render(ctx) {
       h("p", {}, r.automatic ? t("automatic") : t("notAutomatic"), target ? ` → ${pick(target)}` : ""),
       h("dl", {},
         h("dt", {}, t("outcome")), h("dd", { "data-outcome": r.outcome, "data-reason": r.reason_code }, label("routing_outcome", r.outcome), why ? ` · ${why}` : ""),
-        h("dt", {}, t("rule")), h("dd", {}, r.rule ? label("routing_rule", r.rule) : "—"),
+        // A town rule's own note is in Chinese: shown as is in zh, beside the rule's name in en.
+        h("dt", {}, t("rule")), h("dd", { "data-rule": r.rule || "" }, !r.rule ? "—"
+          : r.rule_note ? (lang() === "zh" ? r.rule_note : `${r.rule} · ${r.rule_note}`)
+          : label("routing_rule", r.rule)),
         h("dt", {}, t("category")), h("dd", {}, categories.get(r.category) ? pick(categories.get(r.category)) : r.category, ` (${label("category_source", r.category_source)})`),
         h("dt", {}, ""), h("dd", {}, t("confidence", { c: r.confidence.toFixed(2), th: r.threshold.toFixed(2) }))),
       r.suggestions?.length

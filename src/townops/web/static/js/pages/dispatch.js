@@ -5,9 +5,10 @@
 //
 // Everything comes from paginated API calls; no list of all cases is ever fetched.
 
-import { api, cachedApi } from "../core/api.js";
+import { api } from "../core/api.js";
 import { actionButtons, actionForm, runAction } from "../core/actions.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
+import { loadReference } from "../core/reference.js";
 import { pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
 import { errorBox, stateBadge } from "../core/shell.js";
@@ -119,11 +120,7 @@ async function render(ctx) {
   await Promise.all([useStyle("../../css/case.css", import.meta.url), useStyle("../../css/work.css", import.meta.url)]);
   setTitle(t("title"));
 
-  const reference = await cachedApi("/api/v1/web/reference").catch(() => null);
-  const byCode = (group) => new Map((reference?.[group] || []).map((x) => [x.code, x]));
-  const categories = byCode("categories");
-  const departments = byCode("departments");
-  const places = byCode("jurisdictions");
+  const { raw: reference, categories, departments, places } = await loadReference();
   const nameOf = (map, code) => (map.get(code) ? pick(map.get(code)) : code);
   const categoryName = (code) => nameOf(categories, code);
   const targetName = (x) => (x.department ? nameOf(departments, x.department) : x.community ? nameOf(places, x.community) : "—");

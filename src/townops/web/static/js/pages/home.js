@@ -2,7 +2,8 @@
 // residents): the cases they may see, newest first, each linking to its page. The
 // per-role work pages (inbox by deadline, dispatch queue, reporting) build on this.
 
-import { api, cachedApi } from "../core/api.js";
+import { api } from "../core/api.js";
+import { loadReference } from "../core/reference.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
 import { pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
@@ -44,11 +45,7 @@ async function render({ main, t, fmt, setTitle }) {
     h("div", { class: "page-head" }, h("h1", {}, t("heading")), total),
     errorSlot, list, more));
 
-  const reference = await cachedApi("/api/v1/web/reference").catch(() => null);
-  const names = (group) => new Map((reference?.[group] || []).map((x) => [x.code, x]));
-  const categories = names("categories");
-  const departments = names("departments");
-  const places = names("jurisdictions");
+  const { categories, departments, places } = await loadReference();
 
   function row(c) {
     const category = categories.get(c.category);

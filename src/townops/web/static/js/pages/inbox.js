@@ -5,8 +5,9 @@
 //
 // Phone: one section at a time under a tab bar. Desktop and wall: every section is a column.
 
-import { api, cachedApi } from "../core/api.js";
+import { api } from "../core/api.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
+import { loadReference } from "../core/reference.js";
 import { pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
 import { actionForm, runAction } from "../core/actions.js";
@@ -84,7 +85,7 @@ function sectionsFor(role) {
     { key: "overdue", query: { ...mine, overdue: true, order: "due_at" } },
   ];
   if (role === "community_staff" || role === "grid_worker") {
-    sections.push({ key: "area", query: { open: true, order: "due_at" }, readOnly: true });
+    sections.push({ key: "area", query: { open: true, mine: false, order: "due_at" }, readOnly: true });
   }
   return sections;
 }
@@ -95,11 +96,7 @@ async function render({ main, t, fmt, me, setTitle }) {
     useStyle("../../css/inbox.css", import.meta.url),
   ]);
   setTitle(t("title"));
-  const reference = await cachedApi("/api/v1/web/reference").catch(() => null);
-  const byCode = (group) => new Map((reference?.[group] || []).map((x) => [x.code, x]));
-  const categories = byCode("categories");
-  const departments = byCode("departments");
-  const places = byCode("jurisdictions");
+  const { raw: reference, categories, departments, places } = await loadReference();
   const nameOf = (map, code) => (code && map.get(code) ? pick(map.get(code)) : "");
 
   const sections = sectionsFor(me?.role).map((s) => ({

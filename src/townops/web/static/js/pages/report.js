@@ -3,8 +3,9 @@
 // "let the system decide"), photos. The answer says which case it became and where the
 // system sent it. Below: the worker's recent reports.
 
-import { api, cachedApi } from "../core/api.js";
+import { api } from "../core/api.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
+import { loadReference } from "../core/reference.js";
 import { lang, pick } from "../core/i18n.js";
 import { errorBox, stateBadge } from "../core/shell.js";
 
@@ -124,11 +125,7 @@ function currentPosition() {
 async function render({ main, t, fmt, me, config, setTitle }) {
   await useStyle("../../css/inbox.css", import.meta.url);
   setTitle(t("title"));
-  const reference = await cachedApi("/api/v1/web/reference").catch(() => null);
-  const byCode = (group) => new Map((reference?.[group] || []).map((x) => [x.code, x]));
-  const categories = byCode("categories");
-  const departments = byCode("departments");
-  const places = byCode("jurisdictions");
+  const { raw: reference, categories, departments, places } = await loadReference();
   const nameOf = (map, code) => (code && map.get(code) ? pick(map.get(code)) : "");
   const town = config?.town ? pick(config.town) : "";
 

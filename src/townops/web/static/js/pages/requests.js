@@ -2,7 +2,8 @@
 // resident only theirs), each in plain words with its tracking code and deadline, the
 // answer once there is one, photos when opened, and the rating once it is answered.
 
-import { api, cachedApi } from "../core/api.js";
+import { api } from "../core/api.js";
+import { loadReference } from "../core/reference.js";
 import { runAction } from "../core/actions.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
 import { pick } from "../core/i18n.js";
@@ -92,8 +93,7 @@ async function render({ main, t, fmt, setTitle }) {
     errorSlot, list, more));
 
   // List items carry the category's code only: its names come from the reference.
-  const reference = await cachedApi("/api/v1/web/reference").catch(() => null);
-  const categories = new Map((reference?.categories || []).map((x) => [x.code, x]));
+  const { categories } = await loadReference();
   const categoryName = (c) => pick(c, "category_name") || pick(categories.get(c.category)) || c.category;
 
   function ratingForm(c, onRated) {
