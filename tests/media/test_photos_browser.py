@@ -1,7 +1,8 @@
 """js/core/photos.js in Debian's Chromium against a real server: the picker uploads what is
 chosen, shows thumbnails through signed URLs, reports a bad file in the page's language,
-and the strip shows a case's photos. No page wires them in yet, so the test mounts them
-on the case list; nothing may be fetched from outside the server."""
+and the strip shows a case's photos. The test mounts them on their own (in place of the
+resident's home page, once that page has drawn); nothing may be fetched from outside the
+server."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ from tests.media.images import camera_jpeg, png
 
 PG_DATABASE = os.environ.get("TOWNOPS_TEST_MEDIA_BROWSER_DB", "townops_test_media_browser")
 NANXIN = "310115121020"
+
+
+def settled(page: Page) -> None:
+    # The home page draws after log-in: mounting before it has drawn would be undone by it.
+    page.wait_for_selector("body[data-ready='1']")
+
 
 # Mounts the picker and, when a case id is given, the strip of that case, into <main>.
 MOUNT = """async (caseId) => {
@@ -133,6 +140,7 @@ def test_the_picker_uploads_shows_thumbnails_and_reports_a_bad_file(
 ) -> None:
     page = pages(lang)
     log_in(page, "resident_a")
+    settled(page)
     page.evaluate(MOUNT, None)
     picker = page.get_by_test_id("photo-picker")
     add = "+添加照片" if lang == "zh" else "+Add photos"
@@ -201,6 +209,7 @@ def test_the_strip_shows_a_cases_photos_linking_to_the_full_image(
     for lang, size, viewport in [("zh", "phone", PHONE), ("en", "wall", WALL)]:
         page = pages(lang, viewport)
         log_in(page, "resident_a")
+        settled(page)
         page.evaluate(MOUNT, case["id"])
         strip = page.get_by_test_id("photo-strip")
         expect(strip.get_by_test_id("photo-thumb")).to_have_count(2)
