@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -318,6 +318,49 @@ def test_a_bad_month_is_refused_naming_the_field(session: Session) -> None:
     assert caught.value.details["field"] == "month"
 
 
+@pytest.mark.usefixtures("story")
+def test_a_quarter_and_a_year_are_scored_over_their_whole_span(session: Session) -> None:
+    def of(period: str) -> AssessmentReport:
+        return assess(
+            session, period=period, of=AssessmentOf.departments, now=NOW, config=TEST_CONFIG
+        )
+
+    june_only = rows_of(june(session, AssessmentOf.departments))
+    quarter, year = of("2022-Q2"), of("2022")
+    assert (quarter.kind, quarter.label, quarter.previous_label) == (
+        "quarter",
+        "2022-Q2",
+        "2022-Q1",
+    )
+    assert (quarter.period.first_day, quarter.period.last_day) == (
+        date(2022, 4, 1),
+        date(2022, 6, 30),
+    )
+    assert (year.kind, year.label, year.previous_label) == ("year", "2022", "2021")
+    # The story's cases lie in May and June: the quarter and the year hold both months, so
+    # housing has more closed cases than in June alone …
+    housing_june = next(c for c in june_only[HOUSING].components if c.key == "on_time_rate")
+    housing_q2 = next(c for c in rows_of(quarter)[HOUSING].components if c.key == "on_time_rate")
+    assert housing_q2.denominator > housing_june.denominator
+    assert rows_of(year)[HOUSING].components == rows_of(quarter)[HOUSING].components
+    # … but a unit must close min_cases for every month of the span to be ranked.
+    assert quarter.min_cases == 15 and year.min_cases == 60
+    assert not any(row.ranked for row in quarter.rows)
+    assert "不足 15 件" in rows_of(quarter)[HOUSING].note
+    # A month given as a period is the month.
+    as_period = of("2022-06")
+    assert as_period.kind == "month" and rows_of(as_period) == june_only
+
+
+@pytest.mark.parametrize("period", ["2022-Q5", "2022-Q0", "Q2", "22", "2022-06-01"])
+def test_a_bad_period_is_refused_naming_the_field(session: Session, period: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        assess(session, period=period, of=AssessmentOf.departments)
+    assert caught.value.details["field"] == "period"
+    with pytest.raises(InvalidInput):
+        assess(session, month="2022-06", period="2022", of=AssessmentOf.departments)
+
+
 @pytest.mark.parametrize("username", ["dispatcher", "housing", "nanxin", "resident_a"])
 def test_only_town_leadership_may_see_the_rankings(
     session: Session, actor: ActorFor, username: str
@@ -382,6 +425,11 @@ def test_the_workbook_has_both_rankings_and_the_rules(
     r = client.get("/api/v1/assessment.xlsx", params={"month": "2022-06"}, headers=login("admin"))
     assert r.status_code == 200, r.text
     assert 'filename="assessment-2022-06.xlsx"' in r.headers["content-disposition"]
+    yearly = client.get(
+        "/api/v1/assessment.xlsx", params={"period": "2022"}, headers=login("admin")
+    )
+    assert yearly.status_code == 200
+    assert 'filename="assessment-2022.xlsx"' in yearly.headers["content-disposition"]
     book = load_workbook(io.BytesIO(r.content))
     departments, communities = SHEET_TITLES.values()
     assert book.sheetnames == [departments, communities, RULES_SHEET]
@@ -429,3 +477,9 @@ def test_the_report_command_writes_the_workbook(engine: Engine, tmp_path: Path) 
         ["assessment", "--month", "2021-00", "--out", str(tmp_path), "--database-url", url],
     )
     assert bad.exit_code == 1
+    yearly = CliRunner().invoke(
+        report_app,
+        ["assessment", "--period", "2021", "--out", str(tmp_path), "--database-url", url],
+    )
+    assert yearly.exit_code == 0, yearly.output
+    assert (tmp_path / "assessment-2021.xlsx").is_file() and "考核 2021" in yearly.output

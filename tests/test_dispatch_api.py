@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from tests.helpers import NANXIN, act, ok
 from townops.auth.service import create_api_key
 from townops.dispatch import reasons
+from townops.dispatch.config import DispatchConfig
 from townops.dispatch.models import RoutingDecision
+from townops.dispatch.service import read_request
 
 Login = Callable[[str], dict[str, str]]
 
@@ -387,3 +389,21 @@ def test_every_old_sentence_maps_back_to_its_code(
     assert (reason.code, reason.params) == (code, params)
     if code != "other":
         assert reason.text == text  # the same words are written today
+
+
+def test_the_classifier_never_answers_a_category_only_townops_opens(session: Session) -> None:
+    """A town may map a label to a device-alarm category too; a person's text must still
+    get a category a person may file, or their request would be refused."""
+
+    class Scorer:
+        version = "stub"
+
+        def predict_proba(self, texts: Any) -> list[dict[str, float]]:
+            return [{"urgent": 0.95} for _ in texts]
+
+    config = DispatchConfig.model_validate({"labels": {"urgent": ["iot_gas_alarm", "gas_smell"]}})
+    reading = read_request(
+        session, text="楼道里燃气味很重", given_category=None, config=config, scorer=Scorer()
+    )
+    assert reading.category == "gas_smell"
+    assert all(s.category != "iot_gas_alarm" for s in reading.ranked)

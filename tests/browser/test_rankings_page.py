@@ -114,12 +114,28 @@ def test_leader_sees_the_months_ranking_as_the_api_computes_it(
     page.get_by_test_id("month-previous").click()
     expect(page.get_by_test_id("rankings")).not_to_have_attribute("data-month", month)
     earlier = page.get_by_test_id("month").input_value()
-    assert earlier < month and page.url.endswith(f"month={earlier}")
+    assert earlier < month and page.url.endswith(f"period={earlier}")
     expect(
         page.locator("[data-testid=rankings-departments] li[data-code=urban_management]")
     ).to_be_visible()
     page.go_back()
     expect(page.get_by_test_id("rankings")).to_have_attribute("data-month", month)
+
+    # The quarter the month falls in: the same page, scored over the whole quarter.
+    quarter = f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}"
+    page.get_by_test_id("month").select_option(quarter)
+    expect(page.get_by_test_id("rankings")).to_have_attribute("data-month", quarter)
+    r = server.api.get(
+        "/api/v1/assessment",
+        params={"period": quarter, "of": "departments"},
+        headers=server.headers("leader"),
+    )
+    r.raise_for_status()
+    by_quarter = r.json()
+    assert by_quarter["kind"] == "quarter" and by_quarter["label"] == quarter
+    expect(page.get_by_test_id("rankings-note")).to_contain_text(quarter)
+    shown = page.locator("[data-testid=rankings-departments] tr[data-testid=rank-row]")
+    expect(shown).to_have_count(sum(1 for row in by_quarter["rows"] if row["ranked"]))
 
 
 def test_leader_downloads_the_months_workbook(

@@ -140,9 +140,9 @@ def _fill_rules_sheet(sheet: Any, report: AssessmentReport) -> None:
         "full": "该项得满分 / it earns full points",
     }[report.missing_figure]
     facts = [
-        ("考核月份 (month)", report.month),
+        ("考核期 (period)", report.label),
         ("起止日期 (local days)", f"{period.first_day} – {period.last_day} ({period.timezone})"),
-        ("对比月份 (compared with)", report.previous_month),
+        ("对比期 (compared with)", report.previous_label),
         ("统计时点 (report time)", report.now.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")),
         (
             "参与排名条件 (ranked when)",

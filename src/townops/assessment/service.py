@@ -21,14 +21,16 @@ The previous month is scored the same way, for the change in total and rank.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -37,15 +39,23 @@ from townops.auth.actor import Actor
 from townops.cases.access import require_role
 from townops.cases.enums import Role
 from townops.cases.models import Case
-from townops.errors import DomainError, Forbidden
+from townops.errors import DomainError, Forbidden, InvalidInput
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.figures import Grouping, return_rate_basis
-from townops.kpi.periods import Period, month_period, parse_period
+from townops.kpi.periods import (
+    Period,
+    month_period,
+    parse_period,
+    quarter_period,
+    year_period,
+)
 from townops.kpi.service import KpiRow, PeriodOut, compute_kpis
 from townops.organization.models import Department
 from townops.timeutil import as_utc, utcnow
 from townops.towns.loader import ASSESSMENT_FILE
 from townops.towns.profile import get_profile
+
+PeriodKind = Literal["month", "quarter", "year"]
 
 #: Who sees the rankings: the town's leadership and the operations centre, town-wide.
 ASSESSOR_ROLES = frozenset({Role.admin, Role.leader, Role.duty_officer})
@@ -108,8 +118,11 @@ class AssessmentRow(BaseModel):
 
 
 class AssessmentReport(BaseModel):
-    month: str
-    previous_month: str
+    kind: PeriodKind = "month"
+    label: str = Field(description="the period assessed: 2022-06, 2022-Q2 or 2022")
+    previous_label: str = Field(description="the period before it, of the same kind")
+    month: str = Field(description="= label (kept from when only months were assessed)")
+    previous_month: str = Field(description="= previous_label")
     of: AssessmentOf
     period: PeriodOut
     now: datetime
@@ -148,36 +161,87 @@ def check_may_see_assessment(actor: Actor) -> None:
 def assess(
     session: Session,
     *,
-    month: str,
+    month: str | None = None,
+    period: str | None = None,
     of: AssessmentOf,
     actor: Actor | None = None,
     now: datetime | None = None,
     config: AssessmentConfig | None = None,
 ) -> AssessmentReport:
-    """The ranking of ``of`` for ``month`` ("2022-06"), with the change from the month before."""
+    """The ranking of ``of`` for a month ("2022-06"), or for a quarter ("2022-Q2") or a year
+    ("2022") given as ``period``, with the change from the period before (same kind).
+
+    The town's assessment is monthly; a quarter or a year is scored the same way over its
+    whole span, and a unit needs ``min_cases`` for each month of it to be ranked.
+    """
     if actor is not None:
         check_may_see_assessment(actor)
     now = as_utc(now) if now else utcnow()
     config = config or assessment_config(session)
-    period = parse_period(month=month)
-    previous = previous_month(period)
+    assessed = assessed_period(month=month, period=period)
     units = assessed_units(session, of, config)
-    current = _score_month(session, of=of, period=period, units=units, config=config, now=now)
-    before = _score_month(session, of=of, period=previous, units=units, config=config, now=now)
+    min_cases = config.ranking.min_cases * assessed.months
+    score = partial(
+        _score_period, session, of=of, units=units, config=config, min_cases=min_cases, now=now
+    )
+    current, before = score(period=assessed.period), score(period=assessed.previous)
     rows = [_with_previous(row, before.get(row.code)) for row in current.values()]
     return AssessmentReport(
-        month=period.label,
-        previous_month=previous.label,
+        kind=assessed.kind,
+        label=assessed.period.label,
+        previous_label=assessed.previous.label,
+        month=assessed.period.label,
+        previous_month=assessed.previous.label,
         of=of,
-        period=PeriodOut.of(period, get_profile(session).timezone),
+        period=PeriodOut.of(assessed.period, get_profile(session).timezone),
         now=now,
-        min_cases=config.ranking.min_cases,
+        min_cases=min_cases,
         count_basis=config.ranking.count,
         missing_figure=config.ranking.missing_figure,
         return_rate_basis=return_rate_basis(_GROUPING[of]),
         rules=component_rules(config),
         rows=sorted(rows, key=_row_order),
     )
+
+
+@dataclass(frozen=True)
+class AssessedPeriod:
+    kind: PeriodKind
+    period: Period
+    previous: Period
+    months: int
+
+
+_QUARTER = re.compile(r"(\d{4})-Q([1-4])", re.IGNORECASE)
+_YEAR = re.compile(r"\d{4}")
+
+
+def assessed_period(*, month: str | None = None, period: str | None = None) -> AssessedPeriod:
+    """``month`` "2022-06", or ``period`` "2022-06" | "2022-Q2" | "2022"; exactly one."""
+    if (month is None) == (period is None):
+        raise InvalidInput("give either month (2022-06) or period (2022-06, 2022-Q2, 2022)")
+    if month is not None:
+        text, field = month, "month"
+    else:
+        text, field = str(period).strip(), "period"
+    if field == "period" and (found := _QUARTER.fullmatch(text)):
+        year, quarter = int(found.group(1)), int(found.group(2))
+        before = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+        return AssessedPeriod(
+            "quarter", quarter_period(year, quarter), quarter_period(*before), months=3
+        )
+    if field == "period" and _YEAR.fullmatch(text):
+        year = int(text)
+        return AssessedPeriod("year", year_period(year), year_period(year - 1), months=12)
+    try:
+        current = parse_period(month=text)
+    except InvalidInput as error:
+        raise InvalidInput(
+            f"{field} '{text}' is not a month (2022-06)"
+            + (", a quarter (2022-Q2) or a year (2022)" if field == "period" else ""),
+            field=field,
+        ) from error
+    return AssessedPeriod("month", current, previous_month(current), months=1)
 
 
 def previous_month(period: Period) -> Period:
@@ -223,20 +287,21 @@ def assessed_units(session: Session, of: AssessmentOf, config: AssessmentConfig)
     return [Unit(*row) for row in session.execute(stmt)]
 
 
-def _score_month(
+def _score_period(
     session: Session,
     *,
     of: AssessmentOf,
     period: Period,
     units: Sequence[Unit],
     config: AssessmentConfig,
+    min_cases: int,
     now: datetime,
 ) -> dict[str, AssessmentRow]:
     by = _GROUPING[of]
     kpis = {row.code: row for row in compute_kpis(session, by=by, period=period, now=now)}
     contacts = first_contact_counts(session, by=by, period=period, now=now)
     rows = [
-        _score_unit(unit, kpis.get(unit.code), contacts.get(unit.code, (0, 0)), config)
+        _score_unit(unit, kpis.get(unit.code), contacts.get(unit.code, (0, 0)), config, min_cases)
         for unit in units
     ]
     ranks = competition_ranks({r.code: r.total for r in rows if r.ranked and r.total is not None})
@@ -244,7 +309,11 @@ def _score_month(
 
 
 def _score_unit(
-    unit: Unit, kpi: KpiRow | None, contacts: tuple[int, int], config: AssessmentConfig
+    unit: Unit,
+    kpi: KpiRow | None,
+    contacts: tuple[int, int],
+    config: AssessmentConfig,
+    min_cases: int,
 ) -> AssessmentRow:
     figures = figure_parts(kpi, contacts)
     scores = score_components(config.components, figures, config.ranking.missing_figure)
@@ -253,9 +322,9 @@ def _score_unit(
     applicable = [s.points for s in scores if s.points is not None]
     total = round(sum(applicable), POINTS_DECIMALS) if applicable else None
     note = ""
-    if count < config.ranking.min_cases:
+    if count < min_cases:
         basis = "办结" if config.ranking.count == "closed" else "受理"
-        note = f"{basis}量 {count} 件，不足 {config.ranking.min_cases} 件，不参与排名"
+        note = f"{basis}量 {count} 件，不足 {min_cases} 件，不参与排名"
     elif total is None:
         note = "无可评分指标，不参与排名"
     return AssessmentRow(

@@ -1,4 +1,5 @@
-"""``townops report assessment``: the monthly assessment workbook (月度考核) for one month.
+"""``townops report assessment``: the assessment workbook (月度考核) for a month, a quarter
+or a year.
 
 The CLI reads the whole town (no actor): it is run by the town's IT staff.
 """
@@ -18,19 +19,25 @@ from townops.timeutil import utcnow
 
 
 def assessment_command(
-    month: Annotated[str, typer.Option(help="The month assessed, e.g. 2022-06.")],
+    month: Annotated[str | None, typer.Option(help="The month assessed, e.g. 2022-06.")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Instead of --month: 2022-06, a quarter 2022-Q2 or 2022.")
+    ] = None,
     out: Annotated[
-        Path, typer.Option(help="Directory to write assessment-<month>.xlsx into.")
+        Path, typer.Option(help="Directory to write assessment-<period>.xlsx into.")
     ] = Path("."),
     database_url: DbOpt = None,
 ) -> None:
-    """Rank departments and communities for a month (月度考核) and write the XLSX."""
+    """Rank departments and communities for a month (月度考核), a quarter or a year, and write
+    the XLSX."""
     engine = engine_for(settings_with(database_url))
     now = utcnow()
     with transaction(engine) as session:
-        reports = [assess(session, month=month, of=of, now=now) for of in AssessmentOf]
+        reports = [
+            assess(session, month=month, period=period, of=of, now=now) for of in AssessmentOf
+        ]
     out.mkdir(parents=True, exist_ok=True)
-    target = out / default_filename(reports[0].month)
+    target = out / default_filename(reports[0].label)
     write_xlsx(reports, target)
     for report in reports:
         console.print(ranking_table(report))
@@ -42,9 +49,9 @@ def ranking_table(report: AssessmentReport) -> Table:
     of_zh, of_en = UNIT_NAMES[report.of]
     ranked = [row for row in report.rows if row.ranked]
     table = Table(
-        title=f"月度考核 {report.month} · {of_zh} ({of_en})",
+        title=f"考核 {report.label} · {of_zh} ({of_en})",
         caption=(
-            f"{len(ranked)} ranked of {len(report.rows)}; change against {report.previous_month}"
+            f"{len(ranked)} ranked of {len(report.rows)}; change against {report.previous_label}"
         ),
     )
     for header, justify in (

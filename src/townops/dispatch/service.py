@@ -93,8 +93,12 @@ def read_request(
     scorer = scorer or default_scorer()
     labels = scorer.predict_proba([text])[0]
     keywords = {code: info.keywords for code, info in categories.items()}
+    # The classifier reads what people write: a category only townops opens (device alarms,
+    # vital-sign warnings) is never its answer, or a person's request would be refused.
     ranked = [
-        s for s in score_categories(text, labels, config, keywords) if s.category in categories
+        s
+        for s in score_categories(text, labels, config, keywords)
+        if s.category in categories and categories[s.category].opened_by != "townops"
     ]
     if not ranked:
         raise InvalidInput("could not read a category from the text; give 'category'")

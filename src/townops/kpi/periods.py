@@ -47,6 +47,16 @@ def month_period(year: int, month: int) -> Period:
     return Period(first, last, f"{year:04d}-{month:02d}")
 
 
+def quarter_period(year: int, quarter: int) -> Period:
+    """Quarter 1..4 of ``year``, labelled "2022-Q2"."""
+    _check_year(year, "period")
+    if not 1 <= quarter <= 4:
+        raise InvalidInput(f"quarter {quarter} is not 1..4", field="period")
+    first = date(year, 3 * quarter - 2, 1)
+    last = month_period(year, 3 * quarter).last_day
+    return Period(first, last, f"{year:04d}-Q{quarter}")
+
+
 def range_period(first_day: date, last_day: date) -> Period:
     _check_year(first_day.year, "from")
     _check_year(last_day.year, "to")

@@ -1,8 +1,8 @@
-// 考核排名: the monthly assessment of departments and communities (GET /api/v1/assessment):
-// rank, total, every component (the figure and its points), the move since the month
-// before, the units not ranked and why; the month's workbook as an XLSX download.
+// 考核排名: the assessment of departments and communities (GET /api/v1/assessment) by month,
+// quarter or year: rank, total, every component (the figure and its points), the move since
+// the period before, the units not ranked and why; the period's workbook as an XLSX download.
 //
-// The month shown first is the latest month with a case in it (the newest case's month in
+// The period shown first is the latest month with a case in it (the newest case's month in
 // the town's time zone): on a live system that is this month, on the demo year 2022-12.
 
 import { api, toLogin } from "../core/api.js";
@@ -14,9 +14,12 @@ import { clearLogin, token } from "../core/session.js";
 const messages = {
   zh: {
     title: "考核排名",
-    month: "考核月份",
-    previous: "上一月",
-    next: "下一月",
+    month: "考核期",
+    previous: "上一期",
+    next: "下一期",
+    kind_month: "月度",
+    kind_quarter: "季度",
+    kind_year: "年度",
     export: "导出 XLSX",
     exporting: "正在导出…",
     exported: "已下载 {file}",
@@ -25,11 +28,11 @@ const messages = {
     rank: "排名",
     name: "名称",
     total: "总分",
-    change: "较上月",
+    change: "较上期",
     up: "上升 {n} 名",
     down: "下降 {n} 名",
     same: "排名不变",
-    newRank: "上月未排名",
+    newRank: "上期未排名",
     totalChange: "总分 {d}",
     notScored: "不计分",
     points: "{p} 分",
@@ -39,17 +42,22 @@ const messages = {
     noFigure: "没有可评分的指标",
     basis_closed: "办结",
     basis_received: "受理",
-    note: "{month}（{first} 至 {last}）· 当月{basis}量不少于 {min} 件的单位参与排名 · 数据截至 {now}",
+    note: "{month}（{first} 至 {last}）· 本期{basis}量不少于 {min} 件的单位参与排名 · 数据截至 {now}",
     rules: "评分规则",
     weight: "权重 {w}",
     none: "没有单位。",
-    fileStem: "月度考核",
+    stem_month: "月度考核",
+    stem_quarter: "季度考核",
+    stem_year: "年度考核",
   },
   en: {
     title: "Rankings",
-    month: "Month",
-    previous: "Previous month",
-    next: "Next month",
+    month: "Period",
+    previous: "Previous period",
+    next: "Next period",
+    kind_month: "Months",
+    kind_quarter: "Quarters",
+    kind_year: "Years",
     export: "Export XLSX",
     exporting: "Exporting…",
     exported: "Downloaded {file}",
@@ -58,7 +66,7 @@ const messages = {
     rank: "Rank",
     name: "Name",
     total: "Total",
-    change: "vs last month",
+    change: "vs period before",
     up: "up {n}",
     down: "down {n}",
     same: "same rank",
@@ -72,16 +80,20 @@ const messages = {
     noFigure: "no figure to score",
     basis_closed: "closed",
     basis_received: "received",
-    note: "{month} ({first} to {last}) · units with at least {min} cases {basis} in the month are ranked · figures as of {now}",
+    note: "{month} ({first} to {last}) · units with at least {min} cases {basis} in the period are ranked · figures as of {now}",
     rules: "Scoring rules",
     weight: "weight {w}",
     none: "No units.",
-    fileStem: "assessment",
+    stem_month: "monthly-assessment",
+    stem_quarter: "quarterly-assessment",
+    stem_year: "annual-assessment",
   },
 };
 
 const UNITS = ["departments", "communities"];
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+// A month 2022-06, a quarter 2022-Q2 or a year 2022 (the API's `period`).
+const PERIOD = /^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$/;
+const KINDS = ["month", "quarter", "year"];
 const MAX_MONTHS = 60;
 const OPEN_UNRANKED = 15; // a longer list of units not ranked starts folded
 
@@ -96,6 +108,21 @@ function shiftMonth(month, by) {
   const [y, m] = month.split("-").map(Number);
   const d = new Date(Date.UTC(y, m - 1 + by, 1));
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
+}
+
+function kindOf(period) {
+  if (/-Q/.test(period)) return "quarter";
+  return period.length === 4 ? "year" : "month";
+}
+
+/** The quarters and years the months fall in, newest first, each once. */
+function periodsOf(months) {
+  const quarter = (m) => `${m.slice(0, 4)}-Q${Math.ceil(Number(m.slice(5, 7)) / 3)}`;
+  return {
+    month: months,
+    quarter: [...new Set(months.map(quarter))],
+    year: [...new Set(months.map((m) => m.slice(0, 4)))],
+  };
 }
 
 /** Months from `last` back to `first`, newest first (at most MAX_MONTHS). */
@@ -123,15 +150,20 @@ async function render(ctx) {
   const latest = newest.items[0] ? monthOf(newest.items[0].received_at, zone) : thisMonth;
   const earliest = oldest.items[0] ? monthOf(oldest.items[0].received_at, zone) : latest;
   const months = monthsBetween(earliest, thisMonth > latest ? thisMonth : latest);
-  const asked = url.searchParams.get("month");
-  let month = asked && MONTH.test(asked) ? asked : latest;
-  if (!months.includes(month)) {
+  // `month` is the period shown: a month, a quarter or a year (`?period=`; `?month=` of old).
+  const asked = url.searchParams.get("period") || url.searchParams.get("month");
+  let month = asked && PERIOD.test(asked) ? asked : latest;
+  if (kindOf(month) === "month" && !months.includes(month)) {
     months.push(month);
     months.sort().reverse();
   }
+  const periods = periodsOf(months);
+  if (!periods[kindOf(month)].includes(month)) periods[kindOf(month)].unshift(month);
+  const sameKind = () => periods[kindOf(month)];
 
   const picker = h("select", { id: "rk-month", "data-testid": "month", "aria-label": t("month") },
-    months.map((m) => h("option", { value: m }, m)));
+    KINDS.map((kind) => h("optgroup", { label: t(`kind_${kind}`) },
+      periods[kind].map((m) => h("option", { value: m }, m)))));
   const back = h("button", { type: "button", "data-testid": "month-previous", title: t("previous"), "aria-label": t("previous") }, "◀");
   const forward = h("button", { type: "button", "data-testid": "month-next", title: t("next"), "aria-label": t("next") }, "▶");
   const exportButton = h("button", { type: "button", class: "primary", "data-testid": "export" }, t("export"));
@@ -146,19 +178,21 @@ async function render(ctx) {
     note, body));
 
   function choose(next) {
-    if (!months.includes(next) || next === month) return;
+    if (!next || !periods[kindOf(next)].includes(next) || next === month) return;
     month = next;
     const address = new URL(location.href);
-    address.searchParams.set("month", month);
+    address.searchParams.delete("month");
+    address.searchParams.set("period", month);
     history.pushState(null, "", address.pathname + address.search);
     draw();
   }
   picker.addEventListener("change", () => choose(picker.value));
-  back.addEventListener("click", () => choose(months[months.indexOf(month) + 1]));
-  forward.addEventListener("click", () => choose(months[months.indexOf(month) - 1]));
+  back.addEventListener("click", () => choose(sameKind()[sameKind().indexOf(month) + 1]));
+  forward.addEventListener("click", () => choose(sameKind()[sameKind().indexOf(month) - 1]));
   window.addEventListener("popstate", () => {
-    const m = new URL(location.href).searchParams.get("month");
-    month = m && months.includes(m) ? m : latest;
+    const here = new URL(location.href).searchParams;
+    const m = here.get("period") || here.get("month");
+    month = m && PERIOD.test(m) && periods[kindOf(m)].includes(m) ? m : latest;
     draw();
   });
   exportButton.addEventListener("click", () => download());
@@ -167,15 +201,15 @@ async function render(ctx) {
   async function draw() {
     const mine = ++drawing;
     picker.value = month;
-    back.disabled = months.indexOf(month) >= months.length - 1;
-    forward.disabled = months.indexOf(month) <= 0;
+    back.disabled = sameKind().indexOf(month) >= sameKind().length - 1;
+    forward.disabled = sameKind().indexOf(month) <= 0;
     body.setAttribute("aria-busy", "true");
     try {
-      const reports = await Promise.all(UNITS.map((of) => api("/api/v1/assessment", { query: { month, of } })));
+      const reports = await Promise.all(UNITS.map((of) => api("/api/v1/assessment", { query: { period: month, of } })));
       if (mine !== drawing) return; // a newer month was asked for meanwhile
       const [first] = reports;
       note.textContent = t("note", {
-        month: first.month,
+        month: first.label,
         first: first.period.first_day,
         last: first.period.last_day,
         min: first.min_cases,
@@ -251,7 +285,7 @@ async function render(ctx) {
     return t("noFigure");
   }
 
-  /** The month's workbook: fetched with the bearer token (a plain link could not send it),
+  /** The period's workbook: fetched with the bearer token (a plain link could not send it),
    *  then saved from a blob: URL (the page's CSP allows blob: for this). */
   async function download() {
     const bearer = token();
@@ -259,7 +293,7 @@ async function render(ctx) {
     exportButton.disabled = true;
     exportState.textContent = t("exporting");
     try {
-      const response = await fetch(`/api/v1/assessment.xlsx?month=${encodeURIComponent(month)}`, {
+      const response = await fetch(`/api/v1/assessment.xlsx?period=${encodeURIComponent(month)}`, {
         headers: { Authorization: `Bearer ${bearer}` },
       });
       if (response.status === 401) {
@@ -285,9 +319,9 @@ async function render(ctx) {
   }
 
   function fileName(m) {
-    // "高行镇-月度考核-2022-12.xlsx": the town, what it is and the month, safe on every system.
+    // "高行镇-月度考核-2022-12.xlsx": the town, what it is and the period, safe on every system.
     const town = (config?.town ? pick(config.town) : "townops").replace(/[\\/:*?"<>|\s]+/g, "-");
-    return `${town}-${t("fileStem")}-${m}.xlsx`;
+    return `${town}-${t(`stem_${kindOf(m)}`)}-${m}.xlsx`;
   }
 
   await draw();
