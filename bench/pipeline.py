@@ -2,6 +2,7 @@
 
     python bench/pipeline.py [--devices 5000] [--batch 1000] [--batches 40] [--runs 5]
                              [--backend sqlite|postgres|both] [--profile]
+                             [--gc ingester|default] [--sort cumulative|tottime]
 
 The part of ingestion that is townops' own: no broker, no MQTT client. ``--devices``
 devices of the Gaohang types (a third in buildings of ten, some in homes), batches of
@@ -10,6 +11,8 @@ in the normal range with an occasional alarm (about one reading in 2,000 crosses
 and a duplicate now and then. The first pass, which writes every device's first state, is
 reported apart from the steady state, whose runs are reported one by one and as a median
 (this machine is shared: the wall clock varies from run to run, CPU time much less).
+``--gc ingester`` (the default) tunes the garbage collector as an ingester process does
+(``tune_gc_for_ingestion``); ``--gc default`` leaves Python's settings, as before 2026-11-25.
 PostgreSQL: database ``townops_bench_pipeline`` (dropped and created), or
 ``TOWNOPS_BENCH_PIPELINE_PG_URL``.
 """
@@ -37,7 +40,7 @@ from _common import fresh_engine
 from townops.jurisdiction.models import Jurisdiction
 from townops.sensing.messages import IncomingReading
 from townops.sensing.models import Alarm, Device, Reading
-from townops.sensing.pipeline import forget_devices, process_readings
+from townops.sensing.pipeline import forget_devices, process_readings, tune_gc_for_ingestion
 
 PG_URL = os.environ.get(
     "TOWNOPS_BENCH_PIPELINE_PG_URL",
@@ -189,7 +192,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         total_alarms = session.scalar(select(func.count()).select_from(Alarm))
     print(f"{name:10s} stored {stored} readings, {total_alarms} alarms in all")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(30)
     engine.dispose()
 
 
@@ -201,7 +204,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs; the median is reported")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", choices=["cumulative", "tottime"], default="cumulative")
+    parser.add_argument(
+        "--gc",
+        choices=["ingester", "default"],
+        default="ingester",
+        help="the garbage collector as an ingester process tunes it, or Python's defaults",
+    )
     args = parser.parse_args()
+    if args.gc == "ingester":
+        tune_gc_for_ingestion()
     tmp = Path(tempfile.mkdtemp(prefix="townops-bench-pipeline-"))
     urls = {"sqlite": f"sqlite:///{tmp / 'bench.db'}", "postgres": PG_URL}
     for backend, url in urls.items():

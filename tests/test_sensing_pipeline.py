@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -20,10 +22,21 @@ from townops.cases.models import Case
 from townops.db import make_engine
 from townops.errors import IllegalTransition, InvalidInput
 from townops.jurisdiction.service import place
-from townops.sensing.alarms import acknowledge_alarm, mark_false_alarm
+from townops.sensing.alarms import DeviceInfo, acknowledge_alarm, mark_false_alarm
 from townops.sensing.messages import IncomingReading
 from townops.sensing.models import Alarm, Device, DeviceState, Reading
-from townops.sensing.pipeline import BatchResult, _sqlite_time, forget_devices, process_readings
+from townops.sensing.pipeline import (
+    INGEST_GC_THRESHOLDS,
+    BatchResult,
+    _plan,
+    _RuleBook,
+    _sqlite_time,
+    _StateRow,
+    forget_devices,
+    process_readings,
+    tune_gc_for_ingestion,
+)
+from townops.sensing.rules import RuleEvent, evaluate
 from townops.sensing.sweep import sweep_offline
 from townops.towns.loader import default_town_dir, load_town
 from townops.towns.sync import install_town
@@ -453,3 +466,71 @@ def test_fast_sqlite_time_text_is_the_column_types_text(moment: datetime) -> Non
     # Readings are written as the UTCDateTime type would write them, by a faster route.
     expected = moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     assert _sqlite_time(moment) == expected
+
+
+# --- the rules' inner loop -----------------------------------------------------------------
+
+_SENSING = load_town(default_town_dir()).sensing
+_QUANTITY_VALUES: dict[str, dict[str, list[float]]] = {
+    "smoke_detector": {"smoke": [0.0, 0.05, 0.1, 0.15, 0.3], "temperature": [20, 25, 40, 90]},
+    "electrical_fire_monitor": {"residual_current": [100, 260, 300, 320], "cable_temp": [40, 75]},
+    "water_level_sensor": {"water_level": [0.0, 0.1, 0.12, 0.2], "battery": [10, 20, 25, 30]},
+}
+
+
+@st.composite
+def _device_readings(draw: st.DrawFn) -> tuple[str, list[IncomingReading], dict[str, Any]]:
+    device_type = draw(st.sampled_from(sorted(_QUANTITY_VALUES)))
+    quantities = _QUANTITY_VALUES[device_type]
+    readings = []
+    for seq in range(draw(st.integers(min_value=1, max_value=12))):
+        present = draw(st.lists(st.sampled_from(sorted(quantities)), min_size=1, unique=True))
+        values = {q: float(draw(st.sampled_from(quantities[q]))) for q in present}
+        ts = T0 + timedelta(seconds=draw(st.integers(min_value=0, max_value=3600)))
+        readings.append(IncomingReading("D-1", seq, ts, values, received_at=ts))
+    # A kept state to start from, as an earlier batch would have left it.
+    rule_state: dict[str, Any] = draw(
+        st.sampled_from([{}, {"smoke_alarm": {"on": True}}, {"waterlogging": {"since": 0.0}}])
+    )
+    return device_type, readings, rule_state
+
+
+@given(_device_readings())
+def test_skipping_calm_readings_gives_what_every_rule_on_every_reading_gives(
+    case: tuple[str, list[IncomingReading], dict[str, Any]],
+) -> None:
+    # The pipeline skips rules.evaluate where nothing can change; the outcome must be the
+    # plain loop's: each value rule on each reading, in time order.
+    device_type, readings, start = case
+    rules = [r for r in _SENSING.rules_for(device_type) if r.kind != "offline"]
+    book = _RuleBook(_SENSING)
+    state = _StateRow(-1, T0 - timedelta(days=1), start, None, 0)
+    plan = _plan(
+        DeviceInfo("D-1", device_type), list(readings), state, rules, book.checks(device_type)
+    )
+    expected_state = dict(start)
+    expected_events: list[tuple[str, RuleEvent, float | None, int]] = []
+    for r in sorted(readings, key=lambda r: (r.ts, r.seq)):
+        for rule in rules:
+            new, event, value = evaluate(
+                rule, expected_state.get(rule.id, {}), r.ts.timestamp(), r.values
+            )
+            if new:
+                expected_state[rule.id] = new
+            else:
+                expected_state.pop(rule.id, None)
+            if event is not RuleEvent.none:
+                expected_events.append((rule.id, event, value, r.seq))
+    assert plan.rule_state == expected_state
+    assert [(e.rule.id, e.event, e.value, e.seq) for e in plan.events] == expected_events
+
+
+def test_an_ingesting_process_freezes_its_start_up_heap_and_collects_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_gc_for_ingestion()
+        assert gc.get_threshold() == INGEST_GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

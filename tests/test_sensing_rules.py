@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from townops.sensing.config import AlarmRule
-from townops.sensing.rules import RuleEvent, evaluate
+from townops.sensing.rules import RuleEvent, calm_range, evaluate
 
 GAS = AlarmRule(
     id="gas_leak", name_zh="可燃气体泄漏", name_en="Gas leak", kind="threshold",
@@ -152,3 +153,26 @@ def test_held_rule_hovering_in_its_band_never_flaps(values: list[float]) -> None
     events, _ = run(CURRENT, steps)
     assert events[:2] == ["none", "raise"]
     assert set(events[2:]) <= {"none"}
+
+
+# --- the calm range: readings the pipeline may skip -----------------------------------------
+
+
+def test_rate_and_offline_rules_have_no_calm_range() -> None:
+    # A rate rule keeps the previous value on every reading; offline rules see no readings.
+    assert calm_range(RISE) is None and calm_range(OFFLINE) is None
+    assert calm_range(GAS) == (-math.inf, 10) and calm_range(BATTERY) == (20, math.inf)
+
+
+@given(
+    st.sampled_from([GAS, BATTERY, CURRENT, DOOR]),
+    st.floats(min_value=-50, max_value=400, allow_nan=False),
+    st.floats(min_value=0, max_value=1e9),
+)
+def test_a_value_in_the_calm_range_leaves_a_stateless_rule_alone_and_no_other_does(
+    rule: AlarmRule, value: float, ts: float
+) -> None:
+    low, high = calm_range(rule) or (math.inf, -math.inf)
+    outcome = evaluate(rule, {}, ts, {rule.quantity or "x": value})
+    quiet = not outcome.state and outcome.event is RuleEvent.none
+    assert quiet == (low <= value <= high)

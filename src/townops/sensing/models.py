@@ -80,8 +80,9 @@ class DeviceState(Base):
     )
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_ts: Mapped[datetime] = mapped_column(UTCDateTime)
-    # When the last reading arrived (the broker's time, not the device's clock).
-    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # When the last reading arrived (the broker's time, not the device's clock). Not
+    # indexed: rewritten for every device on every batch (migration 0006).
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Per rule: what the rules need between readings, e.g. since when a line is held.
     rule_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -54,7 +54,7 @@ from townops.sensing.messages import (
     quarantine,
     shared_filter,
 )
-from townops.sensing.pipeline import BatchResult, process_readings
+from townops.sensing.pipeline import BatchResult, process_readings, tune_gc_for_ingestion
 from townops.sensing.sweep import SweepReport, sweep_offline
 from townops.timeutil import utcnow
 from townops.towns.profile import get_profile
@@ -860,7 +860,11 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def run_worker(options: IngestOptions, index: int = 1) -> IngestStats:
-    """One ingester in this process until SIGTERM or SIGINT; then drain, acknowledge, leave."""
+    """One ingester in this process until SIGTERM or SIGINT; then drain, acknowledge, leave.
+
+    The process is the ingester's own: its garbage collector is tuned for it.
+    """
+    tune_gc_for_ingestion()
 
     async def main() -> IngestStats:
         stop = asyncio.Event()
@@ -945,6 +949,7 @@ def retire_worker(options: IngestOptions, index: int) -> IngestStats:
     started again strands readings. This leaves the group, stores what was queued for it,
     and ends the session.
     """
+    tune_gc_for_ingestion()
 
     async def main() -> IngestStats:
         stop = asyncio.Event()

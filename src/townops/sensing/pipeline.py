@@ -7,13 +7,16 @@ once it and everything it caused (alarms, cases) are stored together.
 It is on the hot path (≥ 20,000 readings/s per process), so it works in sets: one INSERT
 for the batch's readings that skips those already stored, one query for the devices'
 registry facts (cached per database), one for their states (locked on PostgreSQL, where
-several ingesters share one subscription), rules evaluated in memory, one statement to
-write the states back. Alarms are rare and handled after that.
+several ingesters share one subscription), rules evaluated in memory (skipped for a calm
+reading, :func:`townops.sensing.rules.calm_range`), one statement to write the states back.
+Alarms are rare and handled after that.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import math
 import sqlite3
 import time
 from collections import defaultdict
@@ -38,7 +41,7 @@ from townops.sensing.alarms import (
 from townops.sensing.config import AlarmRule, SensingConfig
 from townops.sensing.messages import IncomingReading
 from townops.sensing.models import Device
-from townops.sensing.rules import RuleEvent, evaluate, evaluate_late
+from townops.sensing.rules import RuleEvent, calm_range, evaluate, evaluate_late
 from townops.timeutil import utcnow
 from townops.towns.profile import TownProfile, get_profile
 
@@ -123,6 +126,26 @@ def _load_devices(session: Session, device_ids: list[str]) -> list[DeviceInfo]:
         ).where(Device.device_id.in_(device_ids))
     )
     return [DeviceInfo(*row) for row in rows]
+
+
+# --- the process --------------------------------------------------------------------------
+
+#: Collection thresholds of a process that does nothing but ingest (see tune_gc_for_ingestion).
+INGEST_GC_THRESHOLDS = (20_000, 10, 10)
+
+
+def tune_gc_for_ingestion() -> None:
+    """For a process that only ingests (``townops ingest mqtt`` workers), not a shared one.
+
+    A batch makes and drops tens of thousands of small objects, nearly none of them in
+    reference cycles; with Python's default thresholds the cyclic collector runs every 700
+    allocations and now and then walks the whole heap (SQLAlchemy, pydantic, the device
+    cache), which cost 10–15 % of bench/pipeline.py's CPU time. Frozen, what is loaded at
+    start-up is never walked again, and rarer young collections still catch the odd cycle.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*INGEST_GC_THRESHOLDS)
 
 
 # --- the batch ---------------------------------------------------------------------------
@@ -236,12 +259,19 @@ _EMPTY: dict[str, Any] = {}
 _NO_EVENT = RuleEvent.none
 
 
+#: One value rule, as the pipeline's inner loop reads it: the rule, its id, its quantity, and
+#: the range of values that leave it alone while it keeps no state (rules.calm_range; for
+#: rate rules an empty range, so they are always evaluated).
+_Check = tuple[AlarmRule, str, str, float, float]
+
+
 class _RuleBook:
     """The value rules of each device type, looked up once per batch."""
 
     def __init__(self, config: SensingConfig) -> None:
         self._config = config
         self._by_type: dict[str, list[AlarmRule]] = {}
+        self._checks: dict[str, list[_Check]] = {}
 
     def value_rules(self, device_type: str) -> list[AlarmRule]:
         rules = self._by_type.get(device_type)
@@ -251,12 +281,23 @@ class _RuleBook:
             ]
         return rules
 
+    def checks(self, device_type: str) -> list[_Check]:
+        checks = self._checks.get(device_type)
+        if checks is None:
+            checks = self._checks[device_type] = [
+                (rule, rule.id, rule.quantity, *(calm_range(rule) or (math.inf, -math.inf)))
+                for rule in self.value_rules(device_type)
+                if rule.quantity is not None
+            ]
+        return checks
+
 
 def _plan(
     device: DeviceInfo,
     readings: list[IncomingReading],
     state: _StateRow | None,
     rules: list[AlarmRule],
+    checks: list[_Check],
 ) -> _Plan:
     """Evaluate the rules over the device's new readings, in timestamp order."""
     if len(readings) > 1:
@@ -276,19 +317,29 @@ def _plan(
             late += 1
             _judge_late(device, reading, rules, rule_state, events)
             continue
-        ts = reading.ts.timestamp()
-        for rule in rules:
-            current = rule_state.get(rule.id, _EMPTY)
-            new, event, value = evaluate(rule, current, ts, reading.values)
+        reading_values = reading.values
+        ts: float | None = None
+        for rule, rule_id, quantity, calm_low, calm_high in checks:
+            value = reading_values.get(quantity)
+            if value is None:
+                continue  # the rule is untouched by a reading without its quantity
+            current = rule_state.get(rule_id)
+            if current is None:
+                if calm_low <= value <= calm_high:
+                    continue  # nothing kept, nothing crossed: nothing changes
+                current = _EMPTY
+            if ts is None:
+                ts = reading.ts.timestamp()
+            new, event, judged = evaluate(rule, current, ts, reading_values)
             if new is not current:
                 if new:
-                    rule_state[rule.id] = new
+                    rule_state[rule_id] = new
                 else:
-                    rule_state.pop(rule.id, None)
+                    rule_state.pop(rule_id, None)
             if event is not _NO_EVENT:
-                events.append(_Event(device, rule, event, value, reading.seq))
+                events.append(_Event(device, rule, event, judged, reading.seq))
         # Shared, not copied, when it is the device's only reading in the batch (most are).
-        values = reading.values if values is None else {**values, **reading.values}
+        values = reading_values if values is None else {**values, **reading_values}
         last_seq, last_ts = reading.seq, reading.ts
     assert last_ts is not None  # at least one reading, and a state has a last_ts
     return _Plan(
@@ -333,7 +384,14 @@ def _plan_and_write(
     def plan_for(device_id: str) -> _Plan:
         device = devices[device_id]
         state = states.get(device_id)
-        return _plan(device, by_device[device_id], state, book.value_rules(device.type))
+        device_type = device.type
+        return _plan(
+            device,
+            by_device[device_id],
+            state,
+            book.value_rules(device_type),
+            book.checks(device_type),
+        )
 
     plans: dict[str, _Plan] = {}
     for device_id in device_ids:

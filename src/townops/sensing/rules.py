@@ -21,6 +21,7 @@ and the pipeline clears them when a device is heard again.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -54,6 +55,22 @@ def crossed(rule: AlarmRule, value: float) -> bool:
     if rule.above is not None:
         return value > rule.above
     return rule.below is not None and value < rule.below
+
+
+def calm_range(rule: AlarmRule) -> tuple[float, float] | None:
+    """``(low, high)``: a ``threshold`` or ``held`` rule that keeps no state stays so, with
+    no event, for a value within ``low <= value <= high`` (not :func:`crossed`).
+
+    The pipeline skips :func:`evaluate` for those readings (nearly all of them). None for
+    ``rate`` rules, whose state follows every value, and for ``offline`` rules.
+    """
+    if rule.kind not in ("threshold", "held"):
+        return None
+    if rule.above is not None:
+        return -math.inf, rule.above
+    if rule.below is not None:
+        return rule.below, math.inf
+    return -math.inf, math.inf
 
 
 def back_to_normal(rule: AlarmRule, value: float) -> bool:
