@@ -6,18 +6,31 @@ the page drew its data (``body[data-ready]``) with no error box, that nothing is
 the window, that no "undefined", "null", "NaN" or "[object Object]" leaked into the text,
 and, in Chinese, that no English words are left untranslated (names of people and codes
 aside). Screenshots are the other tests' business: this one looks at every combination.
+
+It has a server of its own, with the town's seed cases only: the other tests' cases carry
+random letter markers, which would read as untranslated English.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import NANXIN, OpenPage
-from tests.browser.live import PHONE, WALL, LiveServer
+from tests.browser.conftest import NANXIN, PG_DATABASE, SEED_CASES, OpenPage
+from tests.browser.live import (
+    PHONE,
+    WALL,
+    LiveServer,
+    drop_own_database,
+    install_gaohang,
+    live_server,
+    own_database_url,
+)
 from tests.browser.pages import log_in
 
 ROLES = ["admin", "leader", "duty", "dispatcher", "housing", "nanxin", "grid_nanxin", "resident_a"]
@@ -37,16 +50,41 @@ ENGLISH_WORD = re.compile(r"\b[a-z][a-z_]{3,}\b")  # lower-case words: codes are
 
 
 @pytest.fixture(scope="module")
-def a_case(server: LiveServer) -> dict[str, Any]:
+def own_server(
+    chromium_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    tmp = tmp_path_factory.mktemp("every-page")
+    url = own_database_url(tmp, PG_DATABASE + "_sweep", os.environ.get("TOWNOPS_TEST_DATABASE_URL"))
+    try:
+        install_gaohang(url)
+        with live_server(url, tmp / "server.log") as live:
+            for body in SEED_CASES:
+                live.create_case("dispatcher", **body)
+            yield live
+    finally:
+        drop_own_database(url)
+
+
+@pytest.fixture
+def pages(browser: Browser, own_server: LiveServer) -> Iterator[OpenPage]:
+    opened = OpenPage(browser, own_server)
+    yield opened
+    outside = opened.outside()
+    opened.close()
+    assert not outside, f"the pages fetched from outside the server: {outside}"
+
+
+@pytest.fixture(scope="module")
+def a_case(own_server: LiveServer) -> dict[str, Any]:
     """A resident's request, dispatched to housing, in 南新: every role above may see it."""
-    case = server.create_case(
+    case = own_server.create_case(
         "resident_a",
         category="illegal_construction",
         content="南新小区楼顶违章加盖，请核查",
         jurisdiction=NANXIN,
         auto_dispatch=False,
     )
-    return server.act("dispatcher", case, "dispatch", department="housing_office")
+    return own_server.act("dispatcher", case, "dispatch", department="housing_office")
 
 
 def page_faults(page: Page, lang: str) -> list[str]:
@@ -67,11 +105,12 @@ def page_faults(page: Page, lang: str) -> list[str]:
 
 @pytest.mark.parametrize("username", ROLES)
 def test_every_page_of_every_role_draws_cleanly(
-    open_page: OpenPage, server: LiveServer, a_case: dict[str, Any], username: str
+    pages: OpenPage, own_server: LiveServer, a_case: dict[str, Any], username: str
 ) -> None:
+    server = own_server
     faults: list[str] = []
     for size, viewport in {"phone": PHONE, "wall": WALL}.items():
-        page = open_page(viewport=viewport)
+        page = pages(viewport=viewport)
         log_in(page, username)
         page.wait_for_selector("body[data-ready='1']")
         links = page.locator("header nav a").evaluate_all("els => els.map(a => a.pathname)")
