@@ -1,13 +1,12 @@
-// The home of the roles without the one screen (handlers, community staff, grid workers,
-// residents): the cases they may see, newest first, each linking to its page. The
-// per-role work pages (inbox by deadline, dispatch queue, reporting) build on this.
+// /cases: every case the caller may see, newest first, each linking to its page (the
+// roles' own homes are their work pages: the one screen, the dispatch board, the inbox …).
 
-import { api } from "../core/api.js";
 import { loadReference } from "../core/reference.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
 import { pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
-import { errorBox, stateBadge } from "../core/shell.js";
+import { casePager } from "../core/pager.js";
+import { stateBadge } from "../core/shell.js";
 
 const messages = {
   zh: {
@@ -65,26 +64,19 @@ async function render({ main, t, fmt, setTitle }) {
           h("span", {}, t("due", { when: fmt.dateTime(c.due_at) })))));
   }
 
-  let page = 1;
-  async function loadPage() {
-    more.disabled = true;
-    try {
-      const data = await api("/api/v1/cases", { query: { page, page_size: PAGE_SIZE, with_total: page === 1 } });
-      if (page === 1) {
-        total.textContent = t("total", { n: fmt.number(data.total ?? data.items.length) });
-        if (!data.items.length) list.append(h("li", { class: "empty" }, t("none")));
-      }
-      for (const c of data.items) list.append(row(c));
-      more.hidden = !data.has_more;
-      page += 1;
-    } catch (error) {
-      if (error?.status !== 401) replaceChildren(errorSlot, errorBox(error, loadPage));
-    } finally {
-      more.disabled = false;
-    }
-  }
-  more.addEventListener("click", loadPage);
-  await loadPage();
+  const load = casePager({
+    query: {},
+    pageSize: PAGE_SIZE,
+    list,
+    more,
+    errorSlot,
+    row,
+    empty: () => h("li", { class: "empty" }, t("none")),
+    onFirstPage: (data) => {
+      total.textContent = t("total", { n: fmt.number(data.total ?? data.items.length) });
+    },
+  });
+  await load();
 }
 
 export default { messages, render };

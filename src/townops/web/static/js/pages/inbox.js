@@ -11,6 +11,7 @@ import { loadReference } from "../core/reference.js";
 import { pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
 import { actionForm, runAction } from "../core/actions.js";
+import { casePager } from "../core/pager.js";
 import { errorBox, stateBadge } from "../core/shell.js";
 
 const messages = {
@@ -101,7 +102,6 @@ async function render({ main, t, fmt, me, setTitle }) {
 
   const sections = sectionsFor(me?.role).map((s) => ({
     ...s,
-    page: 1,
     list: h("ol", { class: "inbox-list", "data-testid": `list-${s.key}` }),
     count: h("span", { class: "count", "data-testid": `count-${s.key}` }, "…"),
     tabCount: h("span", { class: "count" }, "…"),
@@ -123,7 +123,20 @@ async function render({ main, t, fmt, me, setTitle }) {
     }, h("span", {}, t(`section_${s.key}`)), s.tabCount)));
   const board = h("div", { class: ["inbox-board", `sections-${sections.length}`] },
     sections.map((s) => {
-      s.more.addEventListener("click", () => loadSection(s, { append: true }));
+      s.load = casePager({
+        query: s.query,
+        pageSize: PAGE_SIZE,
+        list: s.list,
+        more: s.more,
+        errorSlot: s.error,
+        row: (c) => row(c, s),
+        empty: () => h("li", { class: "empty" }, t(`empty_${s.key}`)),
+        onFirstPage: (data) => {
+          const n = fmt.number(data.total ?? data.items.length);
+          s.count.textContent = n;
+          s.tabCount.textContent = n;
+        },
+      });
       s.element = h("section", {
         class: ["inbox-section", `section-${s.key}`],
         id: `section-${s.key}`,
@@ -277,33 +290,6 @@ async function render({ main, t, fmt, me, setTitle }) {
     form.querySelector("select, input:not([type=hidden]), textarea")?.focus();
   }
 
-  /** Page 1 again (or the next page); `ready` = what must arrive before drawing rows. */
-  async function loadSection(s, { append = false, ready = null } = {}) {
-    s.more.disabled = true;
-    const page = append ? s.page + 1 : 1;
-    try {
-      const data = await api("/api/v1/cases", {
-        query: { ...s.query, page, page_size: PAGE_SIZE, with_total: page === 1 },
-      });
-      await ready;
-      s.page = page;
-      if (page === 1) {
-        const n = fmt.number(data.total ?? data.items.length);
-        s.count.textContent = n;
-        s.tabCount.textContent = n;
-        replaceChildren(s.list);
-        if (!data.items.length) s.list.append(h("li", { class: "empty" }, t(`empty_${s.key}`)));
-      }
-      for (const c of data.items) s.list.append(row(c, s));
-      s.more.hidden = !data.has_more;
-      replaceChildren(s.error);
-    } catch (error) {
-      if (error?.status !== 401) replaceChildren(s.error, errorBox(error, () => loadSection(s)));
-    } finally {
-      s.more.disabled = false;
-    }
-  }
-
   // The pending extensions of the caller's cases: the list rows do not carry them.
   async function loadPendingExtensions() {
     const query = { extension: "pending", open: true, page_size: 100 };
@@ -315,7 +301,8 @@ async function render({ main, t, fmt, me, setTitle }) {
   async function reloadAll(message) {
     // All at once: the rows wait only for the extension marks, not for each other.
     const ready = loadPendingExtensions();
-    await Promise.all(sections.map((s) => loadSection(s, { ready })));
+    // Page 1 again; the rows wait for the extension marks before they are drawn.
+    await Promise.all(sections.map((s) => s.load({ reset: true, ready })));
     if (message !== undefined) flash.textContent = message;
   }
 

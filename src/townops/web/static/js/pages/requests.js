@@ -8,6 +8,7 @@ import { runAction } from "../core/actions.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
 import { pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
+import { casePager } from "../core/pager.js";
 import { errorBox } from "../core/shell.js";
 import { progressMessages, progressSteps } from "./track.js";
 
@@ -193,31 +194,19 @@ async function render({ main, t, fmt, setTitle }) {
     return li;
   }
 
-  let page = 1;
-  async function loadPage() {
-    more.disabled = true;
-    try {
-      const data = await api("/api/v1/cases", {
-        query: { order: "-received_at", page, page_size: PAGE_SIZE, with_total: page === 1 },
-      });
-      if (page === 1) {
-        total.textContent = t("total", { n: fmt.number(data.total ?? data.items.length) });
-        if (!data.items.length) {
-          list.append(h("li", { class: "empty card" }, t("none"), " ",
-            h("a", { href: "/submit" }, t("newRequest"))));
-        }
-      }
-      for (const c of data.items) list.append(item(c));
-      more.hidden = !data.has_more;
-      page += 1;
-    } catch (error) {
-      if (error?.status !== 401) replaceChildren(errorSlot, errorBox(error, loadPage));
-    } finally {
-      more.disabled = false;
-    }
-  }
-  more.addEventListener("click", loadPage);
-  await loadPage();
+  const load = casePager({
+    query: { order: "-received_at" },
+    pageSize: PAGE_SIZE,
+    list,
+    more,
+    errorSlot,
+    row: item,
+    empty: () => h("li", { class: "empty card" }, t("none"), " ", h("a", { href: "/submit" }, t("newRequest"))),
+    onFirstPage: (data) => {
+      total.textContent = t("total", { n: fmt.number(data.total ?? data.items.length) });
+    },
+  });
+  await load();
 }
 
 export default { messages, render };
