@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -146,14 +147,21 @@ class OpenPage:
             context.close()
 
 
-@pytest.fixture
-def open_page(browser: Browser, server: LiveServer) -> Iterator[OpenPage]:
-    """Pages for one test; the test fails if any of them fetched from outside the server."""
+@contextmanager
+def pages_on(browser: Browser, server: LiveServer) -> Iterator[OpenPage]:
+    """Pages on ``server``, closed on the way out; fails if any fetched from elsewhere."""
     pages = OpenPage(browser, server)
     yield pages
     outside = pages.outside()
     pages.close()
     assert not outside, f"the pages fetched from outside the server: {outside}"
+
+
+@pytest.fixture
+def open_page(browser: Browser, server: LiveServer) -> Iterator[OpenPage]:
+    """Pages for one test on the shared server (see ``pages_on``)."""
+    with pages_on(browser, server) as pages:
+        yield pages
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import NANXIN, PG_DATABASE, SEED_CASES, OpenPage
+from tests.browser.conftest import NANXIN, PG_DATABASE, SEED_CASES, OpenPage, pages_on
 from tests.browser.live import (
     PHONE,
     WALL,
@@ -67,11 +67,8 @@ def own_server(
 
 @pytest.fixture
 def pages(browser: Browser, own_server: LiveServer) -> Iterator[OpenPage]:
-    opened = OpenPage(browser, own_server)
-    yield opened
-    outside = opened.outside()
-    opened.close()
-    assert not outside, f"the pages fetched from outside the server: {outside}"
+    with pages_on(browser, own_server) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")

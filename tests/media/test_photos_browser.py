@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
 
+from tests.browser.conftest import pages_on
 from tests.browser.live import (
     CHROMIUM_FLAGS,
     PHONE,
     SCREENSHOTS,
     WALL,
     LiveServer,
-    RequestLog,
     drop_own_database,
     find_chromium,
     install_gaohang,
@@ -92,25 +92,15 @@ def browser(server: LiveServer) -> Iterator[Browser]:
 
 @pytest.fixture
 def pages(browser: Browser, server: LiveServer) -> Iterator[Any]:
-    logs: list[RequestLog] = []
-    contexts = []
+    with pages_on(browser, server) as opened:
 
-    def open_page(lang: str, viewport: Any = PHONE) -> Page:
-        context = browser.new_context(base_url=server.base_url, viewport=viewport, locale="zh-CN")
-        context.set_default_timeout(15_000)
-        log = RequestLog()
-        context.on("request", lambda request: log.record(request.url))
-        logs.append(log)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"/login?lang={lang}")
-        return page
+        def open_page(lang: str, viewport: Any = PHONE) -> Page:
+            page = opened(viewport=viewport)
+            page.set_default_timeout(15_000)
+            page.goto(f"/login?lang={lang}")
+            return page
 
-    yield open_page
-    outside = [u for log in logs for u in log.outside(server.netloc)]
-    for context in contexts:
-        context.close()
-    assert not outside, f"fetched from outside the server: {outside}"
+        yield open_page
 
 
 @pytest.fixture(scope="module")
