@@ -31,11 +31,8 @@ from tests.browser.live import (
     SCREENSHOTS,
     LiveServer,
     RequestLog,
-    drop_own_database,
     find_chromium,
-    install_gaohang,
-    live_server,
-    own_database_url,
+    gaohang_server,
 )
 
 # Parallel runs (e.g. two people on one machine) may each name their own database.
@@ -88,15 +85,8 @@ def backend() -> str:
 @pytest.fixture(scope="package")
 def server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("browser")
-    url = own_database_url(tmp, PG_DATABASE, os.environ.get("TOWNOPS_TEST_DATABASE_URL"))
-    try:
-        install_gaohang(url)
-        with live_server(url, tmp / "server.log") as live:
-            for body in SEED_CASES:
-                live.create_case("dispatcher", **body)
-            yield live
-    finally:
-        drop_own_database(url)
+    with gaohang_server(tmp, PG_DATABASE, cases=SEED_CASES) as live:
+        yield live
 
 
 # Package scope, not session: while Playwright's sync API is started its event loop counts as

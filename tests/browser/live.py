@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +202,28 @@ def live_server(
             yield LiveServer(base_url, database_url, process, api)
     finally:
         _stop(process)
+
+
+@contextmanager
+def gaohang_server(
+    tmp: Path,
+    pg_database: str,
+    *,
+    cases: Sequence[dict[str, Any]] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[LiveServer]:
+    """A server on a database of its own holding the Gaohang town (and ``cases``, filed by
+    the dispatcher): a SQLite file in ``tmp``, or ``pg_database`` when the tests run on
+    PostgreSQL (created here, dropped on the way out)."""
+    url = own_database_url(tmp, pg_database, os.environ.get("TOWNOPS_TEST_DATABASE_URL"))
+    try:
+        install_gaohang(url)
+        with live_server(url, tmp / "server.log", env=env) as live:
+            for body in cases:
+                live.create_case("dispatcher", **body)
+            yield live
+    finally:
+        drop_own_database(url)
 
 
 def _wait_for_health(

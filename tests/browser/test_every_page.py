@@ -13,7 +13,6 @@ random letter markers, which would read as untranslated English.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -26,10 +25,7 @@ from tests.browser.live import (
     PHONE,
     WALL,
     LiveServer,
-    drop_own_database,
-    install_gaohang,
-    live_server,
-    own_database_url,
+    gaohang_server,
 )
 from tests.browser.pages import log_in
 
@@ -54,15 +50,8 @@ def own_server(
     chromium_path: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("every-page")
-    url = own_database_url(tmp, PG_DATABASE + "_sweep", os.environ.get("TOWNOPS_TEST_DATABASE_URL"))
-    try:
-        install_gaohang(url)
-        with live_server(url, tmp / "server.log") as live:
-            for body in SEED_CASES:
-                live.create_case("dispatcher", **body)
-            yield live
-    finally:
-        drop_own_database(url)
+    with gaohang_server(tmp, PG_DATABASE + "_sweep", cases=SEED_CASES) as live:
+        yield live
 
 
 @pytest.fixture

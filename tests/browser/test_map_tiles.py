@@ -9,7 +9,6 @@ the page draws and loads the tiles of one zoom, all from the server.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,14 +16,11 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Response, expect
 
-from tests.browser.conftest import PG_DATABASE, OpenPage
+from tests.browser.conftest import PG_DATABASE, pages_on
 from tests.browser.live import (
     WALL,
     LiveServer,
-    drop_own_database,
-    install_gaohang,
-    live_server,
-    own_database_url,
+    gaohang_server,
 )
 from tests.browser.pages import log_in, shoot, wait_for_overview
 
@@ -64,25 +60,19 @@ def tiled_server(
 ) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("tiles")
     assert make_pyramid(tmp / "tiles") > MAX_ZOOM
-    url = own_database_url(tmp, PG_DATABASE + "_tiles", os.environ.get("TOWNOPS_TEST_DATABASE_URL"))
     env = {
         "TOWNOPS_MAP_TILE_DIR": str(tmp / "tiles"),
         "TOWNOPS_MAP_TILE_MAX_ZOOM": str(MAX_ZOOM),
         "TOWNOPS_MAP_TILE_ATTRIBUTION": "© 高行镇测绘（测试）",
     }
-    try:
-        install_gaohang(url)
-        with live_server(url, tmp / "server.log", env=env) as live:
-            yield live
-    finally:
-        drop_own_database(url)
+    with gaohang_server(tmp, PG_DATABASE + "_tiles", env=env) as live:
+        yield live
 
 
 def test_the_map_draws_the_towns_own_tiles_underneath(
     browser: Browser, tiled_server: LiveServer, screenshot_dir: Path
 ) -> None:
-    pages = OpenPage(browser, tiled_server)
-    try:
+    with pages_on(browser, tiled_server) as pages:
         page = pages(viewport=WALL)
         tiles: list[Response] = []
         page.on("response", lambda r: tiles.append(r) if "/map-tiles/" in r.url else None)
@@ -103,6 +93,3 @@ def test_the_map_draws_the_towns_own_tiles_underneath(
             "© 高行镇测绘（测试）"
         )
         shoot(page, screenshot_dir, "overview-tiles-zh-wall")
-        assert pages.outside() == []
-    finally:
-        pages.close()

@@ -21,11 +21,8 @@ from tests.browser.live import (
     SCREENSHOTS,
     WALL,
     LiveServer,
-    drop_own_database,
     find_chromium,
-    install_gaohang,
-    live_server,
-    own_database_url,
+    gaohang_server,
 )
 from tests.browser.pages import log_in, shoot
 from tests.media.images import camera_jpeg, png
@@ -70,13 +67,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     if find_chromium() is None:
         pytest.skip("no Chromium (scripts/browser.sh installs it)")
     tmp = tmp_path_factory.mktemp("media-browser")
-    url = own_database_url(tmp, PG_DATABASE, os.environ.get("TOWNOPS_TEST_DATABASE_URL"))
-    try:
-        install_gaohang(url)
-        with live_server(url, tmp / "server.log") as live:
-            yield live
-    finally:
-        drop_own_database(url)
+    with gaohang_server(tmp, PG_DATABASE) as live:
+        yield live
 
 
 # Module scope: Playwright's sync API must be stopped before later tests use asyncio.
