@@ -1,6 +1,6 @@
 """Every ORM model, imported once so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from townops.auth.models import ApiKey, AuditEntry, User
+from townops.auth.models import ApiKey, AuditEntry, IdempotencyKey, User
 from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.categories.models import Category
 from townops.db import Base
@@ -34,6 +34,7 @@ __all__ = [
     "DeviceState",
     "Extension",
     "GazetteerEntry",
+    "IdempotencyKey",
     "InstanceSetting",
     "Jurisdiction",
     "ManualFigure",
