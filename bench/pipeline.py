@@ -113,7 +113,9 @@ class Fleet:
         device_id, device_type = rng.choice(self.devices)
         self.seqs[device_id] += 1
         self.clocks[device_id] += timedelta(seconds=30)
-        self.arrival += timedelta(milliseconds=5)
+        # Never before the device's own clock: a reading dated ahead of its arrival (by more
+        # than sensing.yaml's ingest.max_future_skew_seconds) would be set aside.
+        self.arrival = max(self.arrival + timedelta(milliseconds=5), self.clocks[device_id])
         values = {}
         for quantity, low, high, alarm in TYPES[device_type]:
             value = self.levels[device_id, quantity] + rng.uniform(-0.01, 0.01) * (high - low)

@@ -9,10 +9,12 @@ PG_URL="${TOWNOPS_PG_TEST_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/town
 . scripts/_venv.sh
 export PATH="$PWD/$VENV/bin:$PATH"
 
-echo "== lint (ruff) and types (mypy --strict)"
+echo "== lint (ruff), types (mypy --strict), layers (import-linter)"
 ruff check --no-cache src tests bench
 ruff format --no-cache --check src tests bench
 mypy
+echo "== layers (lint-imports, .importlinter)"
+lint-imports --no-cache
 
 # PostgreSQL for the second pass, Mosquitto for the MQTT tests of both passes.
 scripts/services.sh

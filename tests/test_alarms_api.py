@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from tests.helpers import ok
 from townops.auth.models import AuditEntry
-from townops.auth.service import create_api_key
 from townops.jurisdiction.service import place
 from townops.sensing.alarms_api import router
+from townops.sensing.keys import create_ingest_key
 from townops.sensing.messages import IncomingReading
 from townops.sensing.models import Alarm, Device, QuarantinedMessage, Reading
 from townops.sensing.pipeline import forget_devices, process_readings
@@ -119,7 +119,17 @@ def test_household_contact_is_masked_for_roles_that_may_not_see_it(
     client: TestClient, login: Headers, alarms: dict[str, Alarm]
 ) -> None:
     alarm_id = alarms["GAS-H"].id
-    for user, full in (("duty", True), ("dispatcher", True), ("nanxin", False), ("safety", False)):
+    # One contact rule with the alarm's case: its unit in charge (南新, who must call the
+    # household) sees the number on the alarm as on the case; admin (sees_full_phone
+    # false) and other units do not.
+    assert alarms["GAS-H"].case_id is not None
+    for user, full in (
+        ("duty", True),
+        ("dispatcher", True),
+        ("nanxin", True),
+        ("safety", False),
+        ("admin", False),
+    ):
         household = ok(client.get(f"/api/v1/alarms/{alarm_id}", headers=login(user)))["household"]
         if full:
             assert household == {"name": "张阿婆", "phone": "13912345678", "masked": False}
@@ -164,7 +174,9 @@ def test_acknowledge_and_false_alarm(
 
 @pytest.fixture
 def api_key(session: Session) -> str:
-    key = create_api_key(session, name="gateway")
+    # An ingestion key bound to the device (and to one not registered yet): an Open311 key
+    # is refused (tests/test_sensing_trust.py).
+    key = create_ingest_key(session, name="gateway", devices=["GAS-H", "NOPE-1"])
     add_device(session, "GAS-H", "gas_alarm", NANXIN, household=True)
     session.commit()
     return key

@@ -214,6 +214,7 @@ def test_residents_do_not_see_routing_and_handlers_have_no_queue(
         client,
         login,
         user="resident_a",
+        kind="request",  # a resident files requests; kind is set by the intake desk
         category="street_light",
         content="小区门口路灯不亮",
         jurisdiction=NANXIN,

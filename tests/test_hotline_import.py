@@ -15,13 +15,9 @@ from tests.helpers import NANXIN
 from townops.cases.models import Case, CaseEvent
 from townops.cli.main import app as cli_app
 from townops.errors import InvalidInput
-from townops.hotline.importer import (
-    SOURCE,
-    ImportReport,
-    import_hotline_file,
-    is_valid_phone,
-    parse_received_at,
-)
+from townops.hotline.importer import SOURCE, import_hotline_file
+from townops.tabular import ImportReport, is_valid_phone
+from townops.tabular import parse_datetime as parse_received_at
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hotline"
 NOW = datetime(2022, 6, 1, tzinfo=UTC)

@@ -326,6 +326,39 @@ def test_a_gas_leak_in_an_elderly_home_raises_an_alarm_and_opens_a_routed_case(
     assert (stats.alarms_raised, stats.cases_opened, stats.alarms_cleared) == (1, 1, 1)
 
 
+def test_a_reading_dated_2099_is_set_aside_and_counted_not_applied(
+    db: tuple[str, Engine], broker: Broker, options: IngestOptions
+) -> None:
+    """Issue 12, finding 6, over MQTT: the reading from the future never reaches the state,
+    and the device's real readings after it are not late."""
+    _, engine = db
+    (device,) = register(engine, "future", 1)
+    topic = readings_topic(TOWN, device)
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    messages = [
+        (topic, payload(1, {"gas_lel": 1.0}, now)),
+        (topic, payload(2, {"gas_lel": 60.0}, datetime(2099, 1, 1, tzinfo=UTC))),
+        (topic, payload(3, {"gas_lel": 2.0}, now + timedelta(seconds=30))),
+    ]
+    with RunningIngester(options) as ingester:
+        publish(broker.port, messages)
+        wait_until(lambda: ingester.stats.acknowledged >= 3)
+        stats = ingester.stats
+    assert (stats.stored, stats.late, stats.alarms_raised) == (2, 0, 0)
+    assert stats.set_aside == {"future_timestamp": 1}
+    assert stored(engine, "future") == [(device, 1), (device, 3)]
+    with Session(engine) as s:
+        state = s.get(DeviceState, device)
+        assert state is not None and (state.last_seq, state.values) == (3, {"gas_lel": 2.0})
+        [kept] = s.scalars(select(QuarantinedMessage).where(QuarantinedMessage.topic == topic))
+        assert (kept.reason, kept.device_id, kept.payload) == (
+            "future_timestamp",
+            device,
+            messages[1][1],
+        )
+        assert "ahead of the server clock" in kept.detail
+
+
 def test_readings_sent_while_the_ingester_is_down_are_stored_when_it_returns(
     db: tuple[str, Engine], broker: Broker, options: IngestOptions
 ) -> None:
@@ -408,7 +441,13 @@ def test_a_fault_in_every_reading_holds_the_stream_instead_of_setting_it_aside(
 
     with RunningIngester(options, process=process) as ingester:
         publish(broker.port, readings_of(ids, 25))
-        wait_until(lambda: ingester.stats.commit_failures >= 20)
+        # Halving a batch of up to 100 readings down to single ones takes ~16 failures
+        # before the first is set aside, so a bare failure count (20 here before) can be
+        # reached before the stream is held: wait for the limit of readings set aside, then
+        # for two more failures, which are held (backed-off) attempts.
+        wait_until(lambda: ingester.stats.set_aside["ingest_error"] >= FAILING_READINGS_LIMIT)
+        held_from = ingester.stats.commit_failures
+        wait_until(lambda: ingester.stats.commit_failures >= held_from + 2)
         assert ingester.stats.acknowledged <= FAILING_READINGS_LIMIT
         broken.clear()  # the schema is fixed
         wait_until(lambda: ingester.stats.acknowledged >= 100)

@@ -165,7 +165,8 @@ def test_an_unsupported_format_is_an_error_in_the_spec_format(client: TestClient
 def test_a_posted_request_can_be_read_by_id_and_by_token_in_json_and_xml(
     client: TestClient, api_key: str, category: Category
 ) -> None:
-    receipt = submitted(client, api_key, category.code, lat="31.2905", long="121.5952")
+    # A point at the published precision (3 decimals, ~100 m), so it comes back as sent.
+    receipt = submitted(client, api_key, category.code, lat="31.291", long="121.595")
     request_id, token = receipt["service_request_id"], receipt["token"]
     assert request_id.isdigit() and token and receipt["account_id"] is None
     assert token in receipt["service_notice"]
@@ -175,7 +176,7 @@ def test_a_posted_request_can_be_read_by_id_and_by_token_in_json_and_xml(
     assert one["status"] == "open" and one["service_code"] == category.code
     assert one["service_name"] == category.name_zh
     assert one["description"] == "楼道里堆满杂物，堵住了消防通道"
-    assert one["lat"] == pytest.approx(31.2905) and one["long"] == pytest.approx(121.5952)
+    assert one["lat"] == pytest.approx(31.291) and one["long"] == pytest.approx(121.595)
     assert one["requested_datetime"].endswith("+08:00")
     assert datetime.fromisoformat(one["expected_datetime"]) > datetime.fromisoformat(
         one["requested_datetime"]
@@ -366,7 +367,10 @@ def test_the_list_is_newest_first_within_the_last_90_days_unless_dates_are_given
     now = datetime.now(UTC)
 
     def case_at(when: datetime) -> str:
-        data = CaseCreate(category=category.code, content="旧诉求", received_at=when)
+        # Filed as an Open311 client files: public by the town's policy.
+        data = CaseCreate(
+            category=category.code, content="旧诉求", received_at=when, source="open311"
+        )
         return str(create_case(session, actor=SYSTEM, data=data, now=now).id)
 
     old, recent, newer = (case_at(now - timedelta(days=d)) for d in (120, 10, 1))
@@ -387,7 +391,10 @@ def test_the_list_is_newest_first_within_the_last_90_days_unless_dates_are_given
 def test_mediation_cases_are_not_published(
     client: TestClient, session: Session, category: Category
 ) -> None:
-    data = CaseCreate(category=category.code, content="邻里纠纷", kind=CaseKind.mediation)
+    # Even from a source the policy publishes, a mediation is never public.
+    data = CaseCreate(
+        category=category.code, content="邻里纠纷", kind=CaseKind.mediation, source="open311"
+    )
     case = create_case(session, actor=SYSTEM, data=data)
     session.commit()
     error_of(client.get(f"{V2}/requests/{case.id}.json"), 404)
@@ -403,6 +410,39 @@ def test_markup_in_a_description_is_escaped_in_xml(
         client.get(f"{V2}/requests/{receipt['service_request_id']}.xml"), "service_requests"
     )
     assert root.findtext("request/description") == 'Tom & Jerry <b>"loud"</b>  at night'
+
+
+def test_an_idempotency_key_makes_a_retried_post_answer_the_first_request(
+    client: TestClient, session: Session, api_key: str, category: Category
+) -> None:
+    def post(key: str, client_key: str = api_key, **fields: str) -> Any:
+        body = {
+            "api_key": client_key,
+            "service_code": category.code,
+            "address_string": "高行镇南新居民区 12号楼",
+            "description": "楼道里堆满杂物",
+            **fields,
+        }
+        return client.post(f"{V2}/requests.json", data=body, headers={"Idempotency-Key": key})
+
+    first = post("retry-1")
+    assert first.status_code == 200, first.text
+    again = post("retry-1")  # the response was lost; the client sends it again
+    assert again.status_code == 200, again.text
+    assert again.json()[0]["service_request_id"] == first.json()[0]["service_request_id"]
+    assert again.json()[0]["token"] == first.json()[0]["token"]
+    # Another request under the same key is refused, naming the header.
+    assert "Idempotency-Key" in error_of(post("retry-1", description="另一件事"), 400)
+    assert "Idempotency-Key" in error_of(post("x" * 201), 400)
+    # Keys belong to their client: another client's same key is its own request.
+    other_key = create_api_key(session, name="other-app")
+    session.commit()
+    other = post("retry-1", client_key=other_key)
+    assert other.status_code == 200, other.text
+    assert other.json()[0]["service_request_id"] != first.json()[0]["service_request_id"]
+    # Without the header every POST is a new request, as before.
+    ids = {submitted(client, api_key, category.code)["service_request_id"] for _ in range(2)}
+    assert len(ids) == 2
 
 
 # --- an independent client ---------------------------------------------------------------

@@ -312,7 +312,8 @@ def test_false_alarm_closes_it_with_a_note_and_the_audit_trail(
 
 
 def test_acknowledge_once(session: Session, actor: Callable[[str], Actor]) -> None:
-    add_device(session, "GAS-1", "gas_alarm")
+    # In a home: its case goes to the community, so `nanxin` is the unit in charge.
+    add_device(session, "GAS-1", "gas_alarm", household=True)
     feed(session, reading("GAS-1", 1, 0, gas_lel=12))
     [alarm] = alarms_of(session, "GAS-1")
     acknowledge_alarm(session, actor=actor("nanxin"), alarm_id=alarm.id, now=T0)

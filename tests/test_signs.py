@@ -42,7 +42,6 @@ from townops.cases.models import Case
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.service import create_case, perform_action
 from townops.errors import Forbidden, InvalidInput, NotFound
-from townops.hotline.importer import Sheet
 from townops.kpi.figures import Grouping
 from townops.kpi.periods import month_period
 from townops.kpi.service import compute_kpis
@@ -70,6 +69,7 @@ from townops.signs.service import (
 )
 from townops.signs.values import SignValue
 from townops.signs.warnings import WARNING_CATEGORY, raise_warnings
+from townops.tabular import Sheet
 from townops.towns.loader import default_town_dir, load_town
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

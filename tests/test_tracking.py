@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -205,3 +206,45 @@ def test_the_limiter_forgets_idle_clients_and_stays_bounded() -> None:
     for client in "cdefgh":
         limiter.miss(client)
     assert len(limiter._misses) <= 4
+
+
+def test_nothing_a_case_holds_about_a_person_or_a_place_reaches_the_public_view(
+    client: TestClient, login: Login, session: Session
+) -> None:
+    """Issue 12's trust check: numbers typed any way, a room address, a household's alarm."""
+    spaced = "138 1234 5678，138-8765-4321，138.2468.1357，31011519900101777X"
+    body = {
+        "category": "street_vending",
+        "content": f"{CONTENT} 请回电 {spaced}",
+        "address": "高行镇华高庭园4号楼503室",
+        "lat": 31.2771234,
+        "lon": 121.6171234,
+        "requester_name": NAME,
+        "requester_phone": "139 8765 4321",
+        "auto_dispatch": False,
+    }
+    filed = ok(client.post("/api/v1/cases", json=body, headers=login("resident_a")), 201)
+    alarm = create_case(
+        session,
+        actor=SYSTEM,
+        data=CaseCreate(
+            category="iot_gas_alarm_home",
+            kind=CaseKind.iot_alarm,
+            source="iot",
+            content="【物联告警】燃气浓度超限",
+            address="高行镇华高庭园4号楼503室",
+            requester_name="王老伯",
+            requester_phone="13700001111",
+        ),
+    )
+    session.commit()
+    for code in (filed["token"], alarm.token):
+        r = client.get(f"/api/v1/track/{code}")
+        assert r.status_code == 200, r.text
+        assert set(r.json()) == PUBLIC_KEYS
+        text = r.text
+        for personal in ("华高庭园", "503", "31.277", "121.617", NAME, "王老伯", "燃气浓度"):
+            assert personal not in text
+        # Not one run of seven digits, whatever separates them (dates and times aside).
+        cleaned = re.sub(r"\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?", "", text)
+        assert re.findall(r"\d(?:[\s\-.]{0,3}\d){6,}", cleaned) == []

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -46,7 +47,14 @@ from townops.sensing.models import Alarm, Device
 from townops.towns.profile import get_profile
 from townops.web import api as web_api
 from townops.web import routes as web_routes
-from townops.web.live import IdWatermark, LiveCursor, StreamTiming, open_cursor, poll
+from townops.web.live import (
+    IdWatermark,
+    LiveCursor,
+    StreamTiming,
+    open_cursor,
+    poll,
+    sse_stream,
+)
 from townops.web.overview import OverviewOut, build_overview
 from townops.web.routes import PAGES
 
@@ -524,6 +532,43 @@ def test_live_stream_needs_a_ticket_or_a_bearer_token(
     nanxin = _ticket(client, login("nanxin"))
     r = client.get("/api/v1/live", params={"access_token": nanxin, "jurisdiction": HUAGAO})
     assert r.status_code == 403
+
+
+def test_a_ticket_of_a_user_who_logged_out_opens_no_stream(
+    client: TestClient, login: Callable[[str], dict[str, str]]
+) -> None:
+    headers = login("dispatcher")
+    ticket = _ticket(client, headers)
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    r = client.get("/api/v1/live", params={"access_token": ticket})
+    assert r.status_code == 401
+
+
+def test_an_open_stream_ends_once_its_users_tokens_are_revoked(
+    session: Session, actor: ActorFor
+) -> None:
+    duty = actor("duty")
+    verdicts = iter([True, False])
+
+    async def never_disconnected() -> bool:
+        return False
+
+    async def read() -> list[str]:
+        stream = sse_stream(
+            open_session=lambda: Session(bind=session.connection()),
+            view=duty,
+            profile=get_profile(session),
+            cursor=open_cursor(session, view=duty),
+            is_disconnected=never_disconnected,
+            timing=StreamTiming(poll_seconds=0, heartbeat_seconds=60, recheck_seconds=0),
+            still_valid=lambda _session: next(verdicts),
+        )
+        return [chunk async for chunk in stream]
+
+    chunks = anyio.run(read)
+    assert chunks[0].startswith("retry: ")
+    assert chunks[-1] == 'event: bye\ndata: {"reason": "revoked"}\n\n'
+    assert next(verdicts, None) is None  # checked twice: still valid, then revoked
 
 
 # --------------------------------------------------------------------------- reference

@@ -9,7 +9,8 @@ from sqlalchemy import Engine, select
 
 from townops import __version__
 from townops.api.docs import install_api_docs
-from townops.api.errors import install_error_handlers
+from townops.api.errors import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, install_error_handlers
+from townops.api.limits import install_request_limits
 from townops.assessment.api import router as assessment_router
 from townops.auth.api import router as auth_router
 from townops.cases.api import router as cases_router
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
+    install_request_limits(app, settings)
     install_api_docs(app)
     for router in (
         alarms_router,
@@ -74,9 +76,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # Last: the pages' catch-all routes must not shadow the API.
         web_pages_router,
     ):
-        app.include_router(router)
+        # Every error a route may answer is documented (Open311's in its own format).
+        responses = OPEN311_ERROR_RESPONSES if router is open311_router else ERROR_RESPONSES
+        app.include_router(router, responses=responses)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], responses=ERROR_RESPONSES)
     def healthz() -> dict[str, Any]:
         with app.state.session_factory() as session:
             town = session.scalars(select(TownRecord.code)).first()

@@ -63,3 +63,21 @@ class StaleVersion(Conflict):
             sent_version=expected,
             current_version=actual,
         )
+
+
+class Duplicate(Conflict):
+    """Something unique is taken already (e.g. a ``source`` + ``external_id`` pair)."""
+
+    code = "duplicate"
+
+
+class RateLimited(DomainError):
+    """429; the API adds ``Retry-After`` from ``retry_after_seconds``."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"

@@ -31,6 +31,26 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=720, gt=0, description="Bearer token lifetime.")
     page_size_max: int = Field(default=200, gt=0, description="Largest page a list may return.")
+    # Hostile input (townops.api.limits): refused before it is read in full or parsed.
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest request body (JSON, forms); larger is a 413 before it is read.",
+    )
+    max_upload_bytes: int = Field(
+        default=11 * 1024 * 1024,
+        gt=0,
+        description="Largest multipart body (photo and file uploads; a photo itself may be "
+        "at most 10 MiB, checked by the media service).",
+    )
+    max_json_depth: int = Field(
+        default=64, gt=0, description="Deepest nesting of arrays and objects in a JSON body."
+    )
+    resident_cases_per_day: int = Field(
+        default=20,
+        ge=0,
+        description="Cases one resident may file in any 24 hours (429 past it); 0: no limit.",
+    )
     # Read by townops.classifier.model.load_default (which also runs outside a server).
     classifier_path: Path | None = Field(
         default=None,

@@ -14,14 +14,15 @@ from sqlalchemy.orm import Session
 from tests.browser.conftest import NANXIN, OpenPage
 from tests.browser.live import WALL, LiveServer
 from tests.browser.pages import log_in, shoot, wait_for_overview
-from townops.auth.service import create_api_key
 from townops.db import make_engine
+from townops.sensing.keys import create_ingest_key
 from townops.sensing.registry import import_devices
 
 
 def register_gas_alarm(server: LiveServer) -> tuple[str, str]:
-    """A gas alarm in 南新 and an API key, written to the server's own database (as
-    ``townops device import`` and ``townops api-key create`` would): (device id, key)."""
+    """A gas alarm in 南新 and an ingestion key bound to it, written to the server's own
+    database (as ``townops device import`` and ``townops api-key create --purpose ingest
+    --device ID`` would): (device id, key)."""
     device_id = f"T-GAS-{uuid.uuid4().hex[:8].upper()}"
     engine = make_engine(server.database_url)
     try:
@@ -38,7 +39,7 @@ def register_gas_alarm(server: LiveServer) -> tuple[str, str]:
                 ],
             )
             assert report.errors == [] and report.created == 1
-            key = create_api_key(session, name=f"browser-test-{device_id}")
+            key = create_ingest_key(session, name=f"browser-test-{device_id}", devices=[device_id])
             session.commit()
     finally:
         engine.dispose()

@@ -1,9 +1,11 @@
 """FastAPI dependencies: a session per request and the calling actor.
 
-They are ``async`` on purpose: none does blocking work worth a thread (a JWT decode, a
+They are ``async`` on purpose: most do no blocking work worth a thread (a JWT decode, a
 cached profile, creating a Session object), and each sync dependency would cost a hop to
-the threadpool per request. Only the route body — where the database is used — runs in a
-thread.
+the threadpool per request. The exception is the caller's user row, which
+:func:`current_actor` reads on every request (logged out, deactivated, demoted → 401 at
+once): one primary-key query, run in the threadpool on the request's own session so the
+route body reuses its connection.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from townops.auth.actor import Actor
-from townops.auth.service import actor_from_token, signing_key
+from townops.auth.service import signing_key
+from townops.auth.sessions import actor_from_claims, decode_claims
 from townops.errors import Unauthenticated
 from townops.settings import Settings
 from townops.towns.profile import TownProfile, get_profile
@@ -58,11 +62,16 @@ TokenKeyDep = Annotated[str, Depends(token_key)]
 
 
 async def current_actor(
-    key: TokenKeyDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    key: TokenKeyDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Actor:
+    """The caller as their user row says now; 401 without a token, with a bad or expired
+    one, or one the user's row no longer stands behind (see townops.auth.sessions)."""
     if not token:
         raise Unauthenticated("a bearer token is required: POST /api/v1/auth/token")
-    return actor_from_token(token, secret=key)
+    claims = decode_claims(token, secret=key)
+    return await run_in_threadpool(actor_from_claims, session, claims)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -9,19 +9,13 @@ ranked, and each component's weight and rule.
 
 from __future__ import annotations
 
-import io
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from townops.assessment.service import AssessmentOf, AssessmentReport
-from townops.kpi.export import XLSX_MEDIA_TYPE
+from townops.reports.workbook import HEADER_FONT, WRAP, XLSX_MEDIA_TYPE, Book, Sheet
 
 __all__ = ["XLSX_MEDIA_TYPE", "build_workbook", "default_filename", "write_xlsx", "xlsx_bytes"]
 
@@ -49,23 +43,18 @@ TAIL_HEADERS = (
 RATE, POINTS, COUNT, CHANGE = "0.0%", "0.00", "0", "+0;-0;0"
 POINTS_CHANGE = "+0.00;-0.00;0.00"
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_WRAP = Alignment(wrap_text=True, vertical="top")
-
 
 def default_filename(month: str) -> str:
     return f"assessment-{month}.xlsx"
 
 
-def build_workbook(reports: Sequence[AssessmentReport]) -> Workbook:
+def build_workbook(reports: Sequence[AssessmentReport]) -> Book:
     """One sheet per report (departments, communities), then the scoring rules."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    book = Book()
     for report in reports:
-        _fill_ranking_sheet(workbook.create_sheet(SHEET_TITLES[report.of]), report)
-    _fill_rules_sheet(workbook.create_sheet(RULES_SHEET), reports[0])
-    return workbook
+        _fill_ranking_sheet(book.sheet(SHEET_TITLES[report.of]), report)
+    _fill_rules_sheet(book.sheet(RULES_SHEET), reports[0])
+    return book
 
 
 def write_xlsx(reports: Sequence[AssessmentReport], target: Path | IO[bytes]) -> None:
@@ -73,9 +62,7 @@ def write_xlsx(reports: Sequence[AssessmentReport], target: Path | IO[bytes]) ->
 
 
 def xlsx_bytes(reports: Sequence[AssessmentReport]) -> bytes:
-    buffer = io.BytesIO()
-    write_xlsx(reports, buffer)
-    return buffer.getvalue()
+    return build_workbook(reports).to_bytes()
 
 
 def ranking_headers(report: AssessmentReport) -> list[str]:
@@ -88,10 +75,10 @@ def ranking_headers(report: AssessmentReport) -> list[str]:
     return [*LEAD_HEADERS, *component_headers, *TAIL_HEADERS]
 
 
-def _fill_ranking_sheet(sheet: Any, report: AssessmentReport) -> None:
+def _fill_ranking_sheet(sheet: Sheet, report: AssessmentReport) -> None:
     headers = ranking_headers(report)
     sheet.append(headers)
-    formats = [None, None, None, None, COUNT, COUNT]
+    formats: list[str | None] = [None, None, None, None, COUNT, COUNT]
     formats += [RATE, POINTS] * len(report.rules)
     formats += [POINTS, COUNT, CHANGE, POINTS, POINTS_CHANGE, None]
     for row in report.rows:
@@ -101,37 +88,14 @@ def _fill_ranking_sheet(sheet: Any, report: AssessmentReport) -> None:
             values += [score.value, score.points]
         values += [row.total if row.ranked else None, row.previous_rank, row.rank_change]
         values += [row.previous_total, row.total_change, row.note]
-        sheet.append(values)
-        for cell, number_format in zip(sheet[sheet.max_row], formats, strict=True):
-            if number_format is not None:
-                cell.number_format = number_format
-    _style_header(sheet, 1)
+        sheet.append(values, formats=formats)
+    sheet.style_header()
     names = [*(r.name_zh for r in report.rows), *(r.name_en for r in report.rows)]
-    _set_widths(sheet, headers, names)
-    sheet.freeze_panes = "D2"  # header row and rank / code / name stay in view
+    sheet.set_widths(headers, wide={3: names, 4: names}, fixed={len(headers): 40})
+    sheet.ws.freeze_panes = "D2"  # header row and rank / code / name stay in view
 
 
-def _style_header(sheet: Any, row: int) -> None:
-    for cell in sheet[row]:
-        cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _WRAP
-
-
-def _set_widths(sheet: Any, headers: list[str], names: list[str]) -> None:
-    for index, header in enumerate(headers, start=1):
-        width = min(_display_width(header), 24) + 2
-        if header in (LEAD_HEADERS[2], LEAD_HEADERS[3]):
-            width = max(width, *(min(_display_width(n), 40) + 2 for n in names), 12)
-        if header == TAIL_HEADERS[-1]:
-            width = 40
-        sheet.column_dimensions[get_column_letter(index)].width = width
-
-
-def _display_width(text: str) -> int:
-    # CJK characters take two columns in Excel's default fonts.
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _fill_rules_sheet(sheet: Any, report: AssessmentReport) -> None:
+def _fill_rules_sheet(sheet: Sheet, report: AssessmentReport) -> None:
     period, tz = report.period, ZoneInfo(report.period.timezone)
     count_zh = "办结量" if report.count_basis == "closed" else "受理量"
     missing = {
@@ -160,19 +124,15 @@ def _fill_rules_sheet(sheet: Any, report: AssessmentReport) -> None:
         ),
         ("数据来源 (source)", "与 KPI 报表同口径 (the same figures as the KPI report)"),
     ]
-    for label, value in facts:
-        sheet.append([label, value])
-        sheet.cell(row=sheet.max_row, column=1).font = _HEADER_FONT
+    sheet.append_facts(facts)
     sheet.append([])
-    sheet.append(["指标 (figure)", "字段 (field)", "权重 (weight)", "评分规则", "Scoring rule"])
-    _style_header(sheet, sheet.max_row)
+    header = ["指标 (figure)", "字段 (field)", "权重 (weight)", "评分规则", "Scoring rule"]
+    sheet.style_header(sheet.append(header))
     for rule in report.rules:
         sheet.append(
-            [f"{rule.name_zh} ({rule.name_en})", rule.key, rule.weight, rule.rule_zh, rule.rule_en]
+            [f"{rule.name_zh} ({rule.name_en})", rule.key, rule.weight, rule.rule_zh, rule.rule_en],
+            alignment=WRAP,
         )
-        for cell in sheet[sheet.max_row]:
-            cell.alignment = _WRAP
-    sheet.append(["合计 (total)", "", sum(r.weight for r in report.rules), "", ""])
-    sheet.cell(row=sheet.max_row, column=1).font = _HEADER_FONT
-    for letter, width in zip("ABCDE", (34, 22, 12, 50, 60), strict=True):
-        sheet.column_dimensions[letter].width = width
+    row = sheet.append(["合计 (total)", "", sum(r.weight for r in report.rules), "", ""])
+    sheet.ws.cell(row=row, column=1).font = HEADER_FONT
+    sheet.set_column_widths([34, 22, 12, 50, 60])

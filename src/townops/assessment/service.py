@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from townops.access import Reach, scope_of
 from townops.assessment.config import AssessmentConfig, Component
 from townops.auth.actor import Actor
 from townops.cases.access import require_role
@@ -151,7 +152,7 @@ def assessment_config(session: Session) -> AssessmentConfig:
 def check_may_see_assessment(actor: Actor) -> None:
     """Leaders, duty officers and admins with the whole town in scope; everyone else 403."""
     require_role(actor, ASSESSOR_ROLES, "see the monthly assessment")
-    if actor.scope_path is not None and actor.scope_path.count("/") > 1:
+    if scope_of(actor).reach == Reach.subtree:
         raise Forbidden("the monthly assessment ranks the whole town: a town-wide scope is needed")
 
 

@@ -1,96 +1,94 @@
-"""Who may see which cases and who may act on them.
+"""Who may see which cases and who may take which action: the case engine's use of the
+one access layer (:mod:`townops.access`).
 
 Objects are fetched through these rules (``get_case_for``); routes never load a case raw.
+What a case offers (``allowed_actions``) and what is authorized come from one function,
+:func:`refusal`: an action is offered exactly when it would not be refused.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.orm import Session
+
+from townops.access import TOWN_WIDE_ROLES, Owner, contact_view, owns, scope_of
+from townops.access.contact import ContactView, owned_where
 from townops.auth.actor import Actor
-from townops.cases.enums import Action, CaseKind, Role
-from townops.cases.models import Case, Summons
+from townops.cases.enums import Action, CaseKind, ExtensionStatus, Role, State
+from townops.cases.models import Case, Extension, Summons
+from townops.cases.transitions import allowed_actions
 from townops.errors import Forbidden
 from townops.towns.profile import TownProfile
 
-TOWN_WIDE_ROLES = frozenset({Role.admin, Role.leader, Role.duty_officer, Role.dispatcher})
+__all__ = [
+    "OWNER_ACTIONS",
+    "TOWN_WIDE_ROLES",
+    "CaseFacts",
+    "actions_for",
+    "case_contact",
+    "check_may_act",
+    "in_hands_of",
+    "load_facts",
+    "owner_of",
+    "refusal",
+    "require_role",
+    "role_may",
+    "visible_cases",
+]
+
 # Actions that only the unit currently in charge of the case may take.
 OWNER_ACTIONS = frozenset(
     {Action.accept, Action.first_contact, Action.resolve, Action.return_, Action.request_extension}
 )
 
 
-def _in_scope(actor: Actor) -> ColumnElement[bool]:
-    # A scope at the root is the whole town, including cases with no place yet.
-    if actor.scope_path is None or actor.scope_path.count("/") == 1:
-        return true()
-    return or_(
-        Case.jurisdiction_path.startswith(actor.scope_path, autoescape=True),
-        Case.assignee_community_code == actor.scope_code,
-    )
-
-
 def visible_cases(actor: Actor) -> ColumnElement[bool]:
     """A SQL condition selecting exactly the cases ``actor`` may see."""
-    if actor.role in TOWN_WIDE_ROLES:
-        return _in_scope(actor)
-    if actor.role == Role.handler:
-        if actor.department_code is None:
-            return false()
+    summoned = None
+    if actor.role == Role.handler and actor.department_code is not None:
         summoned = exists(
             select(Summons.id).where(
                 Summons.case_id == Case.id, Summons.department_code == actor.department_code
             )
         )
-        return or_(Case.department_code == actor.department_code, summoned)
-    if actor.role in (Role.community_staff, Role.grid_worker):
-        return false() if actor.scope_path is None else _in_scope(actor)
-    if actor.role == Role.resident:
-        return false() if actor.user_id is None else Case.requester_user_id == actor.user_id
-    return false()
+    return scope_of(actor).where(
+        path=Case.jurisdiction_path,
+        community=Case.assignee_community_code,
+        department=Case.department_code,
+        summoned=summoned,
+        requester=Case.requester_user_id,
+    )
 
 
-def can_see_full_phone(actor: Actor, case: Case, profile: TownProfile) -> bool:
-    if actor.is_system:
-        return True
-    if case.kind == CaseKind.iot_alarm and _owns(actor, case):
+def owner_of(case: Case) -> Owner:
+    return Owner(department=case.department_code, community=case.assignee_community_code)
+
+
+def case_contact(actor: Actor, case: Case, profile: TownProfile) -> ContactView:
+    """How the requester's contact data of ``case`` reads for ``actor``."""
+    return contact_view(
+        actor,
+        profile.roles,
+        owner_of(case),
         # A device alarm in a home names the household to call: whoever must go there
-        # (e.g. the community's staff for a gas alarm of an elderly person) needs the number.
-        return True
-    spec = profile.roles.get(actor.role)
-    if spec is None or not spec.sees_full_phone:
-        return False
-    if actor.role == Role.handler:
-        return case.department_code is not None and case.department_code == actor.department_code
-    return True
-
-
-def _owns(actor: Actor, case: Case) -> bool:
-    if actor.role == Role.handler:
-        return actor.department_code is not None and case.department_code == actor.department_code
-    if actor.role in (Role.community_staff, Role.grid_worker):
-        # The community the case is assigned to is the actor's scope or an ancestor of it
-        # (a grid worker's micro-grid): either way it is a segment of the scope's path.
-        return (
-            case.assignee_community_code is not None
-            and actor.scope_path is not None
-            and f"/{case.assignee_community_code}/" in f"/{actor.scope_path}"
-        )
-    return actor.role == Role.admin
+        # (e.g. the community's staff for a gas alarm of an elderly person) needs it.
+        owner_must_call=case.kind == CaseKind.iot_alarm,
+    )
 
 
 def in_hands_of(actor: Actor) -> ColumnElement[bool]:
-    """A SQL condition: the cases the actor's own unit is in charge of (``_owns`` in SQL).
+    """A SQL condition: the cases the actor's own unit is in charge of (``owns`` in SQL).
 
     A department's handler: its department's cases. Community staff and grid workers: the
     cases assigned to their community. Roles without a unit of their own hold none.
     """
-    if actor.role == Role.handler and actor.department_code is not None:
-        return Case.department_code == actor.department_code
-    if actor.role in (Role.community_staff, Role.grid_worker) and actor.scope_path is not None:
-        communities = [code for code in actor.scope_path.strip("/").split("/") if code]
-        return Case.assignee_community_code.in_(communities)
-    return false()
+    return owned_where(
+        actor, department=Case.department_code, community=Case.assignee_community_code
+    )
 
 
 def require_role(actor: Actor, allowed: frozenset[Role], doing: str) -> None:
@@ -106,19 +104,133 @@ def role_may(actor: Actor, action: Action, profile: TownProfile) -> bool:
     return spec is not None and action.value in spec.actions
 
 
-def check_may_act(actor: Actor, action: Action, case: Case, profile: TownProfile) -> None:
-    """Raise :class:`Forbidden` unless ``actor`` may take ``action`` on ``case``."""
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """What some actions depend on beyond the case row; ``None`` = not loaded (then the
+    actions that depend on it are not offered)."""
+
+    pending_extension: bool | None = None
+    pending_summons: frozenset[str] | None = None
+
+
+def load_facts(session: Session, case_ids: Sequence[int]) -> dict[int, CaseFacts]:
+    """The facts of a page of cases in two queries (pending extensions, pending summonses),
+    so a list offers the same actions as each case's own page."""
+    if not case_ids:
+        return {}
+    ids = list(case_ids)
+    extending = set(
+        session.scalars(
+            select(Extension.case_id).where(
+                Extension.case_id.in_(ids), Extension.status == ExtensionStatus.pending
+            )
+        )
+    )
+    summoned: dict[int, set[str]] = {}
+    for case_id, department in session.execute(
+        select(Summons.case_id, Summons.department_code).where(
+            Summons.case_id.in_(ids), Summons.reported_in_at.is_(None)
+        )
+    ):
+        summoned.setdefault(case_id, set()).add(department)
+    return {
+        case_id: CaseFacts(
+            pending_extension=case_id in extending,
+            pending_summons=frozenset(summoned.get(case_id, ())),
+        )
+        for case_id in ids
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an action would fail: ``forbidden`` (403, who) or ``conflict`` (409, when)."""
+
+    kind: str
+    message: str
+
+
+def refusal(
+    actor: Actor,
+    action: Action,
+    case: Case,
+    profile: TownProfile,
+    *,
+    facts: CaseFacts | None = None,
+    now: datetime | None = None,
+) -> Refusal | None:
+    """The one gate: why ``actor`` may not take ``action`` on ``case`` now, or None.
+
+    Authorization (role, unit in charge, own request, summoned department) is always
+    checked; with ``facts`` and ``now`` the preconditions a client cannot see coming are
+    too (an extension already pending, the deadline passed, no summons to report in to).
+    """
     if actor.is_system:
-        return
+        return None
+    why = _forbidden(actor, action, case, profile, facts)
+    if why is not None:
+        return Refusal("forbidden", why)
+    if facts is not None:
+        return _precondition(action, case, facts, now)
+    return None
+
+
+def _forbidden(
+    actor: Actor, action: Action, case: Case, profile: TownProfile, facts: CaseFacts | None
+) -> str | None:
     if not role_may(actor, action, profile):
-        raise Forbidden(
-            f"role '{actor.role}' may not '{action.value}'", role=actor.role, action=action.value
-        )
-    if action in OWNER_ACTIONS and not _owns(actor, case):
-        raise Forbidden(
-            f"only the unit in charge of case {case.id} may '{action.value}'",
-            action=action.value,
-        )
+        return f"role '{actor.role}' may not '{action.value}'"
+    if action in OWNER_ACTIONS and not owns(actor, owner_of(case)):
+        return f"only the unit in charge of case {case.id} may '{action.value}'"
     own_request = case.requester_user_id == actor.user_id
     if action == Action.callback and actor.role == Role.resident and not own_request:
-        raise Forbidden("a resident may rate only their own request")
+        return "a resident may rate only their own request"
+    if action == Action.report_in and actor.role == Role.handler and facts is not None:
+        summoned = facts.pending_summons or frozenset()
+        if actor.department_code not in summoned:
+            return f"department '{actor.department_code}' has not been summoned to this case"
+    return None
+
+
+def _precondition(
+    action: Action, case: Case, facts: CaseFacts, now: datetime | None
+) -> Refusal | None:
+    pending = facts.pending_extension
+    if action in (Action.approve_extension, Action.deny_extension) and not pending:
+        return Refusal("conflict", "there is no extension request waiting for a decision")
+    if action == Action.request_extension:
+        if pending is None or pending:
+            return Refusal("conflict", "an extension request is already waiting for a decision")
+        if now is not None and now > case.due_at:
+            return Refusal("conflict", "an extension must be requested before the deadline")
+    if action == Action.first_contact and case.first_contact_at is not None:
+        return Refusal("conflict", "first contact is already recorded for this case")
+    if action == Action.report_in and not facts.pending_summons:
+        return Refusal("conflict", "no department is waiting to report in")
+    return None
+
+
+def check_may_act(actor: Actor, action: Action, case: Case, profile: TownProfile) -> None:
+    """Raise :class:`Forbidden` unless ``actor`` is authorized to take ``action``."""
+    found = refusal(actor, action, case, profile)
+    if found is not None:
+        raise Forbidden(found.message, action=action.value)
+
+
+def actions_for(
+    actor: Actor,
+    case: Case,
+    profile: TownProfile,
+    *,
+    facts: CaseFacts | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """The actions the actor may take on the case now: those the state table allows and
+    :func:`refusal` lets through. Without ``facts``, the actions that depend on them are
+    left out rather than offered on a guess."""
+    known = facts or CaseFacts()
+    return [
+        name
+        for name in allowed_actions(State(case.state))
+        if refusal(actor, Action(name), case, profile, facts=known, now=now) is None
+    ]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep
-from townops.cases import service
+from townops.api.params import BoundedDatetime, DbId, PageNumber
+from townops.cases import idempotency, service
+from townops.cases.access import case_contact, load_facts
 from townops.cases.enums import Action, CaseKind, ExtensionStatus, State
+from townops.cases.intake import check_filing_limit
+from townops.cases.models import Case
 from townops.cases.presenters import present_case, present_event
 from townops.cases.schemas import ActionInput, CaseCreate, CaseOut, CasePage, EventOut
 from townops.categories.service import find_category
@@ -18,6 +21,7 @@ from townops.dispatch.models import RoutingDecision
 from townops.dispatch.service import receive_case
 from townops.errors import InvalidInput
 from townops.media.presenters import present_case_photos
+from townops.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -27,12 +31,49 @@ def _json(model: BaseModel, status_code: int = 200) -> Response:
     return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CaseOut,
+    responses={200: {"model": CaseOut, "description": "Replay: the case this key made before"}},
+)
 def create_case(
-    body: CaseCreate, session: SessionDep, actor: ActorDep, profile: ProfileDep
+    body: CaseCreate,
+    session: SessionDep,
+    actor: ActorDep,
+    profile: ProfileDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=idempotency.HEADER,
+            max_length=idempotency.MAX_KEY_LENGTH,
+            description="Retry safely: the same key with the same body answers the case it "
+            "made the first time (200), with another body 422",
+        ),
+    ] = None,
 ) -> Response:
-    case = receive_case(session, actor=actor, data=body)
+    def create() -> Case:
+        check_filing_limit(
+            session, actor=actor, per_day=settings.resident_cases_per_day, now=utcnow()
+        )
+        return receive_case(session, actor=actor, data=body)
+
+    if idempotency_key is None:
+        case, created = create(), True
+    else:
+        owner = f"user:{actor.user_id}" if actor.user_id else f"actor:{actor.username}"
+        case, created = idempotency.find_or_remember(
+            session,
+            owner=owner,
+            key=idempotency_key,
+            request_hash=idempotency.request_hash(body),
+            create=create,
+        )
     session.commit()
+    if not created:
+        replayed = present_case(case, actor=actor, profile=profile, session=session)
+        return _json(replayed, 200)
     # A new case has no summonses or extensions yet: no need to query for them.
     category = find_category(session, case.category_code)
     routing = session.get(RoutingDecision, case.id)  # in the identity map: no query
@@ -55,8 +96,8 @@ def list_cases(
     jurisdiction: str | None = None,
     overdue: bool | None = None,
     open: bool | None = None,
-    received_from: datetime | None = None,
-    received_to: datetime | None = None,
+    received_from: BoundedDatetime | None = None,
+    received_to: BoundedDatetime | None = None,
     extension: ExtensionStatus | None = None,
     mine: Annotated[
         bool | None,
@@ -66,7 +107,7 @@ def list_cases(
         ),
     ] = None,
     order: str = "-received_at",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1)] = 50,
     with_total: bool = False,
 ) -> CasePage:
@@ -89,8 +130,9 @@ def list_cases(
     rows, has_more, total = service.list_cases_for(
         session, actor=actor, filters=filters, page=page, page_size=page_size, with_total=with_total
     )
+    facts = load_facts(session, [c.id for c in rows])
     return CasePage(
-        items=[present_case(c, actor=actor, profile=profile) for c in rows],
+        items=[present_case(c, actor=actor, profile=profile, facts=facts.get(c.id)) for c in rows],
         page=page,
         page_size=page_size,
         has_more=has_more,
@@ -99,19 +141,26 @@ def list_cases(
 
 
 @router.get("/{case_id}", response_model=CaseOut)
-def get_case(case_id: int, session: SessionDep, actor: ActorDep, profile: ProfileDep) -> CaseOut:
+def get_case(case_id: DbId, session: SessionDep, actor: ActorDep, profile: ProfileDep) -> CaseOut:
     case = service.get_case_for(session, actor=actor, case_id=case_id)
     return present_case(case, actor=actor, profile=profile, session=session)
 
 
 @router.get("/{case_id}/history", response_model=list[EventOut])
-def get_history(case_id: int, session: SessionDep, actor: ActorDep) -> list[EventOut]:
-    return [present_event(e) for e in service.case_history(session, actor=actor, case_id=case_id)]
+def get_history(
+    case_id: DbId, session: SessionDep, actor: ActorDep, profile: ProfileDep
+) -> list[EventOut]:
+    case = service.get_case_for(session, actor=actor, case_id=case_id)
+    contact = case_contact(actor, case, profile)
+    return [
+        present_event(e, contact)
+        for e in service.case_history(session, actor=actor, case_id=case_id)
+    ]
 
 
 @router.post("/{case_id}/actions/{action}", response_model=CaseOut)
 def act(
-    case_id: int,
+    case_id: DbId,
     action: str,
     body: ActionInput,
     session: SessionDep,

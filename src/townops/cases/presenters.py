@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townops.access.contact import ContactView
 from townops.auth.actor import Actor
-from townops.cases.access import can_see_full_phone
+from townops.cases.access import CaseFacts, actions_for, case_contact
 from townops.cases.deadlines import is_overdue, time_left
-from townops.cases.enums import CLOCK_STATES, Action, Role
+from townops.cases.enums import CLOCK_STATES, Role
 from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.cases.schemas import CaseOut, EventOut, ExtensionOut, Requester, SummonsOut
-from townops.cases.service import actions_for
 from townops.categories.service import CategoryInfo, find_category
 from townops.dispatch.models import RoutingDecision
 from townops.dispatch.schemas import RoutingOut
@@ -24,36 +24,12 @@ from townops.towns.profile import TownProfile
 _CLOCK = {s.value for s in CLOCK_STATES}
 
 
-def mask_phone(phone: str) -> str:
-    """138****1234: keep the first three and last four digits of a number."""
-    digits = phone.strip()
-    if len(digits) >= 7:
-        return f"{digits[:3]}****{digits[-4:]}"
-    return "*" * len(digits)
-
-
-def mask_id_number(value: str) -> str:
-    """310***********1234 for a resident ID number."""
-    v = value.strip()
-    if len(v) > 7:
-        return f"{v[:3]}{'*' * (len(v) - 7)}{v[-4:]}"
-    return "*" * len(v)
-
-
-def _requester(case: Case, full: bool) -> Requester:
-    if full:
-        return Requester(
-            name=case.requester_name,
-            phone=case.requester_phone,
-            id_number=case.requester_id_number,
-            masked=False,
-        )
-    name = case.requester_name[:1] + "*" * max(len(case.requester_name) - 1, 0)
+def _requester(case: Case, contact: ContactView) -> Requester:
     return Requester(
-        name=name,
-        phone=mask_phone(case.requester_phone),
-        id_number=mask_id_number(case.requester_id_number),
-        masked=True,
+        name=contact.name(case.requester_name),
+        phone=contact.phone(case.requester_phone),
+        id_number=contact.id_number(case.requester_id_number),
+        masked=not contact.full,
     )
 
 
@@ -66,9 +42,14 @@ def present_case(
     now: datetime | None = None,
     category: CategoryInfo | None = None,
     routing: RoutingDecision | None = None,
+    facts: CaseFacts | None = None,
 ) -> CaseOut:
+    """The case as ``actor`` may see it. With ``session`` the details (summonses,
+    extensions, photos) are loaded; a list passes the page's ``facts``
+    (:func:`townops.cases.access.load_facts`) instead, so it offers the same actions."""
     now = now or utcnow()
     running = case.state in _CLOCK
+    contact = case_contact(actor, case, profile)
     out = CaseOut(
         id=case.id,
         token=case.token,
@@ -78,8 +59,8 @@ def present_case(
         category=case.category_code,
         category_name_zh=category.name_zh if category else None,
         category_name_en=category.name_en if category else None,
-        content=case.content,
-        address=case.address,
+        content=contact.text(case.content) or "",
+        address=contact.address(case.address),
         lat=case.lat,
         lon=case.lon,
         jurisdiction=case.jurisdiction_code,
@@ -107,18 +88,16 @@ def present_case(
         ),
         resolved_at=case.resolved_at,
         closed_at=case.closed_at,
-        reply=case.reply,
+        reply=contact.text(case.reply),
         rating=case.rating,
         return_count=case.return_count,
         reopen_count=case.reopen_count,
         extension_count=case.extension_count,
         supervision_count=case.supervision_count,
         duplicate_of=case.duplicate_of_id,
-        requester=_requester(case, can_see_full_phone(actor, case, profile)),
-        allowed_actions=actions_for(actor, case, profile),
+        requester=_requester(case, contact),
+        allowed_actions=[],
     )
-    if Action.request_extension.value in out.allowed_actions and now > case.due_at:
-        out.allowed_actions.remove(Action.request_extension.value)
     if session is not None and routing is None:
         routing = session.get(RoutingDecision, case.id)
     if routing is not None and actor.role != Role.resident:
@@ -146,41 +125,25 @@ def present_case(
                 select(Extension).where(Extension.case_id == case.id).order_by(Extension.id)
             )
         ]
-        out.allowed_actions = _drop_impossible(out, actor)
+        facts = CaseFacts(
+            pending_extension=any(e.status == "pending" for e in out.extensions),
+            pending_summons=frozenset(
+                s.department for s in out.summonses if s.reported_in_at is None
+            ),
+        )
+        out.allowed_actions = actions_for(actor, case, profile, facts=facts, now=now)
         out.photos = present_case_photos(session, case_id=case.id)
     else:
-        # Without the summonses and extensions loaded, do not offer what depends on them.
-        out.allowed_actions = [a for a in out.allowed_actions if a not in _NEEDS_DETAIL]
+        # Without the facts, what depends on them is not offered rather than guessed.
+        out.allowed_actions = actions_for(actor, case, profile, facts=facts, now=now)
     return out
 
 
-# Actions that need a pending summons or a pending extension request to succeed.
-_NEEDS_DETAIL = frozenset(
-    {Action.report_in.value, Action.approve_extension.value, Action.deny_extension.value}
-)
-
-
-def _drop_impossible(out: CaseOut, actor: Actor) -> list[str]:
-    """Offer only what would succeed now: the hints a client builds its buttons from."""
-    pending_extension = any(e.status == "pending" for e in out.extensions)
-    summoned = {s.department for s in out.summonses if s.reported_in_at is None}
-    may_report = bool(summoned) and (
-        actor.role != Role.handler or actor.department_code in summoned
-    )
-    keep = []
-    for action in out.allowed_actions:
-        deciding = action in (Action.approve_extension.value, Action.deny_extension.value)
-        if deciding and not pending_extension:
-            continue
-        if action == Action.request_extension.value and pending_extension:
-            continue
-        if action == Action.report_in.value and not may_report:
-            continue
-        keep.append(action)
-    return keep
-
-
-def present_event(event: CaseEvent) -> EventOut:
+def present_event(event: CaseEvent, contact: ContactView | None = None) -> EventOut:
+    """One timeline row; with a masked ``contact`` view, numbers typed into its comment
+    and its texts (a reply) are masked as on the case itself."""
+    if contact is not None and not contact.full:
+        return _masked_event(event, contact)
     return EventOut(
         id=event.id,
         action=event.action,
@@ -192,4 +155,20 @@ def present_event(event: CaseEvent) -> EventOut:
         department=event.department_code,
         comment=event.comment,
         data=event.data,
+    )
+
+
+def _masked_event(event: CaseEvent, contact: ContactView) -> EventOut:
+    data = {k: contact.text(v) if isinstance(v, str) else v for k, v in event.data.items()}
+    return EventOut(
+        id=event.id,
+        action=event.action,
+        from_state=event.from_state,
+        to_state=event.to_state,
+        at=event.at,
+        actor=event.actor_name,
+        actor_role=event.actor_role,
+        department=event.department_code,
+        comment=contact.text(event.comment) or "",
+        data=data,
     )

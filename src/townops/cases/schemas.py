@@ -7,35 +7,62 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from townops.bounded import MAX_DB_ID, BoundedDatetime, DbId, MediaUrl, NoNul
 from townops.cases.enums import CaseKind, Rating
 from townops.dispatch.schemas import RoutingOut
 from townops.media.schemas import PhotoId, PhotoOut
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+# Input text is bounded by its column (so SQLite, which stores any length, and PostgreSQL,
+# which refuses past it, answer alike: 422 naming the field) and never holds NUL, which
+# PostgreSQL cannot store in text.
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), NoNul
+]
+FreeText = Annotated[str, Field(max_length=5000), NoNul]
+
+
+def _column(length: int) -> Any:
+    return Field(max_length=length)
+
+
+Code60 = Annotated[str, _column(60), NoNul]  # categories.code
+Code40 = Annotated[str, _column(40), NoNul]  # departments, jurisdictions (communities)
 
 
 class CaseCreate(BaseModel):
+    """A new case. ``kind``, ``source``, ``external_id`` and ``received_at`` are set by the
+    system, imports and the intake desk (duty officer, dispatcher, admin) only: see
+    :data:`SERVER_SET_FIELDS`."""
+
     model_config = ConfigDict(extra="forbid")
 
-    category: str | None = Field(
+    category: Code60 | None = Field(
         default=None,
         description="Category code (= Open311 service_code); omit it to let the classifier read it",
     )
     content: Text
     kind: CaseKind = CaseKind.request
-    address: str = ""
+    address: Annotated[str, _column(300), NoNul] = ""
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    jurisdiction: str | None = Field(default=None, description="Jurisdiction code, if known")
-    requester_name: str = ""
-    requester_phone: str = ""
-    requester_id_number: str = ""
-    media_url: str | None = None
-    received_at: datetime | None = Field(
-        default=None, description="When it was received; default now. Naive = Asia/Shanghai."
+    jurisdiction: Code40 | None = Field(default=None, description="Jurisdiction code, if known")
+    requester_name: Annotated[str, _column(100), NoNul] = ""
+    requester_phone: Annotated[str, _column(40), NoNul] = ""
+    requester_id_number: Annotated[str, _column(40), NoNul] = ""
+    media_url: MediaUrl | None = None
+    received_at: BoundedDatetime | None = Field(
+        default=None,
+        description="When it was received; default now. Naive = Asia/Shanghai. Intake desk "
+        "and imports only.",
     )
-    source: str = "api"
-    external_id: str | None = None
+    source: Annotated[str, Field(min_length=1, max_length=20), NoNul] = Field(
+        default="api", description="The channel: api or web; others for the intake desk only"
+    )
+    external_id: Annotated[str, _column(80), NoNul] | None = Field(
+        default=None,
+        description="The order number in the source system (unique per source); intake desk "
+        "and imports only",
+    )
     auto_dispatch: bool = Field(
         default=True,
         description="false: leave the case in the dispatch queue (suggestions are still made)",
@@ -52,19 +79,23 @@ class ActionInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(description="The case version you saw; a stale one gets 409")
-    comment: str = ""
-    department: str | None = Field(default=None, description="dispatch / report_in: department")
-    community: str | None = Field(default=None, description="dispatch: community code")
-    category: str | None = Field(
+    version: int = Field(
+        ge=0, le=MAX_DB_ID, description="The case version you saw; a stale one gets 409"
+    )
+    comment: FreeText = ""
+    department: Code40 | None = Field(default=None, description="dispatch / report_in: department")
+    community: Code40 | None = Field(default=None, description="dispatch: community code")
+    category: Code60 | None = Field(
         default=None, description="dispatch: correct the category (the deadline follows it)"
     )
-    duplicate_of: int | None = Field(default=None, description="link: the open case it repeats")
-    reply: str | None = Field(default=None, description="resolve: the reply to the requester")
+    duplicate_of: DbId | None = Field(default=None, description="link: the open case it repeats")
+    reply: FreeText | None = Field(default=None, description="resolve: the reply to the requester")
     rating: Rating | None = Field(default=None, description="callback: the requester's rating")
-    reason: str | None = Field(default=None, description="return / extension: why")
+    reason: FreeText | None = Field(default=None, description="return / extension: why")
     working_days: int | None = Field(default=None, ge=1, le=60, description="extension length")
-    departments: list[str] | None = Field(default=None, description="whistle: summoned units")
+    departments: list[Code40] | None = Field(
+        default=None, max_length=100, description="whistle: summoned units"
+    )
     report_in_hours: int | None = Field(default=None, ge=1, le=720)
     photos: list[PhotoId] = Field(
         default_factory=list,

@@ -12,20 +12,30 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, false, func, not_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from townops.access import Reach, scope_of
 from townops.auth.actor import SYSTEM, Actor
 from townops.cases import actions as rules
 from townops.cases.access import check_may_act, in_hands_of, role_may, visible_cases
 from townops.cases.deadlines import due_at
 from townops.cases.enums import Action, Role, State
+from townops.cases.intake import check_server_set_fields
 from townops.cases.models import Case, CaseEvent, Extension
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.transitions import allowed_actions, next_state
 from townops.categories.service import get_category
 from townops.dispatch.learning import learn_from_action
-from townops.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, StaleVersion
+from townops.errors import (
+    Duplicate,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    StaleVersion,
+)
 from townops.jurisdiction.service import PlaceInfo, locate_point, place
 from townops.media.service import attach_photos
 from townops.timeutil import as_utc, utcnow
@@ -46,8 +56,8 @@ def _resolve_place(session: Session, *, actor: Actor, data: CaseCreate) -> Place
         info = locate_point(session, lat=data.lat, lon=data.lon)
     if info is None and actor.role in (Role.community_staff, Role.grid_worker) and actor.scope_code:
         info = place(session, actor.scope_code)
-    scoped = actor.scope_path is not None and actor.role != Role.resident
-    if info is not None and scoped and not info.path.startswith(actor.scope_path or ""):
+    scope = scope_of(actor)
+    if info is not None and scope.reach == Reach.subtree and not scope.contains_path(info.path):
         raise Forbidden("that place is outside your jurisdiction", jurisdiction=info.code)
     return info
 
@@ -59,6 +69,17 @@ def create_case(
     profile = get_profile(session)
     if not role_may(actor, Action.create, profile):
         raise Forbidden(f"role '{actor.role}' may not create cases", role=actor.role)
+    check_server_set_fields(actor, data)
+    if data.external_id is not None:
+        taken = session.scalar(
+            select(Case.id).where(Case.source == data.source, Case.external_id == data.external_id)
+        )
+        if taken is not None:
+            raise Duplicate(
+                f"external_id '{data.external_id}' of source '{data.source}' is taken",
+                field="external_id",
+                source=data.source,
+            )
     if data.category is None:
         raise InvalidInput("'category' is required", field="category")
     category = get_category(session, data.category)
@@ -103,7 +124,18 @@ def create_case(
     event.case = case
     # One flush inserts both: the event's case_id is filled in from the new case's id.
     session.add_all([case, event])
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Lost a race for the same external_id: the transaction is spoiled, the caller
+        # rolls back; the client hears what the check above would have said.
+        if data.external_id is None:
+            raise
+        raise Duplicate(
+            f"external_id '{data.external_id}' of source '{data.source}' is taken",
+            field="external_id",
+            source=data.source,
+        ) from exc
     attach_photos(session, actor=actor, case=case, photo_ids=data.photos, stage="report")
     return case
 
@@ -139,6 +171,43 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
 
 
+def record_on_timeline(
+    session: Session,
+    *,
+    case: Case,
+    actor: Actor,
+    kind: str,
+    now: datetime,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Put on the case's timeline something done about it outside the case engine (e.g. its
+    device alarm acknowledged or marked a false alarm), without moving the case: its state,
+    version and clock stay, and the event's ``from_state`` is its ``to_state``, like the
+    engine's own actions that record without moving (``transitions._STAYS``).
+
+    ``kind`` is the event's ``action``; it must not be one of the engine's actions, so a
+    timeline never shows an action that the engine did not take.
+    """
+    if kind in {a.value for a in Action}:
+        raise ValueError(f"'{kind}' is a case action: take it with perform_action")
+    event = CaseEvent(
+        case_id=case.id,
+        action=kind,
+        from_state=case.state,
+        to_state=case.state,
+        at=now,
+        actor_user_id=actor.user_id,
+        actor_name=actor.username,
+        actor_role=actor.role.value,
+        department_code=case.department_code,
+        comment=comment,
+        data=_jsonable(data or {}),
+    )
+    session.add(event)
+    return event
+
+
 def perform_action(
     session: Session,
     *,
@@ -156,14 +225,18 @@ def perform_action(
         raise StaleVersion(expected=body.version, actual=case.version)
     if body.photos and action != Action.resolve:
         raise InvalidInput("photos go with the resolve action only", field="photos")
-    _apply(session, case=case, actor=actor, action=action, body=body, now=now, profile=profile)
+    # The versioned UPDATE may run at any flush from here on — an autoflush before a query
+    # in the rule, the follow-up or the repeats it answers — so the whole step is guarded:
+    # a concurrent writer got there first, and every loser hears 409, never a 500.
     try:
+        _apply(session, case=case, actor=actor, action=action, body=body, now=now, profile=profile)
+        session.flush()
+        attach_photos(session, actor=actor, case=case, photo_ids=body.photos, stage="resolve")
         session.flush()
     except StaleDataError as exc:
         session.rollback()
         current = session.scalar(select(Case.version).where(Case.id == case_id)) or 0
         raise StaleVersion(expected=body.version, actual=current) from exc
-    attach_photos(session, actor=actor, case=case, photo_ids=body.photos, stage="resolve")
     return case
 
 
@@ -260,13 +333,6 @@ def get_case_for(session: Session, *, actor: Actor, case_id: int) -> Case:
     if case is None:
         raise NotFound(f"case {case_id} not found", case_id=case_id)
     return case
-
-
-def actions_for(actor: Actor, case: Case, profile: TownProfile) -> list[str]:
-    """Actions this actor could try now (state allows it and the role has it)."""
-    spec = profile.roles.get(actor.role)
-    granted = spec.actions if spec else frozenset()
-    return [a for a in allowed_actions(State(case.state)) if a in granted]
 
 
 @dataclass(frozen=True)

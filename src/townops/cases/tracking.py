@@ -13,23 +13,20 @@ while failed look-ups are limited per client (:class:`LookupLimiter`).
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townops.api.ratelimit import MissLimiter, TooManyRequests
 from townops.cases.deadlines import is_overdue
 from townops.cases.enums import CLOCK_STATES
 from townops.cases.models import Case
 from townops.cases.service import TOKEN_ALPHABET
 from townops.categories.models import Category
-from townops.errors import DomainError, InvalidInput, NotFound
+from townops.errors import InvalidInput, NotFound
 from townops.open311.service import PUBLIC_KINDS
 from townops.timeutil import utcnow
 
@@ -40,9 +37,7 @@ _CODE = re.compile(f"^[{TOKEN_ALPHABET}]{{{TOKEN_LENGTH}}}$")
 _CLOCK = frozenset(s.value for s in CLOCK_STATES)
 
 
-class TooManyLookups(DomainError):
-    status_code = 429
-    code = "too_many_requests"
+TooManyLookups = TooManyRequests
 
 
 class TrackedCategory(BaseModel):
@@ -107,61 +102,18 @@ def track(session: Session, *, code: str, now: datetime | None = None) -> TrackO
 
 
 @dataclass
-class LookupLimiter:
+class LookupLimiter(MissLimiter):
     """At most ``max_misses`` failed look-ups per client in any ``window`` seconds.
 
     A client past the limit is refused every look-up, found or not, until its oldest miss
     leaves the window: answering hits would tell it when a guess was right. Kept in the
-    process's memory (one worker's share of the limit; a restart forgets it), which is
-    enough to make guessing slower than useless. Clients are told apart by address: behind
-    a proxy that does not pass the client's own address on, all share one limit.
+    process's memory (:mod:`townops.api.ratelimit`: one worker's share of the limit; a
+    restart forgets it), which is enough to make guessing slower than useless. Clients are
+    told apart by address: behind a proxy that does not pass the client's own address on,
+    all share one limit.
     """
 
-    max_misses: int = 20
-    window: float = 600.0
-    max_clients: int = 10_000
-    clock: Callable[[], float] = time.monotonic
-    _misses: dict[str, deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def check(self, client: str) -> None:
-        """Raise :class:`TooManyLookups` if ``client`` may not look up now."""
-        with self._lock:
-            misses = self._recent(client)
-            if misses is not None and len(misses) >= self.max_misses:
-                wait = int(misses[0] + self.window - self.clock()) + 1
-                raise TooManyLookups(
-                    "too many unknown tracking codes from this address; try again later",
-                    retry_after_seconds=wait,
-                )
-
-    def miss(self, client: str) -> None:
-        with self._lock:
-            misses = self._recent(client)
-            if misses is None:
-                if len(self._misses) >= self.max_clients:
-                    self._forget_idle()
-                misses = self._misses[client] = deque()
-            misses.append(self.clock())
-
-    def _recent(self, client: str) -> deque[float] | None:
-        misses = self._misses.get(client)
-        if misses is None:
-            return None
-        start = self.clock() - self.window
-        while misses and misses[0] <= start:
-            misses.popleft()
-        return misses
-
-    def _forget_idle(self) -> None:
-        start = self.clock() - self.window
-        for client in [c for c, m in self._misses.items() if not m or m[-1] <= start]:
-            del self._misses[client]
-        # Still full (a flood of addresses): drop the oldest half rather than grow.
-        if len(self._misses) >= self.max_clients:
-            by_age = sorted(self._misses, key=lambda c: self._misses[c][-1])
-            for client in by_age[: len(by_age) // 2]:
-                del self._misses[client]
+    message: str = "too many unknown tracking codes from this address; try again later"
 
 
 def track_limited(session: Session, *, code: str, client: str, limiter: LookupLimiter) -> TrackOut:

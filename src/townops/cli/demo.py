@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from townops.auth.sessions import DEMO_MARK
 from townops.cli.common import console, err_console, transaction
 from townops.db import make_engine
 from townops.demo.cast import DEMO_PASSWORD
@@ -41,8 +42,8 @@ from townops.towns.schema import Town
 from townops.towns.sync import install_town
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
-# Written into the demo database so a later `townops demo` knows it may replace it.
-DEMO_MARK = "demo_database"
+# DEMO_MARK is written into the demo database, so a later `townops demo` knows it may replace
+# it and `townops serve` may run on it with the signing key it generated.
 
 
 def register(app: typer.Typer) -> None:

@@ -45,13 +45,13 @@ from townops.sensing.kpi import (
 from townops.sensing.models import Device
 from townops.sensing.registry import (
     DeviceFilters,
-    DeviceImportReport,
     get_device_for,
     import_devices,
     is_online,
     list_devices,
     open_alarm_count,
 )
+from townops.tabular import ImportReport
 from townops.timeutil import utcnow
 from townops.towns.loader import default_town_dir, load_town
 from townops.towns.profile import get_profile
@@ -94,7 +94,7 @@ def import_file(
             raise typer.Exit(code=EXIT_BAD_ROWS)
 
 
-def _print_import(report: DeviceImportReport, *, skip_bad: bool) -> None:
+def _print_import(report: ImportReport, *, skip_bad: bool) -> None:
     if report.errors:
         console.print(error_table(report.errors))
     if report.skipped_columns:

@@ -22,7 +22,8 @@ from townops.cli.common import (
     settings_with,
     transaction,
 )
-from townops.hotline.importer import ImportReport, ProgressCallback, RowError, import_hotline_file
+from townops.hotline.importer import import_hotline_file
+from townops.tabular import ImportReport, ProgressCallback, RowError
 
 import_app = typer.Typer(help="Import work orders from other systems.", no_args_is_help=True)
 

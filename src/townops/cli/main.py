@@ -9,9 +9,12 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy import Engine
 
 from townops.app import create_app
 from townops.auth.service import create_api_key, create_user
+from townops.auth.sessions import secret_key_problem
+from townops.auth.users import activate_user, deactivate_user, update_user
 from townops.cases.enums import Role
 from townops.cli import alarms as cli_alarms
 from townops.cli import classifier as cli_classifier
@@ -38,6 +41,7 @@ from townops.cli.common import (
     transaction,
 )
 from townops.migrate import upgrade
+from townops.settings import Settings
 from townops.towns.loader import load_town, validate_town
 from townops.towns.sync import install_town
 
@@ -46,7 +50,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Town configuration.", no_args_is_help=True)
 town_app = typer.Typer(help="Load a town into the database.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
-key_app = typer.Typer(help="Open311 API keys.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys: Open311 clients, device ingestion.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(town_app, name="town")
@@ -119,12 +123,23 @@ def serve(
     settings = settings_with(database_url)
     path = town_dir(settings)
     require_valid_town(path)
-    install_town(engine_for(settings), load_town(path), with_demo_users=False)
+    engine = engine_for(settings)
+    require_secret_key(settings, engine)
+    install_town(engine, load_town(path), with_demo_users=False)
     _run_server(settings.database_url, host=host, port=port, workers=workers)
+
+
+def require_secret_key(settings: Settings, engine: Engine) -> None:
+    """Exit with the reason if a server may not start without TOWNOPS_SECRET_KEY."""
+    problem = secret_key_problem(settings, engine)
+    if problem is not None:
+        err_console.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
+        raise typer.Exit(code=1)
 
 
 def _run_server(database_url: str, *, host: str, port: int, workers: int = 1) -> None:
     settings = settings_with(database_url)
+    require_secret_key(settings, engine_for(settings))
     console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
@@ -163,12 +178,100 @@ def user_create(
     console.print(f"created user {user.username} ({user.role})")
 
 
+@user_app.command("deactivate")
+def user_deactivate(username: str, database_url: DbOpt = None) -> None:
+    """Deactivate a user: no more log-ins, and its tokens are refused at once."""
+    with transaction(engine_for(settings_with(database_url))) as session:
+        deactivate_user(session, username=username)
+    console.print(f"deactivated user {username}; its tokens are revoked")
+
+
+@user_app.command("activate")
+def user_activate(username: str, database_url: DbOpt = None) -> None:
+    """Let a deactivated user log in again."""
+    with transaction(engine_for(settings_with(database_url))) as session:
+        activate_user(session, username=username)
+    console.print(f"activated user {username}")
+
+
+@user_app.command("set")
+def user_set(
+    username: str,
+    role: Annotated[Role | None, typer.Option(help="The new role.")] = None,
+    scope: Annotated[
+        str | None, typer.Option(help='The new jurisdiction code; "" removes it.')
+    ] = None,
+    department: Annotated[
+        str | None, typer.Option(help='The new department code; "" removes it.')
+    ] = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Change a user's role, scope or department; its tokens are revoked at once."""
+    with transaction(engine_for(settings_with(database_url))) as session:
+        changes = update_user(
+            session, username=username, role=role, scope_code=scope, department_code=department
+        )
+    if not changes:
+        console.print(f"user {username}: nothing changed")
+        return
+    summary = ", ".join(
+        f"{name} {old or '-'} → {new or '-'}" for name, (old, new) in changes.items()
+    )
+    console.print(f"user {username}: {summary}; its tokens are revoked", highlight=False)
+
+
 @key_app.command("create")
-def api_key_create(name: str, database_url: DbOpt = None) -> None:
-    """Create an Open311 API key and print it (it is shown only once)."""
+def api_key_create(
+    name: str,
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help="open311: file Open311 requests; ingest: post readings for the bound devices."
+        ),
+    ] = "open311",
+    device: Annotated[
+        list[str] | None,
+        typer.Option("--device", help="A device an ingestion key may post for (repeatable)."),
+    ] = None,
+    devices_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--devices-file",
+            exists=True,
+            dir_okay=False,
+            help="Device ids, one a line, or a CSV with a device_id (设备编号) column.",
+        ),
+    ] = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Create an API key and print it (it is shown only once): an Open311 key, or with
+    ``--purpose ingest`` a key bound to the devices it may post readings for."""
+    from townops.sensing.keys import PURPOSES, create_ingest_key, read_device_ids, unregistered
+
+    if purpose not in PURPOSES:
+        err_console.print(f"--purpose must be one of {', '.join(PURPOSES)}")
+        raise typer.Exit(code=2)
+    devices = list(device or []) + (read_device_ids(devices_file) if devices_file else [])
+    if purpose == "open311" and devices:
+        err_console.print("--device and --devices-file are for --purpose ingest")
+        raise typer.Exit(code=2)
     engine = engine_for(settings_with(database_url))
     with transaction(engine) as session:
-        key = create_api_key(session, name=name)
+        missing: list[str] = []
+        if purpose == "ingest":
+            key = create_ingest_key(session, name=name, devices=devices)
+            missing = unregistered(session, devices)
+        else:
+            key = create_api_key(session, name=name)
+    if purpose == "ingest":
+        err_console.print(f"ingestion key bound to {len(set(devices))} device(s)", highlight=False)
+        if missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            err_console.print(
+                f"note: {len(missing)} of them not registered yet: {shown}",
+                markup=False,
+                highlight=False,
+            )
     print(key)
 
 

@@ -18,14 +18,14 @@ from rich.text import Text
 from townops.auth.actor import SYSTEM
 from townops.cli.common import DbOpt, console, engine_for, err_console, settings_with, transaction
 from townops.cli.kpi import print_wide
-from townops.hotline.importer import read_sheet
 from townops.signs.config import SIGNS_FILE, SignsConfigError, read_signs_file
 from townops.signs.export import write_csv, write_xlsx
-from townops.signs.manual import FigureImportReport, import_figures
+from townops.signs.manual import import_figures
 from townops.signs.seed_figures import SEED_YEAR, load_seed_figures
 from townops.signs.service import compute_signs, compute_signs_by_level, signs_config
 from townops.signs.values import SignValue
 from townops.signs.warnings import format_value, raise_warnings
+from townops.tabular import ImportReport, read_sheet
 from townops.towns.loader import TownConfigError, default_town_dir, load_town
 
 signs_app = typer.Typer(help="Vital signs (动态体征).", no_args_is_help=True)
@@ -155,7 +155,7 @@ def import_figures_command(
             raise typer.Exit(code=1)  # leaving through an exception rolls back: nothing written
 
 
-def _print_import(report: FigureImportReport) -> None:
+def _print_import(report: ImportReport) -> None:
     if report.errors:
         table = Table(title=f"{len(report.errors)} 个错误 errors")
         for header in ("行 row", "列 column", "值 value", "原因 reason"):

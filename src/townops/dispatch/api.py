@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep
-from townops.cases.access import TOWN_WIDE_ROLES, require_role, visible_cases
+from townops.cases.access import TOWN_WIDE_ROLES, load_facts, require_role, visible_cases
 from townops.cases.enums import State
 from townops.cases.models import Case
 from townops.cases.presenters import present_case
@@ -40,8 +40,9 @@ def dispatch_queue(
         .order_by(Case.open_due_at.asc(), Case.id.asc())
         .limit(limit)
     ).all()
+    facts = load_facts(session, [case.id for case, _ in rows])
     return [
-        present_case(case, actor=actor, profile=profile, routing=decision)
+        present_case(case, actor=actor, profile=profile, routing=decision, facts=facts[case.id])
         for case, decision in rows
     ]
 

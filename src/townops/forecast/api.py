@@ -6,12 +6,12 @@ within their scope; any other role gets a 403. Read-only: nothing is written.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from townops.api.deps import ActorDep, SessionDep
+from townops.api.params import BoundedDate
 from townops.forecast.proactive import DEFAULT_K, MAX_WEEKS, forecast_cases, suggest_for_cases
 from townops.forecast.schemas import ForecastList, SuggestBy, SuggestionList
 from townops.forecast.series import Grouping
@@ -19,7 +19,7 @@ from townops.forecast.series import Grouping
 router = APIRouter(prefix="/api/v1/forecasts", tags=["forecasts"])
 
 AsOfQuery = Annotated[
-    date | None,
+    BoundedDate | None,
     Query(description="Forecast as on this local day (cases of earlier days only); default: all"),
 ]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, UploadFile, status
 
 from townops.api.deps import ActorDep, SessionDep, TokenKeyDep, oauth2_scheme
-from townops.auth.service import actor_from_token
+from townops.auth.sessions import actor_for_token
 from townops.errors import Forbidden
 from townops.media import service
 from townops.media.presenters import present_uploaded
@@ -62,7 +62,7 @@ def get_photo(
                 "this photo URL is invalid or has expired; reload the page for a new one",
                 reason=problem,
             )
-        actor = actor_from_token(bearer, secret=key)
+        actor = actor_for_token(session, bearer, secret=key)
         service.photo_for(session, actor=actor, photo_id=photo_id)
     data, etag = service.photo_bytes(session, photo_id=photo_id, variant=variant)
     headers = {**_IMAGE_HEADERS, "ETag": etag}

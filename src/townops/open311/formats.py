@@ -149,6 +149,10 @@ def respond_object(
     return JSONResponse(obj, media_type=JSON_MEDIA_TYPE, headers=headers)
 
 
-def open311_error_response(request: Request, status_code: int, description: str) -> Response:
+def open311_error_response(
+    request: Request, status_code: int, description: str, *, headers: dict[str, str] | None = None
+) -> Response:
     rows = [{"code": status_code, "description": description}]
-    return respond(request, root="errors", item="error", rows=rows, status_code=status_code)
+    response = respond(request, root="errors", item="error", rows=rows, status_code=status_code)
+    response.headers.update(headers or {})
+    return response

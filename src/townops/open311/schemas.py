@@ -13,16 +13,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from townops.bounded import MAX_YEAR, MIN_YEAR, BoundedDatetime
 from townops.errors import DomainError
+from townops.open311.publication import is_safe_media_url
 from townops.timeutil import as_utc
 
 MAX_DESCRIPTION = 4000  # the spec's limit for description
+MAX_IDS = 1000  # service_request_id values in one GET /requests, the spec's largest answer
+MAX_REQUEST_ID = 2**31 - 1  # the largest case id the database can hold
 WINDOW = timedelta(days=90)  # the spec's default and largest start_date..end_date span
 STATUSES = ("open", "closed")
 
 Short = Annotated[str | None, Field(max_length=200)]
+
+# Parsed W3C datetimes pass the same range check as every other date a client sends.
+BoundedUtc: TypeAdapter[datetime] = TypeAdapter(BoundedDatetime)
 
 
 class Submission(BaseModel):
@@ -51,6 +58,14 @@ class Submission(BaseModel):
     def _blank_is_absent(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("media_url")
+    @classmethod
+    def _media_url_is_a_web_link(cls, value: str | None) -> str | None:
+        # Published to anyone by GET /requests: javascript:, data: and the like never are.
+        if value is not None and not is_safe_media_url(value):
+            raise ValueError("must be an http:// or https:// URL of the picture")
         return value
 
     def has_point(self) -> bool:
@@ -130,9 +145,14 @@ def _parse_ids(value: str | None) -> list[int] | None:
     parts = _comma_list(value)
     if not parts:
         return None
-    if not all(part.isdigit() for part in parts):
+    if not all(part.isascii() and part.isdigit() for part in parts):
         raise DomainError("service_request_id must be a comma-separated list of request ids")
-    return [int(part) for part in parts]
+    if len(parts) > MAX_IDS:
+        raise DomainError(f"service_request_id may list at most {MAX_IDS} ids")
+    ids = [int(part) for part in parts]
+    if max(ids) > MAX_REQUEST_ID:
+        raise DomainError(f"service_request_id {max(ids)} is not a request id (too large)")
+    return ids
 
 
 def _parse_statuses(value: str | None) -> frozenset[str]:
@@ -161,5 +181,11 @@ def parse_w3_datetime(value: str | None, name: str) -> datetime | None:
     except ValueError:
         raise DomainError(
             f"{name} '{value}' is not a W3C datetime, e.g. 2010-01-01T00:00:00Z"
+        ) from None
+    try:
+        BoundedUtc.validate_python(parsed)
+    except ValidationError:
+        raise DomainError(
+            f"{name} '{value}' is out of range: the year must be between {MIN_YEAR} and {MAX_YEAR}"
         ) from None
     return as_utc(parsed)

@@ -4,13 +4,15 @@ Keyword-only use cases, session passed in, no HTTP. Output is plain dicts in the
 field order, ready for :mod:`townops.open311.formats` to write as JSON or XML.
 
 What is public: GET /requests needs no key, so a request never shows who asked (no name,
-phone, e-mail, ID number), long digit runs in descriptions are masked, and mediation cases
-(private disputes between neighbours) are not published at all.
+phone, e-mail, ID number), and only the cases the town's public-output policy publishes are
+found at all (:mod:`townops.open311.publication`): by default what Open311 clients filed,
+never a resident's own web request, a mediation or a device alarm in a home. What is shown
+of them is cut down there too: the address to its building, numbers in every text masked,
+coordinates rounded.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townops.auth.actor import Actor
+from townops.auth.models import ApiKey
 from townops.auth.service import check_api_key
+from townops.cases import idempotency
 from townops.cases.enums import CaseKind, Role, State
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
@@ -31,7 +35,14 @@ from townops.errors import DomainError, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import find_place
 from townops.open311.formats import Locale
-from townops.open311.schemas import RequestQuery, Submission, parse_submission
+from townops.open311.publication import (
+    is_safe_media_url,
+    public_address,
+    public_condition,
+    public_coordinate,
+    public_text,
+)
+from townops.open311.schemas import MAX_REQUEST_ID, RequestQuery, Submission, parse_submission
 from townops.organization.models import Department
 from townops.timeutil import utcnow
 from townops.towns.models import TownRecord
@@ -41,6 +52,8 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ["text/xml", "application/json"]
 MAX_RESULTS = 1000  # the spec's largest answer to GET /requests
 SOURCE = "open311"
+# The kinds public tracking (townops.cases.tracking) follows; Open311 follows the town's
+# policy (TownProfile.public), which never includes mediation either.
 PUBLIC_KINDS = tuple(k.value for k in CaseKind if k != CaseKind.mediation)
 
 _STATE_NOTES: dict[str, tuple[str, str]] = {
@@ -54,8 +67,6 @@ _STATE_NOTES: dict[str, tuple[str, str]] = {
     State.closed: ("已结案", "Closed"),
 }
 _REPLIED = ("；已答复诉求人", "; the requester has been given a reply")
-# 7+ digits in a row: phone, ID or bank numbers typed into a description.
-_LONG_NUMBER = re.compile(r"\d{7,}[\dXx]*")
 
 
 def _pick(locale: Locale, zh: str, en: str) -> str:
@@ -154,29 +165,73 @@ def service_definition(session: Session, *, service_code: str) -> dict[str, Any]
 # --- POST /requests ----------------------------------------------------------------------
 
 
-def client_actor(session: Session, *, api_key: str | None) -> Actor:
-    """The actor for a client key: the admin role, named after the key, no user behind it."""
+def client_key(session: Session, *, api_key: str | None) -> ApiKey:
+    """The client's Open311 key, or 403."""
     key = check_api_key(session, key=api_key) if api_key else None
     if key is None:
         raise Forbidden("api_key was not provided or is invalid")
+    return key
+
+
+def client_actor(session: Session, *, api_key: str | None) -> Actor:
+    """The actor for a client key: the admin role, named after the key, no user behind it."""
+    return _actor_of(client_key(session, api_key=api_key))
+
+
+def _actor_of(key: ApiKey) -> Actor:
     return Actor(username=f"open311:{key.name}"[:80], role=Role.admin)
 
 
 def submit_request(
-    session: Session, *, fields: Mapping[str, str], now: datetime | None = None
+    session: Session,
+    *,
+    fields: Mapping[str, str],
+    now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> Case:
     """Validate a GeoReport POST and open a ``request`` case from it.
 
     e-mail, device_id and account_id are accepted but not kept: a case records a
-    requester's name and phone only.
+    requester's name and phone only. With an ``idempotency_key`` (the ``Idempotency-Key``
+    header), a client that retries the same request under the same key gets the case it
+    made the first time (:mod:`townops.cases.idempotency`, owner ``key:<api key id>``).
     """
     submission = parse_submission(fields)
-    actor = client_actor(session, api_key=submission.api_key)
+    key = client_key(session, api_key=submission.api_key)
+    actor = _actor_of(key)
     check_jurisdiction(session, jurisdiction_id=submission.jurisdiction_id)
     category = _category(session, submission.service_code)
     _require_location(session, submission)
     if not submission.description:
         raise DomainError("description was not provided: describe the problem")
+
+    def create() -> Case:
+        return _open_case(session, actor=actor, submission=submission, category=category, now=now)
+
+    if idempotency_key is None:
+        return create()
+    try:
+        case, _created = idempotency.find_or_remember(
+            session,
+            owner=f"key:{key.id}",
+            key=idempotency_key,
+            request_hash=idempotency.request_hash(submission.model_dump(exclude={"api_key"})),
+            create=create,
+        )
+    except InvalidInput as exc:
+        # The spec knows 400 for any bad submission, not 422.
+        raise DomainError(exc.message, **exc.details) from None
+    return case
+
+
+def _open_case(
+    session: Session,
+    *,
+    actor: Actor,
+    submission: Submission,
+    category: Category,
+    now: datetime | None,
+) -> Case:
     try:
         data = CaseCreate(
             category=category.code,
@@ -242,7 +297,7 @@ def find_requests(
     session: Session, *, query: RequestQuery, now: datetime | None = None
 ) -> list[Case]:
     """Public cases matching the query, newest first, at most 1000."""
-    stmt = select(Case).where(Case.kind.in_(PUBLIC_KINDS))
+    stmt = select(Case).where(public_condition(get_profile(session).public))
     if query.ids is not None:
         stmt = stmt.where(Case.id.in_(query.ids))
     else:
@@ -261,23 +316,26 @@ def find_requests(
 
 
 def get_request(session: Session, *, service_request_id: str) -> Case:
+    """One public case; a case the policy does not publish is "not found", like no case."""
     case = None
-    if service_request_id.isdigit():
-        case = session.scalars(
-            select(Case).where(Case.id == int(service_request_id), Case.kind.in_(PUBLIC_KINDS))
-        ).first()
+    wanted = service_request_id.strip()
+    if wanted.isascii() and wanted.isdigit() and int(wanted) <= MAX_REQUEST_ID:
+        public = public_condition(get_profile(session).public)
+        case = session.scalars(select(Case).where(Case.id == int(wanted), public)).first()
     if case is None:
-        raise NotFound(f"service_request_id '{service_request_id}' not found")
+        raise NotFound(f"service_request_id '{service_request_id[:40]}' not found")
     return case
 
 
 def request_for_token(session: Session, *, token: str) -> dict[str, Any]:
+    """The id of the public case with this tracking code (查询码); others are "not found"."""
     # Tracking codes are issued in capitals; people type them in any case.
+    public = public_condition(get_profile(session).public)
     case = session.scalars(
-        select(Case).where(Case.token == token.strip().upper(), Case.kind.in_(PUBLIC_KINDS))
+        select(Case).where(Case.token == token.strip().upper()[:64], public)
     ).first()
     if case is None:
-        raise NotFound(f"token '{token}' not found")
+        raise NotFound(f"token '{token[:40]}' not found")
     return {"service_request_id": str(case.id), "token": case.token}
 
 
@@ -294,6 +352,7 @@ class _Names:
     operations_centre: Department | None
     tz: ZoneInfo
     locale: Locale
+    coordinate_decimals: int
 
 
 def _names(session: Session, cases: Sequence[Case], locale: Locale) -> _Names:
@@ -304,13 +363,15 @@ def _names(session: Session, cases: Sequence[Case], locale: Locale) -> _Names:
         found = session.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(community_codes)))
         communities = {j.code: j for j in found}
     centre = next((d for d in departments.values() if d.kind == "operations_centre"), None)
+    profile = get_profile(session)
     return _Names(
         categories=_categories(session),
         departments=departments,
         communities=communities,
         operations_centre=centre,
-        tz=town_zone(get_profile(session)),
+        tz=town_zone(profile),
         locale=locale,
+        coordinate_decimals=profile.public.coordinate_decimals,
     )
 
 
@@ -322,28 +383,34 @@ def present_requests(
 
 
 def _request(case: Case, names: _Names) -> dict[str, Any]:
+    """One case as published: nothing about who asked, the place no finer than a building.
+
+    Every text goes through the public masking, even those townops writes itself (a
+    department's name could carry a hotline number): nothing here is trusted to be clean.
+    """
     category = names.categories.get(case.category_code)
     closed = case.state == State.closed.value
+    media_url = case.media_url if case.media_url and is_safe_media_url(case.media_url) else None
     return {
         "service_request_id": str(case.id),
         "status": "closed" if closed else "open",
-        "status_notes": _status_notes(case, names.locale),
-        "service_name": _service_name(category, names.locale),
+        "status_notes": public_text(_status_notes(case, names.locale)),
+        "service_name": public_text(_service_name(category, names.locale)),
         "service_code": case.category_code,
-        "description": mask_long_numbers(case.content),
-        "agency_responsible": _agency(case, names),
-        "service_notice": _deadline_notice(category, names.locale) or None,
+        "description": public_text(case.content),
+        "agency_responsible": public_text(_agency(case, names)),
+        "service_notice": public_text(_deadline_notice(category, names.locale)) or None,
         "requested_datetime": w3_datetime(case.received_at, names.tz),
         "updated_datetime": w3_datetime(
             case.closed_at if closed and case.closed_at else case.updated_at, names.tz
         ),
         "expected_datetime": w3_datetime(case.due_at, names.tz),
-        "address": case.address or None,
+        "address": public_address(case.address) if case.address else None,
         "address_id": case.jurisdiction_code,
         "zipcode": None,
-        "lat": case.lat,
-        "long": case.lon,
-        "media_url": case.media_url,
+        "lat": public_coordinate(case.lat, names.coordinate_decimals),
+        "long": public_coordinate(case.lon, names.coordinate_decimals),
+        "media_url": media_url,
     }
 
 
@@ -369,15 +436,3 @@ def _agency(case: Case, names: _Names) -> str | None:
     # Not dispatched yet: the operations centre holds it.
     centre = names.operations_centre
     return _pick(names.locale, centre.name_zh, centre.name_en) if centre else None
-
-
-def mask_long_numbers(text: str) -> str:
-    """Mask phone / ID numbers in free text: 13812341234 → 138****1234."""
-    return _LONG_NUMBER.sub(_mask_number, text)
-
-
-def _mask_number(match: re.Match[str]) -> str:
-    digits = match.group(0)
-    if len(digits) >= 11:
-        return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
-    return f"{'*' * (len(digits) - 4)}{digits[-4:]}"

@@ -9,17 +9,13 @@ frozen header rows; status cells coloured.
 
 from __future__ import annotations
 
-import io
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from townops.reports.formatting import is_rate, unit_label
@@ -32,6 +28,7 @@ from townops.reports.health_check import (
     HealthCheckReport,
     IndicatorRow,
 )
+from townops.reports.workbook import HEADER_FONT, WRAP, Book, Sheet
 from townops.signs.values import Status
 
 SUMMARY_SHEET = "总览 Summary"
@@ -39,9 +36,6 @@ INDICATORS_SHEET = "指标 Indicators"
 MAP_SHEET = "体征图 Map"
 NOTES_SHEET = "说明 Notes"
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_WRAP = Alignment(wrap_text=True, vertical="top")
 # Excel's own "good / neutral / bad" cell styles, so the colours read as they do elsewhere.
 _STATUS_FILLS: dict[Status, PatternFill] = {
     "green": PatternFill("solid", fgColor="C6EFCE"),
@@ -64,17 +58,17 @@ def default_filename(report: HealthCheckReport, suffix: str = "xlsx") -> str:
     return f"health-check-{report.year}.{suffix}"
 
 
-def build_workbook(report: HealthCheckReport) -> Workbook:
-    workbook = Workbook()
-    _fill_summary(workbook.active, report)
-    _fill_indicators(workbook.create_sheet(INDICATORS_SHEET), report)
+def build_workbook(report: HealthCheckReport) -> Book:
+    book = Book()
+    _fill_summary(book.sheet(SUMMARY_SHEET), report)
+    _fill_indicators(book.sheet(INDICATORS_SHEET), report)
     area_sheets = _area_sheet_names(report.areas)
     if report.areas:
-        _fill_map(workbook.create_sheet(MAP_SHEET), report, area_sheets)
+        _fill_map(book.sheet(MAP_SHEET), report, area_sheets)
     for area in report.areas:
-        _fill_area(workbook.create_sheet(area_sheets[area.code]), report, area)
-    _fill_notes(workbook.create_sheet(NOTES_SHEET), report)
-    return workbook
+        _fill_area(book.sheet(area_sheets[area.code]), report, area)
+    _fill_notes(book.sheet(NOTES_SHEET), report)
+    return book
 
 
 def write_xlsx(report: HealthCheckReport, target: Path | IO[bytes]) -> None:
@@ -82,9 +76,7 @@ def write_xlsx(report: HealthCheckReport, target: Path | IO[bytes]) -> None:
 
 
 def xlsx_bytes(report: HealthCheckReport) -> bytes:
-    buffer = io.BytesIO()
-    write_xlsx(report, buffer)
-    return buffer.getvalue()
+    return build_workbook(report).to_bytes()
 
 
 def status_label(status: Status) -> str:
@@ -129,8 +121,7 @@ def indicator_headers(report: HealthCheckReport, *, area: bool = False) -> list[
     return [c.header for c in indicator_columns(report) if c.on_area_sheets or not area]
 
 
-def _fill_summary(sheet: Any, report: HealthCheckReport) -> None:
-    sheet.title = SUMMARY_SHEET
+def _fill_summary(sheet: Sheet, report: HealthCheckReport) -> None:
     headers = [
         "维度代码 (code)",
         "维度 (dimension)",
@@ -146,18 +137,17 @@ def _fill_summary(sheet: Any, report: HealthCheckReport) -> None:
             + [counts[s] for s in STATUSES]
         )
     total = report.counts
-    sheet.append(["", "合计", "Total", len(report.rows), *(total[s] for s in STATUSES)])
-    for cell in sheet[sheet.max_row]:
-        cell.font = _HEADER_FONT
-    _style_header(sheet)
+    total_row = ["", "合计", "Total", len(report.rows), *(total[s] for s in STATUSES)]
+    sheet.append(total_row, font=HEADER_FONT)
+    sheet.style_header()
     for offset, status in enumerate(STATUSES):
-        header = sheet.cell(row=1, column=5 + offset)
+        header = sheet.ws.cell(row=1, column=5 + offset)
         header.fill, header.font = _STATUS_FILLS[status], Font(bold=True)
     _set_widths(sheet, headers, wide={2: _names(s.dimension.name_zh for s in report.sections)})
-    sheet.freeze_panes = "B2"
+    sheet.ws.freeze_panes = "B2"
 
 
-def _fill_indicators(sheet: Any, report: HealthCheckReport) -> None:
+def _fill_indicators(sheet: Sheet, report: HealthCheckReport) -> None:
     _fill_rows(sheet, report, report.rows, area=False)
     rows = report.rows
     _set_widths(
@@ -169,20 +159,20 @@ def _fill_indicators(sheet: Any, report: HealthCheckReport) -> None:
             4: _names(r.name_en for r in rows),
         },
     )
-    sheet.column_dimensions[get_column_letter(sheet.max_column)].width = 60
-    sheet.freeze_panes = "D2"  # header row and the dimension / code / name columns
+    sheet.set_column_widths([60], first=sheet.ws.max_column)
+    sheet.ws.freeze_panes = "D2"  # header row and the dimension / code / name columns
 
 
 def _fill_rows(
-    sheet: Any, report: HealthCheckReport, rows: Sequence[IndicatorRow], *, area: bool
+    sheet: Sheet, report: HealthCheckReport, rows: Sequence[IndicatorRow], *, area: bool
 ) -> None:
     columns = [c for c in indicator_columns(report) if c.on_area_sheets or not area]
     sheet.append([c.header for c in columns])
-    _style_header(sheet)
+    sheet.style_header()
     for row in rows:
-        sheet.append([c.value(row) for c in columns])
+        number = sheet.append([c.value(row) for c in columns])
         for index, column in enumerate(columns, start=1):
-            _style_cell(sheet.cell(row=sheet.max_row, column=index), column.kind, row)
+            _style_cell(sheet.ws.cell(row=number, column=index), column.kind, row)
 
 
 def _style_cell(cell: Any, kind: Kind, row: IndicatorRow) -> None:
@@ -194,10 +184,10 @@ def _style_cell(cell: Any, kind: Kind, row: IndicatorRow) -> None:
     elif kind == "status":
         cell.fill, cell.font = _STATUS_FILLS[row.status], _STATUS_FONTS[row.status]
     elif kind == "wrap":
-        cell.alignment = _WRAP
+        cell.alignment = WRAP
 
 
-def _fill_map(sheet: Any, report: HealthCheckReport, sheet_names: dict[str, str]) -> None:
+def _fill_map(sheet: Sheet, report: HealthCheckReport, sheet_names: dict[str, str]) -> None:
     level_zh, level_en = LEVEL_NAMES.get(report.area_level or "", ("区域", "area"))
     headers = [
         f"{level_zh}代码 (code)",
@@ -210,25 +200,25 @@ def _fill_map(sheet: Any, report: HealthCheckReport, sheet_names: dict[str, str]
     for area in report.areas:
         counts = area.counts
         statuses = [counts[s] for s in STATUSES]
-        sheet.append([area.code, area.name_zh, area.name_en, *statuses, area.alert_share])
-        link = sheet.cell(row=sheet.max_row, column=2)
+        row = sheet.append([area.code, area.name_zh, area.name_en, *statuses, area.alert_share])
+        link = sheet.ws.cell(row=row, column=2)
         # An internal link: a location, not a target (a target would be a file or URL).
         link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet_names[area.code]}'!A1")
         link.font = Font(color="0563C1", underline="single")
-        sheet.cell(row=sheet.max_row, column=8).number_format = "0.0%"
-    _style_header(sheet)
+        sheet.ws.cell(row=row, column=8).number_format = "0.0%"
+    sheet.style_header()
     for offset, status in enumerate(STATUSES):
-        sheet.cell(row=1, column=4 + offset).fill = _STATUS_FILLS[status]
+        sheet.ws.cell(row=1, column=4 + offset).fill = _STATUS_FILLS[status]
     areas = report.areas
     _set_widths(
         sheet,
         headers,
         wide={2: _names(a.name_zh for a in areas), 3: _names(a.name_en for a in areas)},
     )
-    sheet.freeze_panes = "C2"
+    sheet.ws.freeze_panes = "C2"
 
 
-def _fill_area(sheet: Any, report: HealthCheckReport, area: Area) -> None:
+def _fill_area(sheet: Sheet, report: HealthCheckReport, area: Area) -> None:
     _fill_rows(sheet, report, area.rows, area=True)
     names = [s.dimension.name_zh for s in report.sections]
     _set_widths(
@@ -236,10 +226,10 @@ def _fill_area(sheet: Any, report: HealthCheckReport, area: Area) -> None:
         indicator_headers(report, area=True),
         wide={1: names, 3: _names(r.name_zh for r in area.rows)},
     )
-    sheet.freeze_panes = "D2"
+    sheet.ws.freeze_panes = "D2"
 
 
-def _fill_notes(sheet: Any, report: HealthCheckReport) -> None:
+def _fill_notes(sheet: Sheet, report: HealthCheckReport) -> None:
     level_zh, level_en = LEVEL_NAMES.get(report.area_level or "", ("区域", "area"))
     facts = [
         ("报告 (report)", f"{report.title_zh} / {report.title_en}"),
@@ -264,13 +254,9 @@ def _fill_notes(sheet: Any, report: HealthCheckReport) -> None:
         ),
     ]
     sheet.append(["项目 (item)", "说明 (note)"])
-    _style_header(sheet)
-    for label, value in facts:
-        sheet.append([label, value])
-        sheet.cell(row=sheet.max_row, column=1).font = _HEADER_FONT
-        sheet.cell(row=sheet.max_row, column=2).alignment = _WRAP
-    sheet.column_dimensions["A"].width = 28
-    sheet.column_dimensions["B"].width = 90
+    sheet.style_header()
+    sheet.append_facts(facts, wrap=True)
+    sheet.set_column_widths([28, 90])
 
 
 def _year_note(report: HealthCheckReport) -> str:
@@ -305,27 +291,12 @@ def _number_format(value: object) -> str:
     return "#,##0" if whole else "#,##0.0#"
 
 
-def _style_header(sheet: Any) -> None:
-    for cell in sheet[1]:
-        cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _WRAP
-
-
 def _names(values: Iterable[str]) -> list[str]:
     return list(values)
 
 
-def _set_widths(sheet: Any, headers: list[str], *, wide: dict[int, list[str]]) -> None:
-    for index, header in enumerate(headers, start=1):
-        width = min(_display_width(header), 24) + 2
-        if index in wide:
-            longest = max((min(_display_width(n), 44) for n in wide[index]), default=0)
-            width = max(width, longest + 2, 12)
-        sheet.column_dimensions[get_column_letter(index)].width = width
-
-
-def _display_width(text: str) -> int:
-    # CJK characters take two columns in Excel's default fonts.
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+def _set_widths(sheet: Sheet, headers: list[str], *, wide: dict[int, list[str]]) -> None:
+    sheet.set_widths(headers, wide=wide, value_cap=44)
 
 
 def _area_sheet_names(areas: Sequence[Area]) -> dict[str, str]:

@@ -6,12 +6,12 @@ town); residents get 403.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
 from townops.api.deps import ActorDep, SessionDep
+from townops.api.params import BoundedDatetime
 from townops.risk.service import feature_collection, risk_map
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
@@ -20,7 +20,7 @@ LevelQuery = Annotated[
     Literal["micro_grid", "community"], Query(description="micro_grid | community")
 ]
 AtQuery = Annotated[
-    datetime | None,
+    BoundedDatetime | None,
     Query(
         description="Score as of this instant (ISO 8601; default now). Moves the alarm "
         "window, the overdue line and the online check; cases are read as they are now."

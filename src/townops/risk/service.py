@@ -44,9 +44,10 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from townops.access import Reach, scope_of
 from townops.auth.actor import Actor
 from townops.cases.access import require_role
-from townops.cases.enums import STAFF_ROLES, Role
+from townops.cases.enums import STAFF_ROLES
 from townops.cases.models import Case
 from townops.errors import DomainError, InvalidInput
 from townops.jurisdiction.models import Jurisdiction
@@ -60,7 +61,6 @@ from townops.towns.profile import get_profile
 
 #: Everyone who works for the town sees the map; residents do not.
 RISK_ROLES = STAFF_ROLES
-_LOCAL_ROLES = frozenset({Role.community_staff, Role.grid_worker})
 
 RiskLevel = Literal["low", "medium", "high"]
 
@@ -191,17 +191,16 @@ def feature_collection(risk: RiskMap) -> dict[str, Any]:
 
 def _sees_no_place(actor: Actor | None) -> bool:
     """A grid worker or community staff member without a place sees none."""
-    return actor is not None and actor.role in _LOCAL_ROLES and actor.scope_path is None
+    return actor is not None and scope_of(actor).reach == Reach.nothing
 
 
 def _scope_path(actor: Actor | None) -> str | None:
-    """The subtree the actor sees (None: the whole town); residents are refused."""
+    """The subtree the actor sees (None: the whole town, which departments serve);
+    residents are refused."""
     if actor is None or actor.is_system:
         return None
     require_role(actor, RISK_ROLES, "see the risk map")
-    if actor.scope_path is None or actor.scope_path.count("/") == 1:
-        return None
-    return actor.scope_path
+    return scope_of(actor).local_path
 
 
 def _in_scope(path: InstrumentedAttribute[str | None], scope: str | None) -> ColumnElement[bool]:

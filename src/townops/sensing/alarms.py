@@ -3,7 +3,9 @@
 An alarm is raised by a rule (:mod:`townops.sensing.rules`) or by the offline sweep, at most
 one open per device and rule (``Alarm.open_key`` is unique while open and NULL once closed).
 It is acknowledged by a person, cleared when the readings come back past the clear line, or
-marked a false alarm by a person (with a note). Persons' changes go to the audit log.
+marked a false alarm by a person (with a note). Persons' changes go to the audit log and,
+when the alarm has a case, to the case's timeline; only the unit in charge of the alarm and
+the operations centre may make them (:func:`may_handle_alarm`).
 
 An alarm of at least ``cases.min_severity`` opens an ``iot_alarm`` case through the case
 engine, routed by the first matching ``CaseRoute``, and is dispatched at once as the
@@ -22,15 +24,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Insert, Table, false, func, select, true, update
+from sqlalchemy import ColumnElement, Insert, Table, false, func, select, update
 from sqlalchemy.orm import Session
 
+from townops.access import LOCAL_ROLES, NO_OWNER, Owner, Reach, owns, scope_of
+from townops.access.contact import ContactView, contact_view
 from townops.auth.actor import SYSTEM, Actor
 from townops.auth.models import AuditEntry
 from townops.cases.enums import STAFF_ROLES, Action, CaseKind, Role
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput, CaseCreate
-from townops.cases.service import create_case, perform_action
+from townops.cases.service import create_case, perform_action, record_on_timeline
 from townops.categories.service import find_category
 from townops.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from townops.jurisdiction.service import place
@@ -43,7 +47,10 @@ ALARMS = cast(Table, Alarm.__table__)
 #: Who may read alarms (within their jurisdiction scope) and who may act on them.
 ALARM_VIEWERS = STAFF_ROLES
 ALARM_ACTORS = ALARM_VIEWERS - {Role.leader}
-_SCOPED_ONLY = frozenset({Role.community_staff, Role.grid_worker})
+#: The operations centre's roles: they may act on any alarm they see (may_handle_alarm).
+ALARM_TOWN_ACTORS = frozenset({Role.admin, Role.duty_officer, Role.dispatcher})
+#: The case timeline's event for each person's action on an alarm of the case.
+TIMELINE_KINDS = {"acknowledge": "alarm_acknowledged", "false_alarm": "alarm_false"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,16 +350,11 @@ def _dispatch(
 
 
 def visible_alarms(actor: Actor) -> ColumnElement[bool]:
-    """A SQL condition selecting exactly the alarms ``actor`` may see."""
-    if actor.is_system:
-        return true()
-    if actor.role not in ALARM_VIEWERS:
+    """A SQL condition selecting exactly the alarms ``actor`` may see: the access layer's
+    scope over the alarm's place (departments serve the whole town)."""
+    if not actor.is_system and actor.role not in ALARM_VIEWERS:
         return false()
-    if actor.scope_path is None:
-        return false() if actor.role in _SCOPED_ONLY else true()
-    if actor.scope_path.count("/") == 1:  # the whole town
-        return true()
-    return Alarm.jurisdiction_path.startswith(actor.scope_path, autoescape=True)
+    return scope_of(actor).where(path=Alarm.jurisdiction_path, departments_serve_town=True)
 
 
 def require_alarm_role(actor: Actor, *, acting: bool) -> None:
@@ -362,16 +364,38 @@ def require_alarm_role(actor: Actor, *, acting: bool) -> None:
         raise Forbidden(f"role '{actor.role}' may not {doing}", role=actor.role)
 
 
-def sees_household_contact(actor: Actor, case_department: str | None, profile: TownProfile) -> bool:
-    """The case engine's phone rule, applied to the alarm's case."""
-    if actor.is_system:
+def household_contact(actor: Actor, row: AlarmRow, profile: TownProfile) -> ContactView:
+    """How the alarm's household reads for ``actor``: the one contact rule, with the unit
+    in charge of the alarm's case as the owner who must call the household."""
+    return contact_view(actor, profile.roles, row.owner, owner_must_call=True)
+
+
+def may_handle_alarm(actor: Actor, alarm: Alarm, case: Case | None) -> bool:
+    """Whether ``actor`` may act on ``alarm`` (acknowledge it, mark it a false alarm).
+
+    The operations centre's roles (duty officer, dispatcher, admin) may act on any alarm.
+    Otherwise it is for the unit in charge: of the alarm's ``case`` when it has one (the
+    department it is dispatched to, or the staff and grid workers of the community it is
+    assigned to); of the alarm's place when it has none (info alarms: low battery, most
+    outages), i.e. community staff and grid workers whose scope holds it. A handler's unit
+    is a department, not an area: it acts on its own department's alarm cases only.
+    Visibility (404) is checked before this (403).
+    """
+    if actor.is_system or actor.role in ALARM_TOWN_ACTORS:
         return True
-    spec = profile.roles.get(actor.role)
-    if spec is None or not spec.sees_full_phone:
+    if actor.role not in ALARM_ACTORS:
         return False
-    if actor.role == Role.handler:
-        return case_department is not None and case_department == actor.department_code
-    return True
+    if case is not None:
+        return owns(
+            actor, Owner(department=case.department_code, community=case.assignee_community_code)
+        )
+    scope = scope_of(actor)
+    # An area smaller than the town: staff scoped at the root are no unit in charge.
+    return (
+        actor.role in LOCAL_ROLES
+        and scope.reach == Reach.subtree
+        and scope.contains_path(alarm.jurisdiction_path)
+    )
 
 
 def get_alarm_for(session: Session, *, actor: Actor, alarm_id: int) -> Alarm:
@@ -397,6 +421,15 @@ def _transition(
 ) -> Alarm:
     require_alarm_role(actor, acting=True)
     alarm = get_alarm_for(session, actor=actor, alarm_id=alarm_id)
+    case = session.get(Case, alarm.case_id) if alarm.case_id is not None else None
+    if not may_handle_alarm(actor, alarm, case):
+        holder = f"case {case.id}" if case is not None else "the alarm's place"
+        raise Forbidden(
+            f"only the unit in charge of {holder} or the operations centre may "
+            f"'{action}' alarm {alarm_id}",
+            action=action,
+            alarm_id=alarm_id,
+        )
     # Conditional UPDATE: a concurrent acknowledgement or clear wins cleanly, never twice.
     changed = session.execute(
         update(ALARMS)
@@ -417,6 +450,16 @@ def _transition(
             data=audit,
         )
     )
+    if case is not None:
+        record_on_timeline(
+            session,
+            case=case,
+            actor=actor,
+            kind=TIMELINE_KINDS[action],
+            now=now,
+            comment=str(audit.get("note", "")),
+            data={"alarm_id": alarm_id, "device_id": alarm.device_id, "rule": alarm.rule_id},
+        )
     session.flush()
     return alarm
 
@@ -518,6 +561,8 @@ def _detail_query() -> Any:
             Device.household_name,
             Device.household_phone,
             Case.department_code,
+            Case.assignee_community_code,
+            Alarm.case_id,
         )
         .join(Device, Device.device_id == Alarm.device_id)
         .outerjoin(Case, Case.id == Alarm.case_id)
@@ -534,11 +579,14 @@ class AlarmRow:
     household_name: str
     household_phone: str
     case_department: str | None
+    # The unit in charge of the alarm's case (none before there is a case).
+    owner: Owner
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> AlarmRow:
-        alarm, address, building, name, phone, department = row
-        return cls(alarm, address, building, name, phone, department)
+        alarm, address, building, name, phone, department, assignee, case_id = row
+        owner = Owner(department=department, community=assignee) if case_id else NO_OWNER
+        return cls(alarm, address, building, name, phone, department, owner)
 
 
 def list_alarms(

@@ -2,9 +2,11 @@
 
 ``POST /api/v1/devices/{device_id}/readings`` is for devices that cannot speak MQTT: the
 body is one payload of the MQTT wire format or a list of them, the client authenticates
-with an API key (``X-API-Key``; ``townops api-key create NAME``). A body that cannot be
-used is set aside in ``quarantined_messages`` (committed on its own, so the error answer
-does not undo it) and refused as a whole with a structured 422.
+with an ingestion key bound to the device (``X-API-Key``; ``townops api-key create NAME
+--purpose ingest --device ID``; an Open311 key is refused). A body that cannot be used —
+malformed, or a reading dated too far ahead of the server clock — is set aside in
+``quarantined_messages`` (committed on its own, so the error answer does not undo it) and
+refused as a whole with a structured 422.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep
+from townops.api.params import DbId, Offset
 from townops.auth.actor import Actor
-from townops.auth.service import check_api_key
-from townops.errors import Conflict, Forbidden, InvalidInput, NotFound
+from townops.errors import Conflict, InvalidInput, NotFound
 from townops.sensing import alarms as service
 from townops.sensing.config import Severity
+from townops.sensing.keys import require_ingest_key
 from townops.sensing.messages import (
     DEVICE_ID_PATTERN,
     IncomingReading,
@@ -32,7 +35,13 @@ from townops.sensing.messages import (
     reading_from_body,
 )
 from townops.sensing.models import ALARM_STATES
-from townops.sensing.pipeline import INACTIVE_DEVICE, UNKNOWN_DEVICE, device_infos, process_readings
+from townops.sensing.pipeline import (
+    INACTIVE_DEVICE,
+    UNKNOWN_DEVICE,
+    device_infos,
+    process_readings,
+    set_aside_detail,
+)
 from townops.sensing.schemas_alarms import (
     AlarmOut,
     AlarmPage,
@@ -55,14 +64,16 @@ MAX_HTTP_READINGS = 1_000
 
 
 def _present(row: service.AlarmRow, *, actor: Actor, profile: TownProfile) -> AlarmOut:
-    household = None
+    household, address = None, row.address
     if row.household_name or row.household_phone:
-        full = service.sees_household_contact(actor, row.case_department, profile)
-        household = Household.of(row.household_name, row.household_phone, full=full)
+        # An alarm in a home: its household and its address are contact data.
+        contact = service.household_contact(actor, row, profile)
+        household = Household.of(row.household_name, row.household_phone, contact=contact)
+        address = contact.address(row.address) or ""
     return AlarmOut.of(
         row.alarm,
         config=profile.sensing,
-        address=row.address,
+        address=address,
         building=row.building,
         household=household,
     )
@@ -80,9 +91,9 @@ def list_alarms(
     jurisdiction: Annotated[str | None, Query(description="Jurisdiction code: its subtree")] = None,
     type: Annotated[str | None, Query(description="Device type code")] = None,
     severity: Severity | None = None,
-    case: Annotated[int | None, Query(description="The alarms of one case")] = None,
+    case: Annotated[DbId | None, Query(description="The alarms of one case")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> AlarmPage:
     unknown = sorted(set(state or []) - set(ALARM_STATES))
     if unknown:
@@ -109,14 +120,16 @@ def list_alarms(
 
 
 @router.get("/api/v1/alarms/{alarm_id}", response_model=AlarmOut)
-def get_alarm(alarm_id: int, session: SessionDep, actor: ActorDep, profile: ProfileDep) -> AlarmOut:
+def get_alarm(
+    alarm_id: DbId, session: SessionDep, actor: ActorDep, profile: ProfileDep
+) -> AlarmOut:
     row = service.alarm_detail(session, actor=actor, alarm_id=alarm_id)
     return _present(row, actor=actor, profile=profile)
 
 
 @router.post("/api/v1/alarms/{alarm_id}/acknowledge", response_model=AlarmOut)
 def acknowledge(
-    alarm_id: int, session: SessionDep, actor: ActorDep, profile: ProfileDep
+    alarm_id: DbId, session: SessionDep, actor: ActorDep, profile: ProfileDep
 ) -> AlarmOut:
     service.acknowledge_alarm(session, actor=actor, alarm_id=alarm_id, now=utcnow())
     session.commit()
@@ -127,7 +140,7 @@ def acknowledge(
 
 @router.post("/api/v1/alarms/{alarm_id}/false-alarm", response_model=AlarmOut)
 def false_alarm(
-    alarm_id: int, body: FalseAlarmIn, session: SessionDep, actor: ActorDep, profile: ProfileDep
+    alarm_id: DbId, body: FalseAlarmIn, session: SessionDep, actor: ActorDep, profile: ProfileDep
 ) -> AlarmOut:
     service.mark_false_alarm(session, actor=actor, alarm_id=alarm_id, note=body.note, now=utcnow())
     session.commit()
@@ -149,10 +162,13 @@ async def post_readings(
     device_id: str,
     request: Request,
     session: SessionDep,
-    x_api_key: Annotated[str | None, Header(description="An API key")] = None,
+    x_api_key: Annotated[
+        str | None, Header(description="An ingestion key bound to this device")
+    ] = None,
 ) -> IngestOut:
     """Body: ``{"seq": N, "ts": "<ISO 8601 with offset>", "values": {...}}`` or a list of
-    them (at most 1,000), as on MQTT. The answer says what was stored and what it raised."""
+    them (at most 1,000), as on MQTT. The answer says what was stored and what it raised.
+    The key must be an ``ingest`` key bound to the device (403 otherwise, with the reason)."""
     payload = await request.body()
     # The database work blocks: off the event loop, as for the synchronous routes.
     return await run_in_threadpool(
@@ -168,8 +184,7 @@ async def post_readings(
 def _ingest(
     session: Session, *, device_id: str, payload: bytes, api_key: str | None, path: str
 ) -> IngestOut:
-    if not api_key or check_api_key(session, key=api_key) is None:
-        raise Forbidden("a valid API key is required in the X-API-Key header")
+    require_ingest_key(session, key=api_key, device_id=device_id)
     received_at = utcnow()
 
     def set_aside(problems: list[IngestProblem], items: list[bytes]) -> None:
@@ -197,6 +212,21 @@ def _ingest(
             problems=[p.as_dict() for p in problems],
         )
     result = process_readings(session, readings, now=received_at)
+    if result.unknown:
+        # Readings the pipeline would not take (dated too far ahead of the server clock, or
+        # the device changed meanwhile): nothing of the body is kept but those, set aside.
+        session.rollback()
+        refused = [
+            IngestProblem(
+                index=index, reason=reason, detail=set_aside_detail(reason, readings[index])
+            )
+            for index, reason in result.unknown
+        ]
+        set_aside(refused, [_raw(readings[p.index]) for p in refused])
+        raise InvalidInput(
+            "the readings could not be used; nothing was stored",
+            problems=[p.as_dict() for p in refused],
+        )
     session.commit()
     return IngestOut(
         stored=result.stored,
@@ -206,6 +236,12 @@ def _ingest(
         alarms_cleared=result.alarms_cleared,
         cases_opened=result.cases_opened,
     )
+
+
+def _raw(reading: IncomingReading) -> bytes:
+    """A reading as its device sent it (for the set-aside row)."""
+    body = {"seq": reading.seq, "ts": reading.ts.isoformat(), "values": reading.values}
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def _plausible(device_id: str) -> bool:

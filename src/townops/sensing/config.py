@@ -149,8 +149,20 @@ class TelemetrySettings(_Model):
     rollup_seconds: Annotated[int, Field(ge=60)] = 3600
 
 
+class IngestSettings(_Model):
+    """What ingestion trusts of a device's own clock.
+
+    A reading whose ``ts`` is more than ``max_future_skew_seconds`` ahead of the server's
+    clock when it arrived is set aside (``future_timestamp``), never applied: one reading
+    dated 2099 would otherwise become the device's latest and make every real one late.
+    """
+
+    max_future_skew_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
+
+
 class SensingConfig(_Model):
     online: OnlineSettings = Field(default_factory=OnlineSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     device_types: list[DeviceType] = Field(default_factory=list)
     rules: list[AlarmRule] = Field(default_factory=list)
     cases: CaseSettings = Field(default_factory=CaseSettings)

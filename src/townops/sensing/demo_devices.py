@@ -35,7 +35,9 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from townops.sensing.registry import COLUMNS, DeviceImportReport, import_devices
+from townops.reports.workbook import Book
+from townops.sensing.registry import COLUMNS, import_devices
+from townops.tabular import ImportReport
 from townops.towns.schema import Jurisdiction, Town
 
 # Gaohang's 2022 government work report (shared/seeds/003, 2022-12-27): "“高行中脑”接入公共
@@ -426,14 +428,12 @@ def write_demo_file(path: Path, town: Town, *, seed: int = DEMO_DEVICE_SEED) -> 
     rows = demo_device_rows(town, seed=seed)
     header = list(COLUMNS)
     if path.suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook()
-        sheet = workbook.active
+        book = Book()
+        sheet = book.sheet("devices")
         sheet.append(header)
         for row in rows:
             sheet.append([row[name] for name in header])
-        workbook.save(path)
+        book.save(path)
     else:
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=header)
@@ -444,7 +444,7 @@ def write_demo_file(path: Path, town: Town, *, seed: int = DEMO_DEVICE_SEED) -> 
 
 def register_demo_devices(
     session: Session, town: Town, *, seed: int = DEMO_DEVICE_SEED, **options: Any
-) -> DeviceImportReport:
+) -> ImportReport:
     """Import the demo devices through the real importer; any bad row is a bug here."""
     report = import_devices(session, demo_device_rows(town, seed=seed), **options)
     if report.errors:

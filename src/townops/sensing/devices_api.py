@@ -7,13 +7,13 @@ only, and a device outside the caller's scope is a 404 like one that does not ex
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep
+from townops.api.params import BoundedDatetime, Offset, PageNumber
 from townops.errors import InvalidInput
 from townops.sensing.kpi import (
     XLSX_MEDIA_TYPE,
@@ -62,7 +62,7 @@ def get_devices(
     q: Annotated[
         str | None, Query(description="in device id, address, building, model, owner unit")
     ] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1)] = 50,
 ) -> DevicePage:
     """Registered devices the caller may see, with online state and latest values."""
@@ -110,15 +110,16 @@ def get_readings(
     actor: ActorDep,
     profile: ProfileDep,
     start: Annotated[
-        datetime | None, Query(alias="from", description="ISO 8601; no offset: town time")
+        BoundedDatetime | None,
+        Query(alias="from", description="ISO 8601; no offset: town time"),
     ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="excluded")] = None,
+    end: Annotated[BoundedDatetime | None, Query(alias="to", description="excluded")] = None,
     resolution: Annotated[
         Literal["raw", "rollup"],
         Query(description="raw readings, or the roll-ups of readings past the raw retention"),
     ] = "raw",
     limit: Annotated[int, Query(ge=1, le=MAX_READINGS_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ReadingPage:
     """A device's history in ``[from, to)``, oldest first, with the total count."""
     get_device_for(session, actor=actor, device_id=device_id)

@@ -18,7 +18,6 @@ part of the town only; residents are refused.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,12 +33,13 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from townops.auth.actor import SYSTEM, Actor
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.periods import Period, parse_period, range_period
+from townops.reports.workbook import XLSX_MEDIA_TYPE as XLSX_MEDIA_TYPE
+from townops.reports.workbook import Book
 from townops.sensing.models import Alarm, Device, DeviceState
 from townops.sensing.registry import online_condition, visible_by_path
 from townops.timeutil import utcnow
 from townops.towns.profile import get_profile
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DEFAULT_DAYS = 30
 SEVERITIES = ("info", "warning", "critical")
 
@@ -346,12 +346,16 @@ _NUMBER_FORMATS = {"count": "0", "rate": "0.0%", "minutes": "0.0"}
 
 def write_kpi_xlsx(report: SensingKpiReport, target: Path | IO[bytes]) -> None:
     """One sheet "感知指标": a row per group and the town total, zh headers (en beside)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    _kpi_book(report).save(target)
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "感知指标 Sensing KPI"
+
+def kpi_xlsx_bytes(report: SensingKpiReport) -> bytes:
+    return _kpi_book(report).to_bytes()
+
+
+def _kpi_book(report: SensingKpiReport) -> Book:
+    book = Book()
+    sheet = book.sheet("感知指标 Sensing KPI")
     by_zh, by_en = GROUPING_NAMES[report.by]
     sheet.append(
         [
@@ -359,22 +363,15 @@ def write_kpi_xlsx(report: SensingKpiReport, target: Path | IO[bytes]) -> None:
             f"在线数为 {report.now:%Y-%m-%d %H:%M} UTC 时的状态 (online at that time)"
         ]
     )
-    sheet.append(["代码 (code)", f"{by_zh} ({by_en})", *(c.header for c in COLUMNS)])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
+    header = sheet.append(["代码 (code)", f"{by_zh} ({by_en})", *(c.header for c in COLUMNS)])
+    sheet.style_row(header, fill=None, alignment=None)
+    formats = [None, None, *(_NUMBER_FORMATS[c.unit] for c in COLUMNS)]
     for row in _rows_with_total(report):
-        sheet.append([row.code or "", row.name_zh, *(getattr(row, c.key) for c in COLUMNS)])
-    for index, column in enumerate(COLUMNS, start=3):
-        for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
-            cell.number_format = _NUMBER_FORMATS[column.unit]
-    sheet.freeze_panes = "C3"
-    workbook.save(target)
-
-
-def kpi_xlsx_bytes(report: SensingKpiReport) -> bytes:
-    buffer = io.BytesIO()
-    write_kpi_xlsx(report, buffer)
-    return buffer.getvalue()
+        # code and name come from the device registry (a model is whatever was imported)
+        values = [row.code or "", row.name_zh, *(getattr(row, c.key) for c in COLUMNS)]
+        sheet.append(values, formats=formats)
+    sheet.ws.freeze_panes = "C3"
+    return book
 
 
 def _rows_with_total(report: SensingKpiReport) -> Iterable[SensingKpiRow]:

@@ -54,7 +54,12 @@ from townops.sensing.messages import (
     quarantine,
     shared_filter,
 )
-from townops.sensing.pipeline import BatchResult, process_readings, tune_gc_for_ingestion
+from townops.sensing.pipeline import (
+    BatchResult,
+    process_readings,
+    set_aside_detail,
+    tune_gc_for_ingestion,
+)
 from townops.sensing.sweep import SweepReport, sweep_offline
 from townops.timeutil import utcnow
 from townops.towns.profile import get_profile
@@ -290,12 +295,6 @@ def _is_transient(error: BaseException) -> bool:
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         return True
     return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
-
-
-def _unknown_detail(reason: str, device_id: str) -> str:
-    if reason == "inactive_device":
-        return f"device {device_id!r} is registered but inactive"
-    return f"device {device_id!r} is not in the registry"
 
 
 # --- the ingester ---------------------------------------------------------------------------
@@ -710,7 +709,7 @@ class Ingester:
                         topic,
                         payload,
                         reason,
-                        _unknown_detail(reason, reading.device_id),
+                        set_aside_detail(reason, reading),
                         reading.device_id,
                         reading.received_at,
                     )

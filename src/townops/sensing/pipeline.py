@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import select
@@ -49,6 +49,8 @@ _T = TypeVar("_T")
 
 UNKNOWN_DEVICE = "unknown_device"
 INACTIVE_DEVICE = "inactive_device"
+#: A reading dated further ahead of the server clock than ``ingest.max_future_skew_seconds``.
+FUTURE_TIMESTAMP = "future_timestamp"
 
 
 @dataclass
@@ -58,7 +60,8 @@ class BatchResult:
     # Stored but not newer than the device's latest reading: judged only by threshold
     # rules, and only to raise (rules.evaluate_late).
     late: int = 0
-    # (index into the input, "unknown_device" | "inactive_device"): the caller sets them aside.
+    # (index into the input, "unknown_device" | "inactive_device" | "future_timestamp"):
+    # readings not taken, which the caller sets aside (with set_aside_detail).
     unknown: list[tuple[int, str]] = field(default_factory=list)
     alarms_raised: list[int] = field(default_factory=list)
     alarms_cleared: list[int] = field(default_factory=list)
@@ -162,7 +165,8 @@ def process_readings(
         return result
     profile = get_profile(session)
     devices = device_infos(session, {r.device_id for r in readings})
-    admitted = _admit(readings, devices, result)
+    skew = timedelta(seconds=profile.sensing.ingest.max_future_skew_seconds)
+    admitted = _admit(readings, devices, result, skew)
     store = _store_for(session)
     stored = _store(store, admitted)
     result.duplicates += len(admitted) - len(stored)
@@ -178,10 +182,36 @@ def process_readings(
     return result
 
 
+def too_far_ahead(reading: IncomingReading, max_skew: timedelta) -> bool:
+    """Whether the reading is dated more than ``max_skew`` after it arrived (server clock).
+
+    Such a reading is never stored nor applied to the device's state: it would become the
+    device's latest and make every real reading after it count as late.
+    """
+    return reading.ts - reading.received_at > max_skew
+
+
+def set_aside_detail(reason: str, reading: IncomingReading) -> str:
+    """The ``detail`` kept with a reading that :func:`process_readings` did not take."""
+    if reason == INACTIVE_DEVICE:
+        return f"device {reading.device_id!r} is registered but inactive"
+    if reason == FUTURE_TIMESTAMP:
+        ahead = (reading.ts - reading.received_at).total_seconds()
+        return (
+            f"ts {reading.ts.isoformat()} is {ahead:.0f} s ahead of the server clock "
+            f"({reading.received_at.isoformat()})"
+        )
+    return f"device {reading.device_id!r} is not in the registry"
+
+
 def _admit(
-    readings: Sequence[IncomingReading], devices: dict[str, DeviceInfo], result: BatchResult
+    readings: Sequence[IncomingReading],
+    devices: dict[str, DeviceInfo],
+    result: BatchResult,
+    max_skew: timedelta,
 ) -> list[IncomingReading]:
-    """Readings of known, active devices, each (device, seq) once."""
+    """Readings of known, active devices, dated no further ahead than ``max_skew``, each
+    (device, seq) once."""
     seen: set[tuple[str, int]] = set()
     admitted: list[IncomingReading] = []
     for index, reading in enumerate(readings):
@@ -191,6 +221,9 @@ def _admit(
             continue
         if not device.active:
             result.unknown.append((index, INACTIVE_DEVICE))
+            continue
+        if reading.ts - reading.received_at > max_skew:  # too_far_ahead, inlined: hot path
+            result.unknown.append((index, FUTURE_TIMESTAMP))
             continue
         key = (reading.device_id, reading.seq)
         if key in seen:

@@ -1,10 +1,10 @@
 """The device registry (设备台账): import from CSV/XLSX, list and look up, who is online.
 
-Import follows the rules of the 12345 hotline import (:mod:`townops.hotline.importer`):
-every row is checked before anything is written; every problem is reported with its row
-(as the spreadsheet shows it: the header is row 1), column, value and reason; with any
-problem and without ``skip_bad`` nothing is written. Headers may be English or Chinese,
-files CSV (UTF-8 or GBK) or XLSX.
+Import is a :mod:`townops.tabular` import, like the 12345 hotline's: every row is
+checked before anything is written; every problem is reported with its row (as the
+spreadsheet shows it: the header is row 1), column, value and reason; with any problem and
+without ``skip_bad`` nothing is written. Headers may be English or Chinese, files CSV
+(UTF-8 or GBK) or XLSX.
 
 Rows are upserted by ``device_id``: importing the same file again changes nothing. On an
 existing device only the columns the file has are written, so a file of coordinates does
@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -31,40 +31,43 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    false,
     func,
     insert,
     literal,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from townops.access import scope_of
 from townops.auth.actor import SYSTEM, Actor
 from townops.auth.models import AuditEntry
 from townops.cases.access import require_role
-from townops.cases.enums import STAFF_ROLES, Role
-from townops.errors import Conflict, InvalidInput, NotFound
-from townops.hotline.importer import (
-    ProgressCallback,
-    RowError,
-    Sheet,
-    cell_text,
-    chunks,
-    clip_text,
-    is_valid_phone,
-    match_header,
-    read_sheet,
-    with_progress,
-)
+from townops.cases.enums import STAFF_ROLES
+from townops.errors import Conflict, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import PlaceInfo, find_place, locate_point, place
 from townops.sensing.config import SensingConfig
 from townops.sensing.messages import DEVICE_ID_PATTERN
 from townops.sensing.models import OPEN_ALARM_STATES, Alarm, Device, DeviceState
+from townops.tabular import (
+    Columns,
+    ImportReport,
+    ProgressCallback,
+    RowCheck,
+    RowError,
+    SheetSource,
+    add_name,
+    as_sheet,
+    chunks,
+    flag_duplicates,
+    lacking_columns,
+    match_header,
+    parse_date,
+    with_progress,
+)
 from townops.timeutil import SHANGHAI, utcnow
 from townops.towns.profile import get_profile
 
@@ -72,7 +75,6 @@ __all__ = [
     "COLUMNS",
     "DEVICE_ROLES",
     "DeviceFilters",
-    "DeviceImportReport",
     "DeviceListing",
     "get_device_for",
     "import_devices",
@@ -127,7 +129,6 @@ _FIELDS_OF_COLUMN: dict[str, tuple[str, ...]] = {
 }
 _PLACE_FIELDS = _FIELDS_OF_COLUMN["jurisdiction"]
 _MAX_HEARTBEAT_SECONDS = 7 * 24 * 3600
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "是", "启用", "在用"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "否", "停用"})
 # SQLite builds before 3.32 refuse more than 999 bound parameters in one statement.
@@ -140,7 +141,6 @@ _NAMED_LEVELS = ("community", "micro_grid")
 #: Roles that see the device registry; a resident never does.
 DEVICE_ROLES = STAFF_ROLES
 # Roles that see only their own part of the town (no scope: nothing).
-_LOCAL_ROLES = frozenset({Role.community_staff, Role.grid_worker})
 
 
 # --------------------------------------------------------------------------- #
@@ -148,50 +148,24 @@ _LOCAL_ROLES = frozenset({Role.community_staff, Role.grid_worker})
 # --------------------------------------------------------------------------- #
 
 
-@dataclass
-class DeviceImportReport:
-    rows_total: int
-    errors: list[RowError]
-    skipped_columns: list[str]
-    # Good rows by what they do (or, on a dry run or a refused import, would do).
-    new_rows: int = 0
-    changed_rows: int = 0
-    unchanged_rows: int = 0
-    # What was written: 0 on a dry run or when bad rows stopped the import.
-    created: int = 0
-    updated: int = 0
-    dry_run: bool = False
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({e.row for e in self.errors})
-
-    @property
-    def written(self) -> bool:
-        return bool(self.created or self.updated)
-
-
-ImportSource = Path | Sheet | Sequence[Mapping[str, Any]]
-
-
 def import_devices(
     session: Session,
-    source: ImportSource,
+    source: SheetSource,
     *,
     dry_run: bool = False,
     skip_bad: bool = False,
     actor: Actor = SYSTEM,
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
-) -> DeviceImportReport:
+) -> ImportReport:
     """Check every row, then create or update the devices (upsert by ``device_id``).
 
-    ``source`` is a CSV/XLSX path, a read :class:`Sheet`, or rows as mappings keyed by
-    header. Nothing is written on a dry run, or when any row is bad and ``skip_bad`` is
-    False. The caller owns the transaction and commits.
+    ``source`` is a CSV/XLSX path, a read :class:`~townops.tabular.Sheet`, or rows as
+    mappings keyed by header. Nothing is written on a dry run, or when any row is bad and
+    ``skip_bad`` is False. The caller owns the transaction and commits.
     """
     now = now or utcnow()
-    sheet = _as_sheet(source)
+    sheet = as_sheet(source)
     columns = _map_columns(sheet.header)
     lookups = _Lookups.load(session)
     today = now.astimezone(SHANGHAI).date()
@@ -199,19 +173,26 @@ def import_devices(
         _check_row(session, number, cells, columns, lookups, today)
         for number, cells in with_progress(sheet.rows, "check", progress)
     ]
-    _flag_duplicates(rows, columns)
+    repeats = flag_duplicates(
+        rows,
+        key=lambda row: row.device_id,
+        column=columns.label["device_id"],
+        what=("设备编号", "device_id"),
+    )
+    for row in repeats:
+        row.values = {}
     good = [row for row in rows if not row.errors]
     plan = _plan(session, good, columns)
-    report = DeviceImportReport(
+    report = ImportReport(
         rows_total=len(rows),
         errors=sorted(e for row in rows for e in row.errors),
         skipped_columns=columns.skipped,
         new_rows=len(plan.new),
         changed_rows=len(plan.changed),
-        unchanged_rows=plan.unchanged,
+        already_present=plan.unchanged,
         dry_run=dry_run,
     )
-    if dry_run or (report.errors and not skip_bad):
+    if not report.goes_ahead(skip_bad=skip_bad):
         return report
     _write(session, plan, now=now, progress=progress)
     report.created, report.updated = len(plan.new), len(plan.changed)
@@ -221,48 +202,22 @@ def import_devices(
     return report
 
 
-def _as_sheet(source: ImportSource) -> Sheet:
-    if isinstance(source, Path):
-        return read_sheet(source)
-    if isinstance(source, Sheet):
-        return source
-    header: list[str] = []
-    for row in source:
-        header.extend(key for key in row if key not in header)
-    rows = [(n, [row.get(key) for key in header]) for n, row in enumerate(source, start=2)]
-    return Sheet(header=header, rows=[(n, cells) for n, cells in rows if any(cells)])
+def _device_fields(columns: Columns) -> tuple[str, ...]:
+    """The device attributes a file sets (a place counts if located by point)."""
+    names = set(columns.index)
+    if {"lat", "lon"} <= names:
+        names.add("jurisdiction")
+    return tuple(f for name in sorted(names) for f in _FIELDS_OF_COLUMN.get(name, ()))
 
 
-@dataclass(frozen=True)
-class _Columns:
-    index: dict[str, int]
-    label: dict[str, str]
-    skipped: list[str]
-
-    def has(self, name: str) -> bool:
-        return name in self.index
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """The device attributes this file sets (a place counts if located by point)."""
-        names = set(self.index)
-        if {"lat", "lon"} <= names:
-            names.add("jurisdiction")
-        return tuple(f for name in sorted(names) for f in _FIELDS_OF_COLUMN.get(name, ()))
-
-
-def _map_columns(header: Sequence[str]) -> _Columns:
-    index, label, skipped = match_header(header, COLUMNS)
-    missing = [name for name in REQUIRED_COLUMNS if name not in index]
-    if "jurisdiction" not in index and not {"lat", "lon"} <= set(index):
+def _map_columns(header: Sequence[str]) -> Columns:
+    columns = match_header(header, COLUMNS)
+    missing = columns.lacking(REQUIRED_COLUMNS)
+    if not columns.has("jurisdiction") and not (columns.has("lat") and columns.has("lon")):
         missing.append("jurisdiction")
     if missing:
-        wanted = ", ".join(f"{n} / {COLUMNS[n][-1]}" for n in missing)
-        raise InvalidInput(
-            f"the header lacks the columns: {wanted} (a place needs jurisdiction or lat + lon)",
-            missing=missing,
-        )
-    return _Columns(index=index, label=label, skipped=skipped)
+        raise lacking_columns(COLUMNS, missing, hint=" (a place needs jurisdiction or lat + lon)")
+    return columns
 
 
 @dataclass(frozen=True)
@@ -277,8 +232,8 @@ class _Lookups:
         config = get_profile(session).sensing
         types: dict[str, str | None] = {}
         for t in config.device_types:
-            _add_name(types, t.name_zh, t.code)
-            _add_name(types, t.name_en.casefold(), t.code)
+            add_name(types, t.name_zh, t.code)
+            add_name(types, t.name_en.casefold(), t.code)
         types.update({t.code: t.code for t in config.device_types})
         jurisdictions: dict[str, str | None] = {}
         places = session.execute(
@@ -288,12 +243,8 @@ class _Lookups:
         )
         for code, name_zh, aliases in places:
             for name in {name_zh, *(aliases or [])}:
-                _add_name(jurisdictions, name, code)
+                add_name(jurisdictions, name, code)
         return cls(types=types, jurisdictions=jurisdictions, config=config)
-
-
-def _add_name(names: dict[str, str | None], name: str, code: str) -> None:
-    names[name] = code if names.get(name, code) == code else None
 
 
 @dataclass
@@ -304,27 +255,12 @@ class _Row:
     errors: list[RowError] = field(default_factory=list)
 
 
-class _RowCheck:
-    """One row's cells by field name, and the problems found in them."""
-
-    def __init__(self, number: int, cells: list[Any], columns: _Columns) -> None:
-        self.number = number
-        self.columns = columns
-        self.cells = {
-            name: cells[i] if i < len(cells) else None for name, i in columns.index.items()
-        }
-        self.texts = {name: cell_text(self.cells.get(name)) for name in COLUMNS}
-        self.errors: list[RowError] = []
-
-    def fail(self, name: str, reason: str) -> None:
-        label = self.columns.label.get(name, name)
-        self.errors.append(RowError(self.number, label, clip_text(self.texts[name]), reason))
+class _DeviceCheck(RowCheck):
+    """The checks of one device's cells."""
 
     def device_id(self) -> str:
-        text = self.texts["device_id"]
-        if not text:
-            self.fail("device_id", "缺少设备编号 missing device_id")
-        elif not DEVICE_ID_PATTERN.fullmatch(text):
+        text = self.require("device_id", "缺少设备编号 missing device_id")
+        if text and not DEVICE_ID_PATTERN.fullmatch(text):
             self.fail(
                 "device_id",
                 "设备编号只能含字母、数字和 _ . : -，最长 64 位 "
@@ -347,17 +283,9 @@ class _RowCheck:
         return None
 
     def texts_in_limits(self) -> dict[str, str]:
-        values: dict[str, str] = {}
-        for name, limit in _TEXT_FIELDS.items():
-            if len(self.texts[name]) > limit:
-                self.fail(name, f"太长 longer than {limit} characters")
-            values[name] = self.texts[name]
-        phone = self.texts["household_phone"]
-        if phone and not is_valid_phone(phone):
-            self.fail("household_phone", "电话号码格式不对 not a Chinese phone number")
-        elif "*" in phone:
-            self.fail("household_phone", "号码被遮蔽，无法联系 masked number: give it in full")
-        return values
+        self.within_limits(_TEXT_FIELDS)
+        self.phone("household_phone", masked_ok=False)  # the household must be called
+        return {name: self.texts[name] for name in _TEXT_FIELDS}
 
     def coordinate(self, name: str, low: float, high: float) -> float | None:
         text = self.texts[name]
@@ -435,11 +363,11 @@ def _check_row(
     session: Session,
     number: int,
     cells: list[Any],
-    columns: _Columns,
+    columns: Columns,
     lookups: _Lookups,
     today: date,
 ) -> _Row:
-    check = _RowCheck(number, cells, columns)
+    check = _DeviceCheck(number, cells, columns)
     row = _Row(number, check.device_id(), errors=check.errors)
     values: dict[str, Any] = {"type": check.device_type(lookups), **check.texts_in_limits()}
     point = check.point()
@@ -465,7 +393,7 @@ def _check_row(
 
 def _located(
     session: Session,
-    check: _RowCheck,
+    check: _DeviceCheck,
     point: tuple[float, float] | None,
     given: PlaceInfo | None,
 ) -> PlaceInfo | None:
@@ -488,45 +416,6 @@ def _located(
     return located
 
 
-def parse_date(value: Any) -> date | None:
-    """A date from a cell: an Excel date, ISO 8601, 2022/03/01, 20220301 or 2022年3月1日."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = cell_text(value)
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).date()
-    except ValueError:
-        pass
-    for form in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, form).date()  # noqa: DTZ007 - a date, no time
-        except ValueError:
-            continue
-    return None
-
-
-def _flag_duplicates(rows: list[_Row], columns: _Columns) -> None:
-    first_seen: dict[str, int] = {}
-    for row in rows:
-        if not row.device_id:
-            continue
-        first = first_seen.setdefault(row.device_id, row.number)
-        if first != row.number:
-            row.values = {}
-            row.errors.append(
-                RowError(
-                    row.number,
-                    columns.label["device_id"],
-                    clip_text(row.device_id),
-                    f"设备编号重复（第 {first} 行） duplicate device_id (first on row {first})",
-                )
-            )
-
-
 @dataclass
 class _Plan:
     fields: tuple[str, ...]
@@ -536,8 +425,8 @@ class _Plan:
     unchanged: int
 
 
-def _plan(session: Session, rows: list[_Row], columns: _Columns) -> _Plan:
-    fields = columns.fields
+def _plan(session: Session, rows: list[_Row], columns: Columns) -> _Plan:
+    fields = _device_fields(columns)
     stored = _stored_values(session, [row.device_id for row in rows], fields)
     plan = _Plan(fields=fields, new=[], changed=[], unchanged=0)
     for row in rows:
@@ -598,9 +487,7 @@ def _write(
         ) from exc
 
 
-def _audit(
-    session: Session, actor: Actor, source: ImportSource, plan: _Plan, now: datetime
-) -> None:
+def _audit(session: Session, actor: Actor, source: SheetSource, plan: _Plan, now: datetime) -> None:
     target = source.name if isinstance(source, Path) else "rows"
     session.add(
         AuditEntry(
@@ -633,20 +520,11 @@ def _forget_cached_devices(session: Session) -> None:
 
 
 def visible_by_path(actor: Actor, path: InstrumentedAttribute[str | None]) -> ColumnElement[bool]:
-    """A SQL condition: rows whose jurisdiction ``path`` lies in the actor's scope.
-
-    Raises Forbidden for roles that never see devices (residents). A scope at the root,
-    or none for a town-wide role or a handler, is the whole town (rows without a place
-    too); community staff and grid workers without a scope see nothing.
-    """
+    """A SQL condition: rows whose jurisdiction ``path`` lies in the actor's scope (the
+    access layer's; departments serve the whole town). Raises Forbidden for roles that
+    never see devices (residents)."""
     require_role(actor, DEVICE_ROLES, "see sensing devices")
-    if actor.is_system:
-        return true()
-    if actor.role in _LOCAL_ROLES and actor.scope_path is None:
-        return false()
-    if actor.scope_path is None or actor.scope_path.count("/") == 1:
-        return true()
-    return path.startswith(actor.scope_path, autoescape=True)
+    return scope_of(actor).where(path=path, departments_serve_town=True)
 
 
 def heartbeat_of(device: Device, config: SensingConfig) -> int:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from townops.cases.presenters import mask_phone
+from townops.access.contact import ContactView
 from townops.sensing.config import SensingConfig
 from townops.sensing.models import Alarm
 
@@ -20,12 +20,8 @@ class Household(BaseModel):
     masked: bool
 
     @classmethod
-    def of(cls, name: str, phone: str, *, full: bool) -> Household:
-        if full:
-            return cls(name=name, phone=phone, masked=False)
-        return cls(
-            name=name[:1] + "*" * max(len(name) - 1, 0), phone=mask_phone(phone), masked=True
-        )
+    def of(cls, name: str, phone: str, *, contact: ContactView) -> Household:
+        return cls(name=contact.name(name), phone=contact.phone(phone), masked=not contact.full)
 
 
 class AlarmOut(BaseModel):

@@ -1,8 +1,11 @@
 """API output of the device registry, and how a device is shown to a given viewer.
 
-The household of an in-home device (a gas alarm in an elderly person's home) is personal
-data: viewers whose role does not see full phone numbers (``roles.yaml``:
-``sees_full_phone``) get ``138****1234`` and the surname only (``张*``), as for cases.
+The household of an in-home device (a gas alarm in an elderly person's home) and its
+address are contact data, shown through the one access layer's rule
+(:func:`townops.access.sees_contact`): unmasked for roles that see contact data
+town-wide; ``138****1234``, the surname only (``张*``) and the address to its building
+for everyone else (a department's handler included: no department is in charge of a
+home). The unit in charge of an alarm's case sees the household on the alarm.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from townops.access import Owner
+from townops.access.contact import ContactView, contact_view
 from townops.auth.actor import Actor
-from townops.cases.presenters import mask_phone
 from townops.sensing.config import SensingConfig
 from townops.sensing.models import Device, DeviceState, Reading, ReadingRollup
 from townops.sensing.registry import heartbeat_of, is_online
@@ -96,33 +100,21 @@ class ReadingPage(BaseModel):
     items: list[ReadingOut] | list[RollupOut]
 
 
-def sees_full_household(actor: Actor, profile: TownProfile) -> bool:
-    if actor.is_system:
-        return True
-    spec = profile.roles.get(actor.role)
-    return spec is not None and spec.sees_full_phone
+def device_contact(actor: Actor, device: Device, profile: TownProfile) -> ContactView:
+    """How an in-home device's household reads for ``actor``: the one contact rule. The
+    registry names no unit in charge of a home, so only the roles that see contact data
+    town-wide see it; the unit in charge of an alarm's case sees it on the alarm."""
+    return contact_view(actor, profile.roles, Owner(community=device.community_code))
 
 
-def mask_name(name: str) -> str:
-    """张* / 欧阳**: the surname's first character, one star per other character."""
-    return name[:1] + "*" * max(len(name) - 1, 0)
-
-
-def _household(device: Device, full: bool) -> Household | None:
+def _household(device: Device, contact: ContactView) -> Household | None:
     if not device.in_home:
         return None
-    if full:
-        return Household(
-            name=device.household_name,
-            phone=device.household_phone,
-            note=device.household_note,
-            masked=False,
-        )
     return Household(
-        name=mask_name(device.household_name),
-        phone=mask_phone(device.household_phone) if device.household_phone else "",
-        note=device.household_note,
-        masked=True,
+        name=contact.name(device.household_name),
+        phone=contact.phone(device.household_phone),
+        note=contact.text(device.household_note) or "",
+        masked=not contact.full,
     )
 
 
@@ -136,6 +128,9 @@ def _fields(
 ) -> dict[str, object]:
     config: SensingConfig = profile.sensing
     kind = config.device_type(device.type)
+    contact = device_contact(actor, device, profile)
+    # A home's address is contact data; a street device's is not.
+    address = contact.address(device.address) if device.in_home else device.address
     return {
         "device_id": device.device_id,
         "type": device.type,
@@ -147,11 +142,11 @@ def _fields(
         "community_code": device.community_code,
         "lat": device.lat,
         "lon": device.lon,
-        "address": device.address,
+        "address": address,
         "building": device.building,
         "owner_unit": device.owner_unit,
         "installed_on": device.installed_on,
-        "household": _household(device, sees_full_household(actor, profile)),
+        "household": _household(device, contact),
         "heartbeat_seconds": heartbeat_of(device, config),
         "active": device.active,
         "online": is_online(state, device, config, now),

@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep
 from townops.errors import InvalidInput
-from townops.hotline.importer import read_sheet
 from townops.signs import manual
 from townops.signs.config import UNITS
 from townops.signs.models import ManualFigure, SignWarning
@@ -34,6 +33,7 @@ from townops.signs.service import (
 )
 from townops.signs.values import SignValue
 from townops.signs.warnings import list_warnings
+from townops.tabular import read_sheet
 from townops.timeutil import utcnow
 from townops.towns.profile import TownProfile
 

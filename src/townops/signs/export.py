@@ -9,16 +9,16 @@ Rows: the nodes of the level, then the ``unassigned`` remainder, then the total.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from townops.reports.workbook import XLSX_MEDIA_TYPE, Book, Sheet, csv_cell
 from townops.signs.config import SignsConfig
 from townops.signs.service import UNASSIGNED, LevelSigns, definition_dict
 from townops.signs.values import SignValue
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+__all__ = ["LONG_HEADER", "XLSX_MEDIA_TYPE", "long_rows", "write_csv", "write_xlsx", "xlsx_bytes"]
 
 LONG_HEADER = (
     "辖区代码 code",
@@ -89,46 +89,43 @@ def write_csv(result: LevelSigns, target: Path) -> int:
     with target.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(LONG_HEADER)
-        writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+        writer.writerows([csv_cell(cell) for cell in row] for row in rows)
     return len(rows)
 
 
 def write_xlsx(result: LevelSigns, config: SignsConfig, target: Path | IO[bytes]) -> int:
     """The three sheets; returns the number of rows of the long sheet."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "体征 signs"
-    sheet.append(list(LONG_HEADER))
-    count = 0
-    for row in long_rows(result):
-        sheet.append(row)
-        if row[8] == "rate":
-            sheet.cell(row=sheet.max_row, column=10).number_format = "0.0%"
-            sheet.cell(row=sheet.max_row, column=12).number_format = "0.0%"
-        count += 1
-    _bold_header(sheet, Font)
-    sheet.freeze_panes = "C2"
-    _wide_sheet(workbook.create_sheet("宽表 wide"), result, Font)
-    _definitions_sheet(workbook.create_sheet("定义 definitions"), config, Font)
-    workbook.save(target)
+    book, count = _build(result, config)
+    book.save(target)
     return count
 
 
 def xlsx_bytes(result: LevelSigns, config: SignsConfig) -> bytes:
-    buffer = io.BytesIO()
-    write_xlsx(result, config, buffer)
-    return buffer.getvalue()
+    return _build(result, config)[0].to_bytes()
 
 
-def _bold_header(sheet: Any, font: Any) -> None:
-    for cell in sheet[1]:
-        cell.font = font(bold=True)
+def _build(result: LevelSigns, config: SignsConfig) -> tuple[Book, int]:
+    book = Book()
+    sheet = book.sheet("体征 signs")
+    sheet.append(list(LONG_HEADER))
+    rate_formats = [None] * 9 + ["0.0%", None, "0.0%"]
+    count = 0
+    for row in long_rows(result):
+        sheet.append(row, formats=rate_formats if row[8] == "rate" else None)
+        count += 1
+    _style_header(sheet)
+    _wide_sheet(book.sheet("宽表 wide"), result)
+    _definitions_sheet(book.sheet("定义 definitions"), config)
+    return book, count
 
 
-def _wide_sheet(sheet: Any, result: LevelSigns, font: Any) -> None:
+def _style_header(sheet: Sheet) -> None:
+    """A bold header row, frozen with the code and name columns."""
+    sheet.style_row(1, fill=None, alignment=None)
+    sheet.ws.freeze_panes = "C2"
+
+
+def _wide_sheet(sheet: Sheet, result: LevelSigns) -> None:
     signs = result.total.signs if not result.nodes else result.nodes[0].signs
     sheet.append(["辖区代码 code", "辖区名称 name", *(f"{s.name_zh} ({s.id})" for s in signs)])
     rows: list[tuple[str, str, list[SignValue]]] = [
@@ -142,17 +139,15 @@ def _wide_sheet(sheet: Any, result: LevelSigns, font: Any) -> None:
         sheet.append([code, name, *(by_id.get(s.id) for s in signs)])
     for index, sign in enumerate(signs, start=3):
         if sign.unit == "rate":
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = "0.0%"
-    _bold_header(sheet, font)
-    sheet.freeze_panes = "C2"
+            sheet.format_column(index, "0.0%")
+    _style_header(sheet)
 
 
-def _definitions_sheet(sheet: Any, config: SignsConfig, font: Any) -> None:
+def _definitions_sheet(sheet: Sheet, config: SignsConfig) -> None:
     columns = ("id", "name_zh", "name_en", "dimension_zh", "unit", "direction", "rollup",
                "target", "owner", "origin", "source", "note")  # fmt: skip
     sheet.append(list(columns))
     for sign in config.signs:
         definition = definition_dict(config, sign)
         sheet.append([definition[c] for c in columns])
-    _bold_header(sheet, font)
+    sheet.style_row(1, fill=None, alignment=None)

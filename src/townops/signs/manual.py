@@ -3,7 +3,7 @@
 A figure is one value per sign (a sign whose formula is ``{manual: true}``), jurisdiction
 node and period label. It is entered one at a time (API, by an admin or a duty officer) or
 imported from a CSV/XLSX sheet, all rows or none: every row is checked first and every
-problem reported (row, column, value, reason), as the 12345 import does. Entering a figure
+problem reported (row, column, value, reason), a :mod:`townops.tabular` import. Entering a figure
 again replaces it; each entry and import goes to the audit log with the old values.
 
 Reading: :func:`manual_values` gives each node's own figure for a period. A year without a
@@ -16,25 +16,26 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townops.access import scope_of
 from townops.auth.actor import Actor
 from townops.auth.models import AuditEntry
 from townops.cases.access import require_role
 from townops.cases.enums import Role
 from townops.errors import Forbidden, InvalidInput
-from townops.hotline.importer import RowError, Sheet
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.periods import Period
 from townops.signs.config import SignDefinition, SignsConfig
 from townops.signs.models import ManualFigure
 from townops.signs.periods import months_of, parse_sign_period
+from townops.tabular import FirstRows, ImportReport, RowCheck, Sheet, add_name, match_header
 from townops.timeutil import utcnow
 
 #: Who may enter figures (the CLI enters them as the system).
@@ -62,19 +63,6 @@ class FigureInput:
     note: str = ""
 
 
-@dataclass
-class FigureImportReport:
-    rows_total: int
-    created: int = 0
-    updated: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({e.row for e in self.errors})
-
-
 # --------------------------------------------------------------------------- checking
 
 
@@ -93,7 +81,7 @@ def _places(session: Session) -> _Places:
     for row in rows:
         level[row.code], path[row.code] = row.level, row.path
         for name in {row.name_zh, *(row.aliases or [])}:
-            by_key[name] = row.code if by_key.get(name, row.code) == row.code else None
+            add_name(by_key, name, row.code)
     by_key.update({row.code: row.code for row in rows})
     return _Places(by_key, level, path)
 
@@ -218,40 +206,46 @@ def import_figures(
     sheet: Sheet,
     dry_run: bool = False,
     now: datetime | None = None,
-) -> FigureImportReport:
+) -> ImportReport:
     """Check every row, then write them all — or none if any row is bad (or on a dry run)."""
     require_role(actor, ENTRY_ROLES, "import vital-sign figures")
     now = now or utcnow()
-    index, labels = _map_columns(sheet.header)
+    # A second column for a field is ignored here (the hotline and device imports refuse it).
+    columns = match_header(sheet.header, COLUMNS, required=REQUIRED, first_wins=True)
     places = _places(session)
-    report = FigureImportReport(rows_total=len(sheet.rows), dry_run=dry_run)
+    report = ImportReport(
+        rows_total=len(sheet.rows), skipped_columns=columns.skipped, dry_run=dry_run
+    )
     figures: list[FigureInput] = []
-    first_row: dict[tuple[str, str, str], int] = {}
+    seen = FirstRows[tuple[str, str, str]]()
     for number, cells in sheet.rows:
-        texts = {name: _cell(cells, i, keep_number=name == "value") for name, i in index.items()}
+        check = RowCheck(number, cells, columns)
+        # Excel turns codes and years typed in cells into numbers: text but for the value.
+        value = check.cells.get("value")
+        number_given = isinstance(value, int | float) and not isinstance(value, bool)
         figure, problems = check_figure(
             config,
             places,
-            sign_id=str(texts.get("sign") or ""),
-            jurisdiction=str(texts.get("jurisdiction") or ""),
-            period=str(texts.get("period") or ""),
-            value=texts.get("value"),
-            note=str(texts.get("note") or ""),
+            sign_id=check.texts["sign"],
+            jurisdiction=check.texts["jurisdiction"],
+            period=check.texts["period"],
+            value=value if number_given else check.texts["value"],
+            note=check.texts["note"],
         )
         if figure is not None:
             key = (figure.sign_id, figure.jurisdiction_code, figure.period)
-            if key in first_row:
-                problems = [("sign", f"与第 {first_row[key]} 行重复 repeats row {first_row[key]}")]
+            first = seen.repeat_of(key, number)
+            if first is not None:
+                problems = [("sign", f"与第 {first} 行重复 repeats row {first}")]
             elif not _in_scope(actor, places.path[figure.jurisdiction_code]):
                 problems = [("jurisdiction", "超出您的辖区 outside your jurisdiction")]
-            first_row.setdefault(key, number)
-        report.errors += [
-            RowError(number, labels.get(name, name), _clip(texts.get(name)), reason)
-            for name, reason in problems
-        ]
+        for name, reason in problems:
+            shown = str(value) if name == "value" and number_given else None
+            check.fail(name, reason, value=shown)
+        report.errors += check.errors
         if figure is not None and not problems:
             figures.append(figure)
-    if report.errors or dry_run:
+    if not report.goes_ahead(skip_bad=False):
         return report
     changes = []
     for figure in figures:
@@ -296,45 +290,12 @@ def _write(
 
 
 def _in_scope(actor: Actor, path: str) -> bool:
-    scope = actor.scope_path
-    return actor.is_system or scope is None or scope.count("/") == 1 or path.startswith(scope)
+    return scope_of(actor).contains_path(path, departments_serve_town=True)
 
 
 def _check_scope(actor: Actor, path: str) -> None:
     if not _in_scope(actor, path):
         raise Forbidden("that place is outside your jurisdiction")
-
-
-def _map_columns(header: Sequence[str]) -> tuple[dict[str, int], dict[str, str]]:
-    names = {alias.casefold(): name for name, aliases in COLUMNS.items() for alias in aliases}
-    index: dict[str, int] = {}
-    labels: dict[str, str] = {}
-    for position, raw in enumerate(header):
-        name = names.get(str(raw).strip().casefold())
-        if name is not None and name not in index:
-            index[name], labels[name] = position, str(raw).strip()
-    missing = [name for name in REQUIRED if name not in index]
-    if missing:
-        wanted = ", ".join(f"{n} / {COLUMNS[n][-1]}" for n in missing)
-        raise InvalidInput(f"the header lacks the columns: {wanted}", missing=missing)
-    return index, labels
-
-
-def _cell(cells: Sequence[Any], position: int, *, keep_number: bool) -> Any:
-    """A cell as trimmed text; Excel turns codes and years typed in cells into numbers."""
-    value = cells[position] if position < len(cells) else None
-    if value is None:
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if keep_number:
-            return value
-        return str(int(value)) if float(value).is_integer() else str(value)
-    return str(value).strip()
-
-
-def _clip(value: Any, limit: int = 60) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --------------------------------------------------------------------------- reading
@@ -405,9 +366,7 @@ def list_figures(
         stmt = stmt.where(ManualFigure.period == parse_sign_period(period).label)
     if jurisdiction:
         stmt = stmt.where(ManualFigure.jurisdiction_code == jurisdiction)
-    scope = actor.scope_path
-    if not actor.is_system and scope is not None and scope.count("/") > 1:
-        stmt = stmt.where(Jurisdiction.path.startswith(scope, autoescape=True))
+    stmt = stmt.where(scope_of(actor).where(path=Jurisdiction.path, departments_serve_town=True))
     stmt = stmt.order_by(
         ManualFigure.period.desc(), ManualFigure.sign_id, ManualFigure.jurisdiction_code
     ).limit(limit)

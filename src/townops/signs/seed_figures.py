@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from townops.auth.actor import SYSTEM
-from townops.hotline.importer import Sheet
-from townops.signs.manual import FigureImportReport, import_figures
+from townops.signs.manual import import_figures
 from townops.signs.service import signs_config
+from townops.tabular import ImportReport, Sheet
 from townops.towns.profile import get_profile
 
 
@@ -60,7 +60,7 @@ SEED_FIGURES: tuple[SeedFigure, ...] = (
 )
 
 
-def load_seed_figures(session: Session, *, now: datetime | None = None) -> FigureImportReport:
+def load_seed_figures(session: Session, *, now: datetime | None = None) -> ImportReport:
     """Enter the report's 2022 figures for the town (all or none, replacing earlier ones)."""
     town = get_profile(session).code
     sheet = Sheet(

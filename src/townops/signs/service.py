@@ -27,9 +27,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townops.access import scope_of
 from townops.auth.actor import Actor
 from townops.cases.access import require_role
-from townops.cases.enums import STAFF_ROLES, Role
+from townops.cases.enums import STAFF_ROLES
 from townops.errors import DomainError, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.periods import Period
@@ -189,12 +190,8 @@ def node_for(session: Session, *, actor: Actor | None, code: str | None) -> Node
 
 
 def _sees(actor: Actor, node: Node) -> bool:
-    if actor.is_system:
-        return True
-    scope = actor.scope_path
-    if actor.role in (Role.community_staff, Role.grid_worker) and scope is None:
-        return False
-    return scope is None or scope.count("/") == 1 or node.path.startswith(scope)
+    # Vital signs describe places: a department's handler reads the whole town's.
+    return scope_of(actor).contains_path(node.path, departments_serve_town=True)
 
 
 # --------------------------------------------------------------------------- the engine

@@ -7,12 +7,12 @@ for the duty officer or a leader.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from townops.api.deps import ActorDep, ProfileDep, SessionDep
+from townops.api.params import BoundedDatetime, DbId
 from townops.systemic import service
 from townops.systemic.schemas import (
     IssueStatus,
@@ -43,7 +43,7 @@ def list_issues(
     place: Annotated[
         str | None, Query(description="Jurisdiction code: issues at it or below it")
     ] = None,
-    min_cases: Annotated[int | None, Query(ge=1)] = None,
+    min_cases: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> SystemicIssueList:
     items = service.list_systemic_issues(
         session, actor=actor, status=status, place=place, min_cases=min_cases
@@ -52,7 +52,7 @@ def list_issues(
 
 
 @router.get("/{issue_id}", response_model=SystemicIssueOut)
-def get_issue(issue_id: int, session: SessionDep, actor: ActorDep) -> SystemicIssueOut:
+def get_issue(issue_id: DbId, session: SessionDep, actor: ActorDep) -> SystemicIssueOut:
     return service.get_systemic_issue(session, actor=actor, issue_id=issue_id)
 
 
@@ -62,7 +62,7 @@ def refresh(
     actor: ActorDep,
     settings: SettingsDep,
     now: Annotated[
-        datetime | None, Query(description="End of the look-back window; default now")
+        BoundedDatetime | None, Query(description="End of the look-back window; default now")
     ] = None,
 ) -> RefreshOut:
     service.check_may_refresh(actor)
@@ -75,7 +75,7 @@ def refresh(
     "/{issue_id}/root-case", status_code=status.HTTP_201_CREATED, response_model=SystemicIssueOut
 )
 def open_root_case(
-    issue_id: int, session: SessionDep, actor: ActorDep, body: RootCaseInput | None = None
+    issue_id: DbId, session: SessionDep, actor: ActorDep, body: RootCaseInput | None = None
 ) -> SystemicIssueOut:
     issue, _case = service.open_root_case(
         session, actor=actor, issue_id=issue_id, note=body.note if body else ""

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, delete, select, true, update
+from sqlalchemy import ColumnElement, Select, delete, select, update
 from sqlalchemy.orm import Session
 
+from townops.access import scope_of
 from townops.auth.actor import SYSTEM, Actor
 from townops.cases.access import require_role, role_may
 from townops.cases.enums import Action, CaseKind, Role
@@ -261,10 +262,9 @@ def _rewrite_members(session: Session, kept: Sequence[tuple[SystemicIssue, Detec
 
 
 def _visible(actor: Actor) -> ColumnElement[bool]:
-    """Issues whose place lies in the actor's scope (the whole town at the root)."""
-    if actor.scope_path is None or actor.scope_path.count("/") == 1:
-        return true()
-    return Jurisdiction.path.startswith(actor.scope_path, autoescape=True)
+    """Issues whose place lies in the actor's scope (the access layer's; departments read
+    the whole town's)."""
+    return scope_of(actor).where(path=Jurisdiction.path, departments_serve_town=True)
 
 
 def _scoped_query(actor: Actor) -> Select[SystemicIssue]:

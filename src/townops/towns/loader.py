@@ -624,6 +624,24 @@ class _Checker:
 
     # -- cross-file checks
 
+    def check_public_output(self, info: TownInfo, categories: set[str]) -> None:
+        """Every category ``open311.public`` of town.yaml marks public exists."""
+        unknown = [
+            (i, code)
+            for i, code in enumerate(info.open311.public.categories)
+            if code not in categories
+        ]
+        if not unknown:
+            return
+        loaded = self.read_yaml(TOWN_FILE)  # read cleanly once already: only for the lines
+        node = loaded[1] if loaded is not None else None
+        for i, code in unknown:
+            self.error(
+                TOWN_FILE,
+                _yaml_line(node, ("open311", "public", "categories", i)),
+                f"open311.public: category {code!r} does not exist in {CATEGORIES_FILE}",
+            )
+
     def unique(self, file: str, kind: str, items: _Items[Any], key: str) -> None:
         """Report repeated keys, also among items that failed validation for another reason."""
         first: dict[str, int | None] = {}
@@ -891,6 +909,9 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
                         f"category {category.code!r}: department {category.department!r} "
                         f"does not exist in {DEPARTMENTS_FILE}",
                     )
+
+    if info is not None and categories is not None:
+        checker.check_public_output(info, {c.code for _, c in categories.entries})
 
     if users is not None:
         checker.unique(USERS_FILE, "user", users, "username")

@@ -19,6 +19,7 @@ from townops.dispatch.config import DispatchConfig
 from townops.errors import DomainError
 from townops.sensing.config import SensingConfig
 from townops.towns.models import TownRecord
+from townops.towns.schema import Open311Public
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class TownProfile:
     levels: tuple[str, ...] = ("town", "community", "micro_grid", "building")
     dispatch: DispatchConfig = field(default_factory=DispatchConfig, repr=False)
     sensing: SensingConfig = field(default_factory=SensingConfig, repr=False)
+    public: Open311Public = field(default_factory=Open311Public, repr=False)
+    """``open311.public`` of town.yaml: what anonymous Open311 reads may publish."""
 
     def role(self, name: str) -> RoleSpec:
         spec = self.roles.get(name)
@@ -85,6 +88,7 @@ class TownProfile:
             levels=tuple(raw.get("levels") or ("town", "community", "micro_grid", "building")),
             dispatch=DispatchConfig.model_validate(raw.get("dispatch") or {}),
             sensing=SensingConfig.model_validate(raw.get("sensing") or {}),
+            public=Open311Public.model_validate(raw.get("open311", {}).get("public") or {}),
         )
 
 

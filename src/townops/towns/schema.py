@@ -11,6 +11,8 @@ files together)::
       timezone: Asia/Shanghai
       levels: [town, community, micro_grid, building]   # top to bottom
       open311: {jurisdiction_id, contact, key_service}    # Open311 discovery strings
+        public: {sources: [str], categories: [code],      # OPTIONAL: the public-output
+                 kinds: [kind], coordinate_decimals: N}   #   policy (Open311Public)
       defaults: {first_contact_working_days: 1, reopen_working_days: 3,
                  whistle_report_in_hours: 24, auto_close_on_satisfied: true}
       calendar: {extra_holidays: [YYYY-MM-DD], extra_workdays: [YYYY-MM-DD]}
@@ -102,6 +104,7 @@ __all__ = [
     "JurisdictionFeature",
     "JurisdictionProperties",
     "Open311Info",
+    "Open311Public",
     "Parity",
     "Road",
     "RoadSegment",
@@ -188,12 +191,69 @@ class _Model(BaseModel):
 # --- town.yaml ---------------------------------------------------------------------------
 
 
+PublishableKind = Literal["request", "hotline", "patrol", "iot_alarm"]
+PUBLISHABLE_KINDS: tuple[PublishableKind, ...] = get_args(PublishableKind)
+# Never public, whatever a town writes: a resident's own request filed in the web app.
+PRIVATE_SOURCES = frozenset({"web"})
+
+
+def _no_private_kind(value: object) -> object:
+    if value == "mediation":
+        raise ValueError("mediation cases (private disputes) are never public")
+    if isinstance(value, str) and value not in PUBLISHABLE_KINDS:
+        raise ValueError(f"unknown case kind {value!r} (allowed: {', '.join(PUBLISHABLE_KINDS)})")
+    return value
+
+
+def _no_private_source(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() in PRIVATE_SOURCES:
+        raise ValueError(
+            f"source {value.strip()!r} is never public: a resident's request filed in the "
+            "web app is private"
+        )
+    return value
+
+
+class Open311Public(_Model):
+    """``open311.public``: the public-output policy, what anonymous Open311 reads publish.
+
+    A case is public when its kind is in ``kinds`` and its source is in ``sources`` or its
+    category in ``categories``. Whatever is written here, a resident's own request (filed
+    in the web app), a mediation case and a device alarm in a home are never public.
+    Published addresses stop at the building, numbers in text are masked, and coordinates
+    are rounded to ``coordinate_decimals`` (3 ≈ 100 m).
+    """
+
+    sources: list[Annotated[Text, BeforeValidator(_no_private_source)]] = Field(
+        default_factory=lambda: ["open311"]
+    )
+    """Case sources published whatever their category (default: what Open311 clients filed)."""
+    categories: list[ServiceCode] = Field(default_factory=list)
+    """Categories published whatever their source (within ``kinds``), e.g. street lights."""
+    kinds: list[Annotated[PublishableKind, BeforeValidator(_no_private_kind)]] = Field(
+        default_factory=lambda: list(PUBLISHABLE_KINDS)
+    )
+    """The case kinds that may be published at all."""
+    coordinate_decimals: Annotated[int, Field(strict=True, ge=0, le=6)] = 3
+    """Decimals of published lat/long: 3 is about 100 m, a block rather than a front door."""
+
+    @field_validator("sources", "categories", "kinds")
+    @classmethod
+    def _lists_are_unique(cls, values: list[str]) -> list[str]:
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(f"listed twice: {', '.join(repeated)}")
+        return values
+
+
 class Open311Info(_Model):
-    """Strings published by the Open311 GeoReport v2 discovery endpoint."""
+    """Strings published by the Open311 GeoReport v2 discovery endpoint, and the policy for
+    what its anonymous reads publish."""
 
     jurisdiction_id: Text
     contact: Text
     key_service: Text
+    public: Open311Public = Field(default_factory=Open311Public)
 
 
 class TownDefaults(_Model):

@@ -8,16 +8,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from townops.api.deps import ActorDep, SessionDep, SettingsDep, TokenKeyDep, oauth2_scheme
 from townops.auth.actor import Actor
-from townops.auth.service import actor_from_token
+from townops.auth.sessions import actor_from_claims, decode_claims
 from townops.categories.models import Category
 from townops.errors import Unauthenticated
 from townops.jurisdiction.models import Jurisdiction
@@ -27,10 +29,10 @@ from townops.web.live import (
     TICKET_TTL_MINUTES,
     LiveCursor,
     StreamTiming,
-    actor_from_ticket,
     issue_ticket,
     open_cursor,
     sse_stream,
+    ticket_claims,
 )
 from townops.web.overview import (
     DEFAULT_DAYS,
@@ -132,14 +134,27 @@ async def post_live_ticket(actor: ActorDep, key: TokenKeyDep) -> dict[str, Any]:
     return {"ticket": issue_ticket(actor, key=key), "expires_in": TICKET_TTL_MINUTES * 60}
 
 
-def _live_actor(key: str, bearer: str | None, ticket: str | None) -> Actor:
+def _live_claims(key: str, bearer: str | None, ticket: str | None) -> dict[str, Any]:
+    """The caller's claims; each is checked against the user's row when the stream opens
+    and again while it stays open."""
     if bearer:
-        return actor_from_token(bearer, secret=key)
+        return decode_claims(bearer, secret=key)
     if ticket:
-        return actor_from_ticket(ticket, key=key)
+        return ticket_claims(ticket, key=key)
     raise Unauthenticated(
         "a bearer token, or ?access_token= with a ticket from POST /api/v1/live/ticket"
     )
+
+
+def _still_valid(claims: dict[str, Any]) -> Callable[[Session], bool]:
+    def check(session: Session) -> bool:
+        try:
+            actor_from_claims(session, claims)
+        except Unauthenticated:
+            return False
+        return True
+
+    return check
 
 
 @router.get(
@@ -161,11 +176,13 @@ async def get_live(
     """The live feed: ``case`` events (new cases, state changes) and ``alarm`` events
     (raised, cleared, false alarm) the caller may see, a comment every 15 s of silence,
     and ``bye`` after an hour (reconnect with a new ticket)."""
-    actor = _live_actor(key, bearer, access_token)
     factory = request.app.state.session_factory
+
+    claims = _live_claims(key, bearer, access_token)
 
     def start() -> tuple[Actor, TownProfile, LiveCursor]:
         with factory() as session:
+            actor = actor_from_claims(session, claims)
             profile = get_profile(session)
             view = actor
             if jurisdiction:
@@ -182,6 +199,7 @@ async def get_live(
         cursor=cursor,
         is_disconnected=request.is_disconnected,
         timing=timing,
+        still_valid=_still_valid(claims),
     )
     return StreamingResponse(
         stream,

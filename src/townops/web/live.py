@@ -36,14 +36,15 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
+from townops.access.masking import mask_text
 from townops.auth.actor import Actor
-from townops.auth.service import actor_from_token, issue_token
+from townops.auth.service import issue_token
+from townops.auth.sessions import decode_claims
 from townops.cases.access import visible_cases
 from townops.cases.enums import Action
 from townops.cases.models import Case, CaseEvent
 from townops.categories.models import Category
 from townops.jurisdiction.models import Jurisdiction
-from townops.open311.service import mask_long_numbers
 from townops.sensing.alarms import visible_alarms
 from townops.sensing.models import OPEN_ALARM_STATES, Alarm
 from townops.towns.profile import TownProfile
@@ -70,6 +71,7 @@ HEARTBEAT_SECONDS = 15.0
 # A stream ends after this long; the page reconnects with a fresh ticket, so a user whose
 # log-in expired stops receiving events.
 MAX_STREAM_SECONDS = 3600.0
+RECHECK_SECONDS = 30.0
 RETRY_MILLISECONDS = 3000
 GAP_GRACE_SECONDS = 10.0
 # More new rows than this in one second (a bulk import) and only the newest are sent.
@@ -126,15 +128,18 @@ def issue_ticket(actor: Actor, *, key: str) -> str:
     return issue_token(actor, secret=_ticket_secret(key), ttl_minutes=TICKET_TTL_MINUTES)
 
 
-def actor_from_ticket(ticket: str, *, key: str) -> Actor:
-    return actor_from_token(ticket, secret=_ticket_secret(key))
+def ticket_claims(ticket: str, *, key: str) -> dict[str, Any]:
+    """A ticket's claims (401 if forged or expired); the caller checks them against the
+    user's row with :func:`townops.auth.sessions.actor_from_claims`, as for a bearer."""
+    return decode_claims(ticket, secret=_ticket_secret(key))
 
 
 # --------------------------------------------------------------------------- items
 
 
 def _summary(text: str | None) -> str:
-    cleaned = " ".join(mask_long_numbers(text or "").split())
+    # A wall screen: numbers typed into the text are masked for every viewer.
+    cleaned = " ".join(mask_text(text or "").split())
     return cleaned if len(cleaned) <= SUMMARY_CHARS else cleaned[: SUMMARY_CHARS - 1] + "…"
 
 
@@ -396,6 +401,9 @@ class StreamTiming:
     poll_seconds: float = POLL_SECONDS
     heartbeat_seconds: float = HEARTBEAT_SECONDS
     max_seconds: float = MAX_STREAM_SECONDS
+    # How often an open stream checks that its user's tokens still stand (logout,
+    # deactivation, a changed role or scope end the stream within this time).
+    recheck_seconds: float = RECHECK_SECONDS
 
 
 async def sse_stream(
@@ -406,17 +414,29 @@ async def sse_stream(
     cursor: LiveCursor,
     is_disconnected: Callable[[], Awaitable[bool]],
     timing: StreamTiming = StreamTiming(),
+    still_valid: Callable[[Session], bool] | None = None,
 ) -> AsyncIterator[str]:
     """The text/event-stream of one connection: events, a comment every
-    ``heartbeat_seconds`` of silence, ``event: bye`` when ``max_seconds`` are up."""
+    ``heartbeat_seconds`` of silence, ``event: bye`` when ``max_seconds`` are up, and
+    ``event: bye`` with ``{"reason": "revoked"}`` once ``still_valid`` says the caller's
+    tokens no longer stand (checked every ``recheck_seconds``)."""
 
     def poll_once() -> list[FeedItem]:
         with open_session() as session:
             return poll(session, view=view, profile=profile, cursor=cursor)
 
-    started = last_write = time.monotonic()
+    def valid() -> bool:
+        with open_session() as session:
+            return still_valid is None or still_valid(session)
+
+    started = last_write = last_check = time.monotonic()
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     while True:
+        if time.monotonic() - last_check >= timing.recheck_seconds:
+            last_check = time.monotonic()
+            if not await anyio.to_thread.run_sync(valid):
+                yield 'event: bye\ndata: {"reason": "revoked"}\n\n'
+                return
         for item in await anyio.to_thread.run_sync(poll_once):
             yield sse_event(item, cursor)
             last_write = time.monotonic()

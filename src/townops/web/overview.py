@@ -45,6 +45,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from townops.access import Reach, scope_of
 from townops.auth.actor import Actor
 from townops.cases.access import TOWN_WIDE_ROLES, require_role, visible_cases
 from townops.cases.enums import Action, Rating, Role
@@ -164,7 +165,8 @@ class OverviewOut(BaseModel):
 
 def top_node(session: Session, actor: Actor, profile: TownProfile) -> Jurisdiction:
     """The highest node ``actor`` may look at: its scope, or the whole town."""
-    code = actor.scope_code if actor.scope_path and actor.scope_path.count("/") > 1 else None
+    scope = scope_of(actor)
+    code = scope.code if scope.reach == Reach.subtree else None
     node = session.get(Jurisdiction, code or profile.code)
     if node is None:
         raise NotFound(f"jurisdiction '{code or profile.code}' is not loaded")

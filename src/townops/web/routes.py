@@ -22,6 +22,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 
+from townops.api.params import DbId
 from townops.web.tiles import tile_origin
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -170,7 +171,7 @@ for _path, _description in PAGES.items():
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request) -> Response:
+def case_page(case_id: DbId, request: Request) -> Response:
     """One case, its timeline and the actions the caller may take."""
     return _page(request)
 

@@ -32,6 +32,9 @@ const WORDS = {
     reopen: ["重办", "Reopen"],
     whistle: ["吹哨", "Whistle"],
     report_in: ["报到", "Report in"],
+    // Recorded on a case's timeline from its device alarm (townops.sensing.alarms).
+    alarm_acknowledged: ["告警已确认", "Alarm acknowledged"],
+    alarm_false: ["告警标为误报", "Alarm marked false"],
   },
   kind: {
     hotline: ["12345热线", "12345 hotline"],

@@ -52,6 +52,7 @@ export async function login(username, password) {
   if (!response.ok) {
     const error = new Error(data?.error?.message || response.statusText);
     error.status = response.status;
+    error.retryAfter = Number(response.headers.get("Retry-After")) || null;
     throw error;
   }
   clearLogin();
@@ -61,7 +62,20 @@ export async function login(username, password) {
   return data;
 }
 
-export function logout() {
+/** Log out on the server (every token of this account is revoked), then here. */
+export async function logout() {
+  const bearer = token();
+  if (bearer) {
+    try {
+      await fetch("/api/v1/auth/logout", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${bearer}` },
+        keepalive: true,
+      });
+    } catch {
+      // Offline: the token is forgotten here all the same and lapses at its expiry.
+    }
+  }
   clearLogin();
   location.assign("/login");
 }

@@ -15,6 +15,7 @@ const messages = {
     submit: "登录",
     busy: "正在登录…",
     wrong: "用户名或密码不对。",
+    throttled: "登录失败次数过多，请 {minutes} 分钟后再试。",
     failed: "登录失败：{message}",
     offline: "本系统不访问互联网：所有页面、字体和地图都由本服务器提供。",
   },
@@ -26,6 +27,7 @@ const messages = {
     submit: "Log in",
     busy: "Logging in…",
     wrong: "Wrong username or password.",
+    throttled: "Too many failed log-ins: try again in {minutes} min.",
     failed: "Could not log in: {message}",
     offline: "Nothing here uses the internet: pages, fonts and maps all come from this server.",
   },
@@ -62,7 +64,10 @@ async function render({ main, t, config, url, setTitle }) {
       rememberMe(me);
       location.assign(safeNext(url) || homeFor(answer.role));
     } catch (error) {
-      message.textContent = error.status === 401 ? t("wrong") : t("failed", { message: error.message });
+      if (error.status === 401) message.textContent = t("wrong");
+      else if (error.status === 429) {
+        message.textContent = t("throttled", { minutes: Math.max(1, Math.ceil((error.retryAfter || 60) / 60)) });
+      } else message.textContent = t("failed", { message: error.message });
       message.classList.add("error");
       submit.disabled = false;
     }
