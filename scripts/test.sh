@@ -22,7 +22,7 @@ scripts/services.sh
 scripts/browser.sh
 
 echo "== tests on SQLite"
-TOWNOPS_TEST_DATABASE_URL="" pytest -p no:cacheprovider "$@"
+TOWNOPS_TEST_DATABASE_URL="" pytest -p no:cacheprovider --durations=25 "$@"
 
 echo "== tests on PostgreSQL ($PG_URL)"
-TOWNOPS_TEST_DATABASE_URL="$PG_URL" pytest -p no:cacheprovider "$@"
+TOWNOPS_TEST_DATABASE_URL="$PG_URL" pytest -p no:cacheprovider --durations=25 "$@"
