@@ -4,7 +4,7 @@ timeline; ingestion keys bound to devices; readings dated ahead of the server cl
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,17 +18,18 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.helpers import ok
+
+# The alarm routes on the app (autouse) and the devices the alarm API tests use.
+from tests.test_alarms_api import add_device, with_alarm_routes  # noqa: F401
 from townops.auth.actor import Actor
 from townops.auth.models import ApiKey, AuditEntry
 from townops.auth.service import check_api_key, create_api_key, create_user
 from townops.cases.enums import Role
 from townops.cases.models import Case, CaseEvent
-from townops.jurisdiction.service import place
-from townops.sensing.alarms_api import router
 from townops.sensing.config import SensingConfig
 from townops.sensing.keys import create_ingest_key, read_device_ids, require_ingest_key
 from townops.sensing.messages import IncomingReading
-from townops.sensing.models import Alarm, Device, DeviceState, QuarantinedMessage, Reading
+from townops.sensing.models import Alarm, DeviceState, QuarantinedMessage, Reading
 from townops.sensing.pipeline import (
     FUTURE_TIMESTAMP,
     forget_devices,
@@ -41,34 +42,6 @@ DONGGOU = "310115121001"  # 东沟一居委会
 T0 = datetime(2026, 11, 22, tzinfo=UTC)
 Headers = Callable[[str], dict[str, str]]
 REFUSED = (403, 404)
-
-
-@pytest.fixture(autouse=True)
-def with_alarm_routes(app: Any, session: Session) -> Iterator[None]:
-    if not any(getattr(r, "path", "") == "/api/v1/alarms" for r in app.routes):
-        app.include_router(router)
-    forget_devices(session)
-    yield
-    forget_devices(session)
-
-
-def add_device(
-    session: Session, device_id: str, device_type: str, code: str, *, household: bool = False
-) -> None:
-    info = place(session, code)
-    session.add(
-        Device(
-            device_id=device_id,
-            type=device_type,
-            jurisdiction_code=info.code,
-            jurisdiction_path=info.path,
-            community_code=info.community_code,
-            address="高行家园5号楼" if household else "东沟路1号",
-            household_name="张阿婆" if household else "",
-            household_phone="13912345678" if household else "",
-        )
-    )
-    session.flush()
 
 
 @pytest.fixture

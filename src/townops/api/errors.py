@@ -7,6 +7,7 @@ GeoReport v2 error list instead (see :mod:`townops.open311.formats`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -79,6 +80,20 @@ def _refused(request: Request, status_code: int, code: str, message: str) -> Res
     return JSONResponse(error_body(code, message), status_code=status_code)
 
 
+def _invalid_input(request: Request, errors: Sequence[Any]) -> Response:
+    """422 naming each field a schema refused (Open311's 400 on Open311 routes)."""
+    problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in errors]
+    if _is_open311(request):
+        text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return open311_error_response(request, 400, text)
+    return JSONResponse(
+        jsonable_encoder(
+            error_body("invalid_input", "the request is invalid", {"problems": problems})
+        ),
+        status_code=422,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
@@ -96,36 +111,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
-        ]
-        if _is_open311(request):
-            text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-            return open311_error_response(request, 400, text)
-        return JSONResponse(
-            jsonable_encoder(
-                error_body("invalid_input", "the request is invalid", {"problems": problems})
-            ),
-            status_code=422,
-        )
+        return _invalid_input(request, exc.errors())
 
     @app.exception_handler(ValidationError)
     async def _schema(request: Request, exc: ValidationError) -> Response:
         # A schema built inside a service from what a client sent (e.g. a form's fields
         # into CaseCreate) refused it: the client's fault, named like any other.
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        if _is_open311(request):
-            text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-            return open311_error_response(request, 400, text)
-        return JSONResponse(
-            jsonable_encoder(
-                error_body("invalid_input", "the request is invalid", {"problems": problems})
-            ),
-            status_code=422,
-        )
+        return _invalid_input(request, exc.errors(include_url=False, include_input=False))
 
     @app.exception_handler(OperationalError)
     async def _database_busy(request: Request, exc: OperationalError) -> Response:

@@ -142,8 +142,11 @@ def present_case(
 def present_event(event: CaseEvent, contact: ContactView | None = None) -> EventOut:
     """One timeline row; with a masked ``contact`` view, numbers typed into its comment
     and its texts (a reply) are masked as on the case itself."""
-    if contact is not None and not contact.full:
-        return _masked_event(event, contact)
+    masked = contact is not None and not contact.full
+    comment, data = event.comment, event.data
+    if contact is not None and masked:
+        comment = contact.text(comment) or ""
+        data = {k: contact.text(v) if isinstance(v, str) else v for k, v in data.items()}
     return EventOut(
         id=event.id,
         action=event.action,
@@ -153,22 +156,6 @@ def present_event(event: CaseEvent, contact: ContactView | None = None) -> Event
         actor=event.actor_name,
         actor_role=event.actor_role,
         department=event.department_code,
-        comment=event.comment,
-        data=event.data,
-    )
-
-
-def _masked_event(event: CaseEvent, contact: ContactView) -> EventOut:
-    data = {k: contact.text(v) if isinstance(v, str) else v for k, v in event.data.items()}
-    return EventOut(
-        id=event.id,
-        action=event.action,
-        from_state=event.from_state,
-        to_state=event.to_state,
-        at=event.at,
-        actor=event.actor_name,
-        actor_role=event.actor_role,
-        department=event.department_code,
-        comment=contact.text(event.comment) or "",
+        comment=comment,
         data=data,
     )
