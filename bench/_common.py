@@ -13,8 +13,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from townops.db import make_engine
-from townops.towns.loader import default_town_dir, load_town
-from townops.towns.sync import install_town
+from townops.townfiles.loader import default_town_dir, load_town
+from townops.townfiles.sync import install_town
 
 PG_URL = os.environ.get(
     "TOWNOPS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/townops_bench"

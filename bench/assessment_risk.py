@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import random
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from _common import ms, timed
 from sqlalchemy import select
@@ -51,7 +52,7 @@ def main() -> None:
         now = YEAR_END
         for of in AssessmentOf:
             best, median = timed(
-                lambda of=of: assess(session, month=args.month, of=of, now=now), args.repeat
+                partial(assess, session, month=args.month, of=of, now=now), args.repeat
             )
             print(f"assessment {args.month} {of.value:<12} best {ms(best)}, median {ms(median)}")
 
@@ -64,9 +65,7 @@ def main() -> None:
         print(f"assessment {args.month} workbook     best {ms(best)}, median {ms(median)}")
         for level in ("micro_grid", "community"):
             nodes = len(risk_map(session, level=level, at=YEAR_END).nodes)
-            best, median = timed(
-                lambda level=level: risk_map(session, level=level, at=YEAR_END), args.repeat
-            )
+            best, median = timed(partial(risk_map, session, level=level, at=YEAR_END), args.repeat)
             print(f"risk map {level:<10} ({nodes} nodes) best {ms(best)}, median {ms(median)}")
         session.rollback()
 

@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import backend_urls, fresh_engine
 
+from townops import domains
 from townops.auth.models import User
 from townops.auth.service import actor_for
+from townops.cases.schemas import CaseCreate
 from townops.categories.service import all_categories
 from townops.demo.scenario import Node, build_place_book, case_input, draw_arrivals
 from townops.dispatch.models import RoutingDecision
@@ -42,7 +44,9 @@ from townops.jurisdiction.models import Jurisdiction
 from townops.towns.profile import get_profile
 
 
-def _requests(session: Session, n: int, *, with_point: bool, seed: int = 7) -> list[tuple]:
+def _requests(
+    session: Session, n: int, *, with_point: bool, seed: int = 7
+) -> list[tuple[CaseCreate, str, str]]:
     rng = random.Random(seed)
     profile = get_profile(session)
     categories = all_categories(session)
@@ -97,7 +101,10 @@ def run(url: str, n: int, *, with_point: bool) -> None:
                 dispatched += 1
                 same_department += case.department_code == true_department
     latencies.sort()
-    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+
+    def p(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
     print(f"  {n} requests, place from {'point' if with_point else 'address text'}")
     print(
         f"  latency per request (read+place+repeat+route+dispatch+commit): "
@@ -117,6 +124,7 @@ def run(url: str, n: int, *, with_point: bool) -> None:
 
 
 def main() -> None:
+    domains.install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")

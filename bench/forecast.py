@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -119,7 +120,7 @@ def main() -> None:
         ("demo 2022 (db)", lambda: demo_log(args.demo_db))
     ]
     if args.data.is_dir():
-        sources += [(name, lambda p=args.data / name: read_csv(p)) for name in REAL_FILES]
+        sources += [(name, partial(read_csv, args.data / name)) for name in REAL_FILES]
     else:
         console.print(f"{args.data} is absent: real files skipped")
 
@@ -148,8 +149,8 @@ def main() -> None:
             except DomainError as exc:
                 refused.append((f"{name} by {by.value}", exc.message))
         try:
-            _, forecast_s = timed(lambda g=log: forecast_log(g, by=Grouping.category, weeks=4))
-            _, suggest_s = timed(lambda g=log: suggest_for_log(g))
+            _, forecast_s = timed(partial(forecast_log, log, by=Grouping.category, weeks=4))
+            _, suggest_s = timed(partial(suggest_for_log, log))
         except DomainError:
             continue
         timings.add_row(

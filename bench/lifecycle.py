@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import backend_urls, fresh_engine
 
-from townops.auth.actor import SYSTEM
+from townops import domains
+from townops.access.actor import SYSTEM
 from townops.cases.enums import Action
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.service import create_case, perform_action
@@ -74,7 +75,7 @@ def service_lifecycles(url: str, n: int) -> float:
                     actor=SYSTEM,
                     case_id=case.id,
                     action=action,
-                    body=ActionInput(version=case.version, **body),  # type: ignore[arg-type]
+                    body=ActionInput(version=case.version, **body),
                     now=now + timedelta(minutes=step),
                 )
                 s.commit()
@@ -193,7 +194,10 @@ def _wrk_create_rate(base: str, seconds: float) -> float | None:
     ).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    found = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    if found is None:
+        raise RuntimeError(f"wrk printed no Requests/sec:\n{out}")
+    return float(found.group(1))
 
 
 def http_figures(url: str, seconds: float, concurrency: int) -> tuple[float, float | None, float]:
@@ -208,6 +212,7 @@ def http_figures(url: str, seconds: float, concurrency: int) -> tuple[float, flo
 
 
 def main() -> None:
+    domains.install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--http-seconds", type=float, default=10.0)

@@ -2,7 +2,7 @@
 
     python bench/locate.py [--count 1000] [--seed 7] [--database-url URL]
 
-The addresses come from ``townops.gazetteer.samples``: estates with house and room
+The addresses come from ``townops.demo.addresses``: estates with house and room
 numbers, roads with 号/弄 (some in full-width digits or with spaces), communities,
 landmarks, crossings, typos, and texts naming no place or only an ambiguous road. They are
 drawn from the same name lists the gazetteer holds, so the accuracy is optimistic; real
@@ -17,10 +17,10 @@ import time
 from sqlalchemy.orm import Session
 
 from townops.db import make_engine
-from townops.gazetteer.samples import realistic_addresses, score
+from townops.demo.addresses import realistic_addresses, score
 from townops.gazetteer.service import locate_text
 from townops.settings import get_settings
-from townops.towns.loader import default_town_dir, load_town
+from townops.townfiles.loader import default_town_dir, load_town
 
 
 def main() -> None:

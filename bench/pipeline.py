@@ -38,9 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fresh_engine
 
 from townops.jurisdiction.models import Jurisdiction
-from townops.sensing.messages import IncomingReading
+from townops.sensing.devices.facts import forget_devices
+from townops.sensing.ingest.messages import IncomingReading
+from townops.sensing.ingest.pipeline import process_readings, tune_gc_for_ingestion
 from townops.sensing.models import Alarm, Device, Reading
-from townops.sensing.pipeline import forget_devices, process_readings, tune_gc_for_ingestion
 
 PG_URL = os.environ.get(
     "TOWNOPS_BENCH_PIPELINE_PG_URL",

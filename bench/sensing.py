@@ -52,26 +52,29 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.mqtt_helpers
 
-import gmqtt
+import gmqtt  # type: ignore[import-untyped]  # no stubs (as in src)
 from _common import PG_URL, backend_urls, fresh_engine
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from tests.mqtt_helpers import PrivateBroker, forget_sessions
 
-from townops.sensing.demo_devices import demo_device_rows
-from townops.sensing.messages import IncomingReading, readings_filter, readings_topic
+from townops import domains
+from townops.demo.devices import demo_device_rows
+from townops.sensing.devices.registry import import_devices
+from townops.sensing.ingest.messages import IncomingReading, readings_filter, readings_topic
+from townops.sensing.ingest.mqtt.ingester import Ingester
+from townops.sensing.ingest.mqtt.options import IngestOptions
+from townops.sensing.ingest.mqtt.workers import _worker_process
+from townops.sensing.ingest.pipeline import BatchResult
 from townops.sensing.models import Alarm, Device, Reading
-from townops.sensing.mqtt import Ingester, IngestOptions, _worker_process
-from townops.sensing.pipeline import BatchResult
-from townops.sensing.registry import import_devices
 from townops.sensing.simulator import (
     QoS1Publisher,
     Simulator,
     publish_readings,
     reading_payload,
 )
-from townops.towns.loader import default_town_dir, load_town
+from townops.townfiles.loader import default_town_dir, load_town
 
 TOWN = load_town(default_town_dir())
 BENCH_PG_URL = str(make_url(PG_URL).set(database="townops_bench_mqtt"))
@@ -269,7 +272,7 @@ async def _drain_gmqtt(port: int, client_id: str, n: int, *, optimistic: bool) -
 
 
 def _noop_store(
-    _session: Session, readings: Sequence[IncomingReading], *, now: datetime | None = None
+    session: Session, readings: Sequence[IncomingReading], *, now: datetime | None = None
 ) -> BatchResult:
     return BatchResult(stored=len(readings))
 
@@ -371,7 +374,7 @@ def prepare_database(url: str, alarms: int) -> Engine:
 
 def _spawn(options: IngestOptions, index: int) -> Any:
     process = multiprocessing.get_context("spawn").Process(
-        target=_worker_process, args=(options, index), daemon=True
+        target=_worker_process, args=(options, index, domains.install), daemon=True
     )
     process.start()
     return process

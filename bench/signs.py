@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -43,10 +45,10 @@ def main() -> None:
         signs = len(signs_config(session).signs)
     print(f"database: {url}  ({cases} cases, {signs} sign definitions, period {period})")
 
-    def run(label: str, work: object) -> None:
+    def run(label: str, work: Callable[[Session], object]) -> None:
         def once() -> None:
             with Session(engine) as session:
-                work(session)  # type: ignore[operator]
+                work(session)
 
         best, median = timed(once, repeat=args.repeat)
         print(f"{label:<46} best {ms(best):>10}  median {ms(median):>10}")
@@ -56,7 +58,7 @@ def main() -> None:
     for level in ("community", "micro_grid"):
         run(
             f"every {level} + remainder + total (by_level)",
-            lambda s, level=level: compute_signs_by_level(s, level=level, period=period),
+            partial(compute_signs_by_level, level=level, period=period),
         )
     run("one community (南新), all signs", lambda s: compute_signs(s, jurisdiction="310115121020",
         period=period))  # fmt: skip

@@ -19,12 +19,12 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -218,8 +218,8 @@ def main() -> None:
         ("community Nanxin, its own staff, as_of=auto", nanxin, {"as_of": "auto"}),
         ("micro-grid, its grid worker, as_of=auto", grid, {"as_of": "auto"}),
     ]:
-        measure(label, args.repeat, lambda h=headers, p=params: client.get(
-            "/api/v1/overview", params=p, headers=h))  # fmt: skip
+        measure(label, args.repeat, partial(
+            client.get, "/api/v1/overview", params=params, headers=headers))  # fmt: skip
 
     print("\nthe page's other first requests")
     measure("GET / (the shell)", args.repeat, lambda: client.get("/overview"))
@@ -233,7 +233,7 @@ def main() -> None:
             lambda: client.post("/api/v1/live/ticket", headers=leader))  # fmt: skip
 
     print("\ncase page (dispatcher; a different recent case each time)")
-    picks = iter(sample_ids * 10)
+    picks = iter(list(sample_ids) * 10)
     measure("GET /api/v1/cases/{id}", args.repeat,
             lambda: client.get(f"/api/v1/cases/{next(picks)}", headers=dispatcher))  # fmt: skip
     measure("GET /api/v1/cases/{id}/history", args.repeat,
@@ -252,8 +252,9 @@ def main() -> None:
         ("community staff (Nanxin), page 1 with the total", nanxin, {"with_total": "true"}),
         ("resident, page 1 with the total", resident, {"with_total": "true"}),
     ]:
-        measure(label, args.repeat, lambda h=headers, p=params: client.get(
-            "/api/v1/cases", params={"page_size": "30", **p}, headers=h))  # fmt: skip
+        measure(label, args.repeat, partial(
+            client.get, "/api/v1/cases", params={"page_size": "30", **params},
+            headers=headers))  # fmt: skip
 
     print("\nlive feed: one poll of one connection (service call, no HTTP)")
     with Session(engine) as session:
@@ -267,8 +268,8 @@ def main() -> None:
                             ("community staff (Nanxin)", persona("nanxin"))]:  # fmt: skip
             cursor = open_cursor(session, view=view)
             measure(f"idle poll, {label}", args.repeat,
-                    lambda v=view, c=cursor: poll(session, view=v, profile=profile,
-                                                  cursor=c))  # fmt: skip
+                    partial(poll, session, view=view, profile=profile,
+                            cursor=cursor))  # fmt: skip
 
             def backlog(v: Any = view) -> Any:
                 return poll(session, view=v, profile=profile,
@@ -284,4 +285,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

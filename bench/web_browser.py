@@ -33,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser.live import (  # noqa: E402
     CHROMIUM_FLAGS,
-    DEMO_PASSWORD,
     WALL,
     LiveServer,
     find_chromium,
     live_server,
 )
+from tests.factories import DEMO_PASSWORD  # noqa: E402
 
 # Usable: the page says so (core/app.js sets document.body.dataset.ready = "1" once the page
 # has drawn its first data), or its main content is drawn, whichever comes first. The

@@ -35,9 +35,15 @@ FAMILY = "Noto Sans CJK SC Report Subset"
 POSTSCRIPT_NAME = "NotoSansCJKsc-ReportSubset"
 MAX_CURVE_ERROR = 1.0  # font units (1/1000 em)
 
-# Text files whose characters the report may print: the towns, the sign definitions and
+# Text files whose characters the report may print: the town files, the sign definitions and
 # the report's own headings.
-SCANNED = ("towns/**/*.yaml", "towns/**/*.geojson", "towns/**/*.md", "signs/**/*", "reports/*.py")
+SCANNED = (
+    "townfiles/**/*.yaml",
+    "townfiles/**/*.geojson",
+    "townfiles/**/*.md",
+    "signs/**/*",
+    "reports/*.py",
+)
 RANGES = (
     (0x0020, 0x007E),  # ASCII
     (0x00A0, 0x00FF),  # Latin-1 supplement

@@ -19,17 +19,20 @@ from sqlalchemy import Connection, Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from tests.factories import category_code, persona_headers
+from townops import domains
+from townops.access.actor import Actor
 from townops.app import create_app
-from townops.auth.actor import Actor
 from townops.auth.models import User
 from townops.auth.service import actor_for
 from townops.db import make_engine
 from townops.models import Base
 from townops.settings import Settings
-from townops.towns.loader import default_town_dir, load_town
-from townops.towns.sync import install_town
+from townops.townfiles.loader import default_town_dir, load_town
+from townops.townfiles.sync import install_town
 
-DEMO_PASSWORD = "demo1234"
+# The case engine's subscribers (dispatch learning, photos), as the app and the CLI do.
+domains.install()
 
 
 def _ensure_postgres_database(url: str) -> None:
@@ -127,14 +130,16 @@ def login(client: TestClient) -> Callable[[str], dict[str, str]]:
 
     def headers(username: str) -> dict[str, str]:
         if username not in cache:
-            r = client.post(
-                "/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD}
-            )
-            assert r.status_code == 200, r.text
-            cache[username] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            cache[username] = persona_headers(client, username)
         return cache[username]
 
     return headers
+
+
+@pytest.fixture
+def housing_category(client: TestClient, login: Callable[[str], dict[str, str]]) -> str:
+    """The housing office's first category whose deadline counts working days."""
+    return category_code(client, login("duty"), "housing_office", working_days=True)
 
 
 @pytest.fixture

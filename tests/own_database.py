@@ -17,12 +17,14 @@ from sqlalchemy import Engine, create_engine, text
 from townops.app import create_app
 from townops.db import make_engine
 from townops.settings import Settings
-from townops.towns.loader import default_town_dir, load_town
-from townops.towns.sync import install_town
+from townops.townfiles.loader import default_town_dir, load_town
+from townops.townfiles.sync import install_town
 
 
 @contextmanager
-def own_engine(shared: Engine, tmp_path: Path, name: str) -> Iterator[Engine]:
+def own_engine(
+    shared: Engine, tmp_path: Path, name: str, *, with_demo_users: bool = True
+) -> Iterator[Engine]:
     """``name``: this file's own PostgreSQL database (dropped afterwards)."""
     admin: Engine | None = None
     if shared.dialect.name == "postgresql":
@@ -34,7 +36,7 @@ def own_engine(shared: Engine, tmp_path: Path, name: str) -> Iterator[Engine]:
     else:
         own = make_engine(f"sqlite:///{tmp_path / (name + '.db')}")
     try:
-        install_town(own, load_town(default_town_dir()), with_demo_users=True)
+        install_town(own, load_town(default_town_dir()), with_demo_users=with_demo_users)
         yield own
     finally:
         own.dispose()
@@ -42,6 +44,13 @@ def own_engine(shared: Engine, tmp_path: Path, name: str) -> Iterator[Engine]:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+@contextmanager
+def own_app(shared: Engine, tmp_path: Path, name: str) -> Iterator[tuple[Any, Engine]]:
+    """An app serving a database of its own (see ``own_engine``), and that database."""
+    with own_engine(shared, tmp_path, name) as own:
+        yield app_on(own), own
 
 
 def app_on(engine: Engine, **settings: Any) -> Any:

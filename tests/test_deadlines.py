@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from townops.cases.deadlines import (
+from townops.deadlines import (
     Deadline,
     WorkingCalendar,
     due_at,
@@ -29,7 +29,7 @@ from townops.cases.deadlines import (
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
 CALENDAR = WorkingCalendar()  # shared so its per-year cache is warm across tests
-LOGGER_NAME = "townops.cases.deadlines"
+LOGGER_NAME = "townops.deadlines"
 
 
 def local(
@@ -524,14 +524,14 @@ def test_a_deadline_rejects_non_integer_limits() -> None:
     with pytest.raises(TypeError):
         Deadline(working_days=True)
     with pytest.raises(TypeError):
-        Deadline(hours=1.5)  # type: ignore[arg-type]
+        Deadline(hours=1.5)  # type: ignore[arg-type]  # a wrong type on purpose: refused
 
 
 def test_deadlines_are_immutable_value_objects() -> None:
     deadline = Deadline(working_days=5)
     assert deadline == Deadline(working_days=5)
     with pytest.raises(AttributeError):
-        deadline.working_days = 3  # type: ignore[misc]
+        deadline.working_days = 3  # type: ignore[misc]  # on purpose: the object is frozen
 
 
 # --------------------------------------------------------------------------- #

@@ -7,36 +7,40 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
-from townops import __version__
-from townops.api.docs import install_api_docs
+from townops import __version__, domains
+from townops.api.auth import router as auth_router
+from townops.api.categories import router as categories_router
 from townops.api.errors import ERROR_RESPONSES, OPEN311_ERROR_RESPONSES, install_error_handlers
+from townops.api.gazetteer import router as gazetteer_router
+from townops.api.jurisdictions import router as jurisdiction_router
 from townops.api.limits import install_request_limits
 from townops.assessment.api import router as assessment_router
-from townops.auth.api import router as auth_router
+from townops.casefile.api import router as casefile_router
 from townops.cases.api import router as cases_router
 from townops.cases.tracking_api import router as tracking_router
-from townops.categories.api import router as categories_router
 from townops.db import make_engine, make_session_factory
 from townops.dispatch.api import router as dispatch_router
 from townops.forecast.api import router as forecast_router
-from townops.gazetteer.api import router as gazetteer_router
-from townops.jurisdiction.api import router as jurisdiction_router
 from townops.kpi.api import router as kpi_router
 from townops.media.api import router as media_router
 from townops.open311.api import router as open311_router
 from townops.risk.api import router as risk_router
-from townops.sensing.alarms_api import router as alarms_router
-from townops.sensing.devices_api import router as devices_router
+from townops.sensing.alarms.api import router as alarms_router
+from townops.sensing.devices.api import router as devices_router
+from townops.sensing.ingest.api import router as readings_router
+from townops.sensing.kpi.api import router as sensing_kpi_router
 from townops.settings import Settings, get_settings
 from townops.signs.api import router as signs_router
 from townops.systemic.api import router as systemic_router
 from townops.towns.models import TownRecord
 from townops.web.api import router as web_api_router
+from townops.web.docs import install_api_docs
 from townops.web.routes import router as web_pages_router
 from townops.web.tiles import router as map_tiles_router
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    domains.install()
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     app = FastAPI(
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         alarms_router,
         assessment_router,
         auth_router,
+        casefile_router,
         cases_router,
         categories_router,
         devices_router,
@@ -68,7 +73,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         map_tiles_router,
         media_router,
         open311_router,
+        readings_router,
         risk_router,
+        sensing_kpi_router,
         signs_router,
         systemic_router,
         tracking_router,

@@ -56,12 +56,17 @@ class IllegalTransition(Conflict):
 class StaleVersion(Conflict):
     code = "stale_version"
 
-    def __init__(self, *, expected: int, actual: int) -> None:
+    def __init__(self, *, expected: int, actual: int | None) -> None:
+        """``actual`` is None when a concurrent writer won the race at the flush: the
+        transaction is then spoiled, and only its owner (the caller) may roll it back."""
+        now = f"it is now {actual}" if actual is not None else "someone else changed it first"
+        details = {"sent_version": expected}
+        if actual is not None:
+            details["current_version"] = actual
         super().__init__(
-            f"the case changed since you loaded it (you sent version {expected}, "
-            f"it is now {actual}); reload and try again",
-            sent_version=expected,
-            current_version=actual,
+            f"the case changed since you loaded it (you sent version {expected}, {now}); "
+            "reload and try again",
+            **details,
         )
 
 

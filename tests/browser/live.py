@@ -26,13 +26,13 @@ from playwright.sync_api import ViewportSize
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from tests.factories import persona_token
 from townops.db import make_engine
-from townops.towns.loader import default_town_dir, load_town
-from townops.towns.sync import install_town
+from townops.townfiles.loader import default_town_dir, load_town
+from townops.townfiles.sync import install_town
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-DEMO_PASSWORD = "demo1234"
 
 # The flags this machine's Chromium needs (docs/testing.md): without the background-networking
 # ones it keeps trying to reach Google's hosts through a closed network. Playwright adds
@@ -128,11 +128,7 @@ class LiveServer:
 
     def token(self, username: str) -> str:
         if username not in self._tokens:
-            r = self.api.post(
-                "/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD}
-            )
-            r.raise_for_status()
-            self._tokens[username] = r.json()["access_token"]
+            self._tokens[username] = persona_token(self.api, username)
         return self._tokens[username]
 
     def headers(self, username: str) -> dict[str, str]:

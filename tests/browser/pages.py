@@ -6,7 +6,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.browser.live import DEMO_PASSWORD, PHONE, WALL
+from tests.browser.live import PHONE, WALL
+from tests.factories import DEMO_PASSWORD
 
 SIZES: dict[str, ViewportSize] = {"phone": PHONE, "wall": WALL}
 LANGS = ("zh", "en")
@@ -25,6 +26,11 @@ def log_in(page: Page, username: str, then: str = "/") -> None:
     fill_login(page, username, DEMO_PASSWORD)
     page.wait_for_url(lambda url: "/login" not in url)
     expect(page.get_by_test_id("user")).to_contain_text(username)
+
+
+def ready(page: Page) -> None:
+    """Until the page has drawn its first data (core/app.js sets body's data-ready)."""
+    page.wait_for_selector("body[data-ready='1']")
 
 
 def wait_for_overview(page: Page) -> None:

@@ -9,31 +9,20 @@ is used only to check what the pages did, never to do a step for them.
 
 from __future__ import annotations
 
-import io
-import uuid
 from typing import Any
 
-from PIL import Image
-from playwright.sync_api import FilePayload, Page, expect
+from playwright.sync_api import FilePayload, expect
 
 from tests.browser.conftest import OpenPage
 from tests.browser.live import DESKTOP, PHONE, WALL, LiveServer
-from tests.browser.pages import log_in, wait_for_overview
+from tests.browser.pages import log_in, ready, wait_for_overview
+from tests.factories import marker
+from tests.media.images import plain_jpeg
 
 
 def jpeg(colour: tuple[int, int, int]) -> FilePayload:
-    out = io.BytesIO()
-    Image.new("RGB", (80, 60), colour).save(out, format="JPEG", quality=85)
-    return {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
-
-
-def marker() -> str:
-    # Letters only: a run of digits in a text reads as a phone number and is masked.
-    return "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:8])
-
-
-def ready(page: Page) -> None:
-    page.wait_for_selector("body[data-ready='1']")
+    data = plain_jpeg(80, 60, colour, quality=85)
+    return {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": data}
 
 
 def case_as(server: LiveServer, user: str, case_id: int) -> dict[str, Any]:

@@ -8,18 +8,17 @@ sent to their community (phones masked, so no dial link) and the read-only area 
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.browser.conftest import NANXIN, OpenPage
 from tests.browser.live import DESKTOP, PHONE, LiveServer
 from tests.browser.pages import LANGS, SIZES, log_in, shoot
+from tests.media.images import plain_jpeg
 
 PHONE_NUMBER = "13912345678"
 
@@ -58,10 +57,8 @@ def open_inbox(page: Page, user: str, lang: str = "zh") -> None:
 
 
 def small_jpeg() -> FilePayload:
-    picture = Image.new("RGB", (64, 48), (40, 120, 200))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG")
-    return FilePayload(name="done.jpg", mimeType="image/jpeg", buffer=buffer.getvalue())
+    data = plain_jpeg(64, 48, (40, 120, 200))
+    return FilePayload(name="done.jpg", mimeType="image/jpeg", buffer=data)
 
 
 def submit_form(page: Page, line: Locator, action: str, fill: dict[str, str]) -> None:

@@ -15,8 +15,8 @@ from tests.browser.conftest import NANXIN, OpenPage
 from tests.browser.live import WALL, LiveServer
 from tests.browser.pages import log_in, shoot, wait_for_overview
 from townops.db import make_engine
-from townops.sensing.keys import create_ingest_key
-from townops.sensing.registry import import_devices
+from townops.sensing.devices.keys import create_ingest_key
+from townops.sensing.devices.registry import import_devices
 
 
 def register_gas_alarm(server: LiveServer) -> tuple[str, str]:

@@ -8,8 +8,9 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.browser.conftest import OpenPage
-from tests.browser.live import DEMO_PASSWORD, PHONE
+from tests.browser.live import PHONE
 from tests.browser.pages import LANGS, SIZES, fill_login, shoot
+from tests.factories import DEMO_PASSWORD
 
 
 def test_login_page_is_chinese_and_switches_to_english(open_page: OpenPage) -> None:

@@ -8,16 +8,15 @@ address-only report still works. The API's validation errors appear next to thei
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from playwright.sync_api import BrowserContext, FilePayload, Geolocation, Page, expect
 
 from tests.browser.conftest import NANXIN, OpenPage
 from tests.browser.live import PHONE, LiveServer
 from tests.browser.pages import LANGS, SIZES, log_in, shoot
+from tests.media.images import plain_jpeg
 
 GRID = f"{NANXIN}-G01"  # 南新第1微网格, grid_nanxin's own
 INSIDE_GRID = Geolocation(latitude=31.2775, longitude=121.6165, accuracy=8)
@@ -25,10 +24,8 @@ WORKER = "grid_nanxin"
 
 
 def small_jpeg() -> FilePayload:
-    picture = Image.new("RGB", (80, 60), (200, 90, 40))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG")
-    return FilePayload(name="found.jpg", mimeType="image/jpeg", buffer=buffer.getvalue())
+    data = plain_jpeg(80, 60, (200, 90, 40))
+    return FilePayload(name="found.jpg", mimeType="image/jpeg", buffer=data)
 
 
 def locate_at(context: BrowserContext, server: LiveServer, where: Geolocation) -> None:

@@ -4,39 +4,26 @@ answer and the rating; the map pin's exact inverse projection; screenshots."""
 
 from __future__ import annotations
 
-import io
 import math
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.browser.conftest import NANXIN, OpenPage
 from tests.browser.live import PHONE, WALL, LiveServer
-from tests.browser.pages import LANGS, SIZES, log_in, shoot
+from tests.browser.pages import LANGS, SIZES, log_in, ready, shoot
+from tests.factories import marker
+from tests.media.images import plain_jpeg
 
 NANXIN_G2 = f"{NANXIN}-G02"  # 南新第2微网格
 HANDLERS = {"urban_management": "urban"}
 REPLY = "已联系城管中队清理，摊点已撤除。"
 
 
-def marker() -> str:
-    # Letters only: a run of digits in a text reads as a phone number and is masked.
-    return "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:8])
-
-
 def jpeg() -> bytes:
-    """A small real JPEG (the server re-encodes photos, so it must decode)."""
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), (200, 120, 40)).save(out, format="JPEG", quality=80)
-    return out.getvalue()
-
-
-def ready(page: Page) -> None:
-    page.wait_for_selector("body[data-ready='1']")
+    return plain_jpeg(64, 48, (200, 120, 40), quality=80)
 
 
 def get(server: LiveServer, path: str, user: str | None = None, **params: Any) -> Any:

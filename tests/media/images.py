@@ -35,6 +35,16 @@ def camera_jpeg(width: int = 3000, height: int = 2000, *, orientation: int = 6) 
     return out.getvalue()
 
 
+def plain_jpeg(
+    width: int, height: int, colour: tuple[int, int, int], *, quality: int = 75
+) -> bytes:
+    """A small real JPEG of one colour, no metadata (the server re-encodes photos, so what is
+    uploaded must decode)."""
+    out = BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
 def png(width: int = 800, height: int = 600, *, transparent: bool = True) -> bytes:
     image = Image.new("RGBA" if transparent else "RGB", (width, height), (0, 128, 0, 0))
     image.paste((0, 128, 0, 255) if transparent else (0, 128, 0), (0, 0, width // 2, height))

@@ -9,6 +9,7 @@ from io import BytesIO
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tests.helpers import NANXIN, act, ok
 from tests.media.images import camera_jpeg, png
-from townops.auth.actor import Actor
+from townops.access.actor import Actor
 from townops.media import service
 from townops.media.models import Photo
 from townops.timeutil import utcnow
@@ -41,16 +42,14 @@ def upload(client: TestClient, login: Login) -> Upload:
 
 
 @pytest.fixture
-def housing_category(client: TestClient, login: Login) -> str:
-    cats: list[dict[str, Any]] = client.get("/api/v1/categories", headers=login("duty")).json()
-    return str(next(c["code"] for c in cats if c["department"] == "housing_office"))
-
-
-@pytest.fixture
 def new_case(
     client: TestClient, login: Login, housing_category: str
-) -> Callable[..., dict[str, Any]]:
-    def make(user: str = "resident_a", **extra: Any) -> Any:
+) -> Callable[..., httpx.Response]:
+    """``new_case(user="resident_a", **fields)``: the response of POST /api/v1/cases (not
+    the case: tests here expect refusals too). A resident's own request, so not the hotline
+    ticket of tests/factories.py (a resident may not file kind "hotline")."""
+
+    def make(user: str = "resident_a", **extra: Any) -> httpx.Response:
         body = {
             "category": housing_category,
             "content": "楼道墙面渗水，墙皮脱落",
@@ -59,7 +58,8 @@ def new_case(
             "auto_dispatch": False,
             **extra,
         }
-        return client.post("/api/v1/cases", json=body, headers=login(user))
+        response: httpx.Response = client.post("/api/v1/cases", json=body, headers=login(user))
+        return response
 
     return make
 

@@ -24,7 +24,7 @@ from tests.browser.live import (
     find_chromium,
     gaohang_server,
 )
-from tests.browser.pages import log_in, shoot
+from tests.browser.pages import log_in, ready, shoot
 from tests.media.images import camera_jpeg, png
 
 PG_DATABASE = os.environ.get("TOWNOPS_TEST_MEDIA_BROWSER_DB", "townops_test_media_browser")
@@ -33,7 +33,7 @@ NANXIN = "310115121020"
 
 def settled(page: Page) -> None:
     # The home page draws after log-in: mounting before it has drawn would be undone by it.
-    page.wait_for_selector("body[data-ready='1']")
+    ready(page)
 
 
 # Mounts the picker and, when a case id is given, the strip of that case, into <main>.

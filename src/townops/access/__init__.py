@@ -10,6 +10,7 @@
 No domain writes its own scope test or masking: it names its columns and its owner here.
 """
 
+from townops.access.actor import STAFF_ROLES
 from townops.access.contact import (
     NO_OWNER,
     ContactView,
@@ -25,7 +26,6 @@ from townops.access.scope import (
     Scope,
     scope_of,
 )
-from townops.cases.enums import STAFF_ROLES
 
 __all__ = [
     "LOCAL_ROLES",

@@ -27,8 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, false
 
 from townops.access import masking
-from townops.auth.actor import Actor
-from townops.cases.enums import Role
+from townops.access.actor import Actor, Role
 
 _UNIT_ROLES = frozenset({Role.handler, Role.community_staff, Role.grid_worker})
 

@@ -23,8 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, true
 
-from townops.auth.actor import Actor
-from townops.cases.enums import Role
+from townops.access.actor import Actor, Role
 
 TOWN_WIDE_ROLES = frozenset({Role.admin, Role.leader, Role.duty_officer, Role.dispatcher})
 LOCAL_ROLES = frozenset({Role.community_staff, Role.grid_worker})

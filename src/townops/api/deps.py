@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor
 from townops.auth.service import signing_key
 from townops.auth.sessions import actor_from_claims, decode_claims
 from townops.errors import Unauthenticated

@@ -1,13 +1,14 @@
 """One place that maps domain errors to HTTP responses.
 
-Native API errors: ``{"error": {"code", "message", "details"}}``. Open311 paths get the
-GeoReport v2 error list instead (see :mod:`townops.open311.formats`).
+Native API errors: ``{"error": {"code", "message", "details"}}``. A protocol with its own
+error format (Open311's GeoReport v2 list) registers it for its path prefix with
+:func:`register_error_format`; this module knows no protocol.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +20,6 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, Statemen
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townops.errors import DomainError
-from townops.open311.formats import open311_error_response
 
 logger = logging.getLogger("townops.api")
 
@@ -65,8 +65,22 @@ OPEN311_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _is_open311(request: Request) -> bool:
-    return request.url.path.startswith("/open311/")
+#: Renders an error in a protocol's own format: (request, HTTP status, message).
+ErrorFormat = Callable[[Request, int, str], Response]
+_FORMATS: dict[str, ErrorFormat] = {}
+
+
+def register_error_format(path_prefix: str, render: ErrorFormat) -> None:
+    """Answer every error under ``path_prefix`` with ``render`` (its protocol's format)."""
+    _FORMATS[path_prefix] = render
+
+
+def error_format_for(path: str) -> ErrorFormat | None:
+    """The registered format of ``path``'s protocol, or None for the native format."""
+    for prefix, render in _FORMATS.items():
+        if path.startswith(prefix):
+            return render
+    return None
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -74,18 +88,18 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
 
 
 def _refused(request: Request, status_code: int, code: str, message: str) -> Response:
-    if _is_open311(request):
-        # GeoReport v2 knows 400 for any bad request.
-        return open311_error_response(request, 400 if status_code == 422 else status_code, message)
+    if (render := error_format_for(request.url.path)) is not None:
+        # GeoReport v2 (the one registered format) knows 400 for any bad request.
+        return render(request, 400 if status_code == 422 else status_code, message)
     return JSONResponse(error_body(code, message), status_code=status_code)
 
 
 def _invalid_input(request: Request, errors: Sequence[Any]) -> Response:
     """422 naming each field a schema refused (Open311's 400 on Open311 routes)."""
     problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in errors]
-    if _is_open311(request):
+    if (render := error_format_for(request.url.path)) is not None:
         text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-        return open311_error_response(request, 400, text)
+        return render(request, 400, text)
     return JSONResponse(
         jsonable_encoder(
             error_body("invalid_input", "the request is invalid", {"problems": problems})
@@ -97,8 +111,8 @@ def _invalid_input(request: Request, errors: Sequence[Any]) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
-        if _is_open311(request):
-            return open311_error_response(request, exc.status_code, exc.message)
+        if (render := error_format_for(request.url.path)) is not None:
+            return render(request, exc.status_code, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         wait = exc.details.get("retry_after_seconds") if exc.status_code == 429 else None
         if wait is not None:
@@ -124,8 +138,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # SQLite allows one writer; past its busy timeout the client should simply retry.
         if "database is locked" not in str(exc.orig):
             return await _unexpected(request, exc)
-        if _is_open311(request):
-            return open311_error_response(request, 503, "busy, retry shortly")
+        if (render := error_format_for(request.url.path)) is not None:
+            return render(request, 503, "busy, retry shortly")
         return JSONResponse(
             error_body("busy", "the database is busy; retry shortly"),
             status_code=503,
@@ -161,14 +175,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # A bug must still answer in the API's own error format, and be logged in full.
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        if _is_open311(request):
-            return open311_error_response(request, 500, "internal error")
+        if (render := error_format_for(request.url.path)) is not None:
+            return render(request, 500, "internal error")
         return JSONResponse(error_body("internal_error", "internal error"), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if _is_open311(request):
-            return open311_error_response(request, exc.status_code, str(exc.detail))
+        if (render := error_format_for(request.url.path)) is not None:
+            return render(request, exc.status_code, str(exc.detail))
         return JSONResponse(
             error_body("http_error", str(exc.detail)),
             status_code=exc.status_code,

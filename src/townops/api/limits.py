@@ -24,8 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from townops.api.errors import error_body
-from townops.open311.formats import open311_error_response
+from townops.api.errors import error_body, error_format_for
 from townops.settings import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -185,12 +184,12 @@ def _replay(body: bytes, receive: Receive, *, final: Message | None = None) -> R
 
 
 def _respond(scope: Scope, refusal: Refusal) -> Response:
-    if scope["path"].startswith("/open311/"):
+    if (render := error_format_for(scope["path"])) is not None:
         # Open311 knows 400 for any bad request; 413 stays 413.
         status = 413 if refusal.status_code == 413 else 400
         problems = refusal.details.get("problems") or []
         text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems) or refusal.message
-        return open311_error_response(Request(scope), status, text)
+        return render(Request(scope), status, text)
     headers = {"Connection": "close"} if refusal.status_code == 413 else None
     return JSONResponse(
         error_body(refusal.code, refusal.message, refusal.details),

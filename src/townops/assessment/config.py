@@ -22,6 +22,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from townops.towns.sections import town_section
+
+ASSESSMENT_FILE = "assessment.yaml"
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 FigureKey = Literal[
@@ -148,6 +152,7 @@ class Units(_Model):
     department_kinds: list[Text] = Field(default_factory=lambda: ["department"], min_length=1)
 
 
+@town_section("assessment")
 class AssessmentConfig(_Model):
     components: list[Component] = Field(min_length=1)
     ranking: Ranking = Field(default_factory=Ranking)

@@ -15,7 +15,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from townops.assessment.service import AssessmentOf, AssessmentReport
-from townops.reports.workbook import HEADER_FONT, WRAP, XLSX_MEDIA_TYPE, Book, Sheet
+from townops.workbook import HEADER_FONT, WRAP, XLSX_MEDIA_TYPE, Book, Sheet
 
 __all__ = ["XLSX_MEDIA_TYPE", "build_workbook", "default_filename", "write_xlsx", "xlsx_bytes"]
 

@@ -35,10 +35,9 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from townops.access import Reach, scope_of
-from townops.assessment.config import AssessmentConfig, Component
-from townops.auth.actor import Actor
+from townops.access.actor import Actor, Role
+from townops.assessment.config import ASSESSMENT_FILE, AssessmentConfig, Component
 from townops.cases.access import require_role
-from townops.cases.enums import Role
 from townops.cases.models import Case
 from townops.errors import DomainError, Forbidden, InvalidInput
 from townops.jurisdiction.models import Jurisdiction
@@ -53,7 +52,6 @@ from townops.kpi.periods import (
 from townops.kpi.service import KpiRow, PeriodOut, compute_kpis
 from townops.organization.models import Department
 from townops.timeutil import as_utc, utcnow
-from townops.towns.loader import ASSESSMENT_FILE
 from townops.towns.profile import get_profile
 
 PeriodKind = Literal["month", "quarter", "year"]
@@ -140,10 +138,10 @@ class AssessmentReport(BaseModel):
 
 def assessment_config(session: Session) -> AssessmentConfig:
     """The town's settings (assessment.yaml, carried in the town profile)."""
-    raw = get_profile(session).raw.get("assessment")
-    if raw is None:
+    profile = get_profile(session)
+    if not profile.has_config(AssessmentConfig):
         raise DomainError(f"no monthly assessment is configured: the town has no {ASSESSMENT_FILE}")
-    return AssessmentConfig.model_validate(raw)
+    return profile.config(AssessmentConfig)
 
 
 # --------------------------------------------------------------------------- access

@@ -12,13 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor, Role
 from townops.auth.models import ApiKey, AuditEntry, User
 
 # hash_password is re-exported: code outside townops.auth imports it from here.
 from townops.auth.passwords import hash_password as hash_password
 from townops.auth.passwords import needs_rehash, verify_dummy, verify_password
-from townops.cases.enums import Role
 from townops.errors import Conflict, InvalidInput, Unauthenticated
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
@@ -194,7 +193,11 @@ def check_api_key(session: Session, *, key: str, purpose: str = "open311") -> Ap
 
 def signing_key(session: Session, *, configured: str | None) -> str:
     """The configured token key, or the one this installation generated and stored (which
-    only the demo's database may serve with: :func:`townops.auth.sessions.secret_key_problem`)."""
+    only the demo's database may serve with: :func:`townops.auth.sessions.secret_key_problem`).
+
+    Its own use case: generating the key commits ``session``, so callers pass a session of
+    their own, never one holding a use case's work (:func:`townops.api.deps.token_key`,
+    :func:`townops.media.service.url_secret`)."""
     if configured:
         return configured
     row = session.get(InstanceSetting, "token_signing_key")

@@ -29,13 +29,12 @@ import jwt
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
-from townops.api.ratelimit import MissLimiter
-from townops.auth.actor import Actor
+from townops.access.actor import Actor, Role
 from townops.auth.models import AuditEntry, User
 from townops.auth.service import authenticate
-from townops.cases.enums import Role
 from townops.errors import Unauthenticated
 from townops.jurisdiction.models import Jurisdiction
+from townops.ratelimit import MissLimiter
 from townops.settings import Settings
 from townops.towns.models import InstanceSetting
 

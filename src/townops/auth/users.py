@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townops.access.actor import Role
 from townops.auth.models import AuditEntry, User
 from townops.auth.service import check_assignment
 from townops.auth.sessions import revoke_tokens
-from townops.cases.enums import Role
 from townops.errors import NotFound
 
 # Given for scope or department: take the value away (e.g. a handler made a leader).

@@ -16,9 +16,9 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from townops.access import TOWN_WIDE_ROLES, Owner, contact_view, owns, scope_of
+from townops.access.actor import Actor, Role
 from townops.access.contact import ContactView, owned_where
-from townops.auth.actor import Actor
-from townops.cases.enums import Action, CaseKind, ExtensionStatus, Role, State
+from townops.cases.enums import Action, CaseKind, ExtensionStatus, State
 from townops.cases.models import Case, Extension, Summons
 from townops.cases.transitions import allowed_actions
 from townops.errors import Forbidden

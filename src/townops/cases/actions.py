@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
-from townops.cases.deadlines import Deadline, due_at, extend_due_at, working_hours_between
-from townops.cases.enums import Action, ExtensionStatus, Rating, Role, State
+from townops.access.actor import Actor, Role
+from townops.cases.enums import Action, ExtensionStatus, Rating, State
 from townops.cases.models import Case, Extension, Summons
 from townops.cases.schemas import ActionInput
 from townops.categories.service import find_category
+from townops.deadlines import Deadline, due_at, extend_due_at, working_hours_between
 from townops.errors import Conflict, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department

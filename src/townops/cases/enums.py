@@ -13,6 +13,11 @@ class CaseKind(StrEnum):
     request = "request"  # web / Open311 / app request from a resident
 
 
+#: The kinds a person may follow in public (a tracking code; Open311, which also follows the
+#: town's policy): every kind but mediation, a private dispute.
+PUBLIC_KINDS = tuple(k.value for k in CaseKind if k != CaseKind.mediation)
+
+
 class State(StrEnum):
     received = "received"  # 受理
     dispatched = "dispatched"  # 派单
@@ -61,18 +66,3 @@ class ExtensionStatus(StrEnum):
     pending = "pending"
     approved = "approved"
     denied = "denied"
-
-
-class Role(StrEnum):
-    admin = "admin"
-    leader = "leader"
-    duty_officer = "duty_officer"
-    dispatcher = "dispatcher"
-    handler = "handler"
-    community_staff = "community_staff"
-    grid_worker = "grid_worker"
-    resident = "resident"
-
-
-#: Everyone who works for the town: every role but the resident.
-STAFF_ROLES = frozenset(Role) - {Role.resident}

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
-from townops.cases.enums import CaseKind, Role
+from townops.access.actor import Actor, Role
+from townops.cases.enums import CaseKind
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
 from townops.errors import Forbidden, RateLimited

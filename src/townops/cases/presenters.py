@@ -7,17 +7,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townops.access.actor import Actor
 from townops.access.contact import ContactView
-from townops.auth.actor import Actor
 from townops.cases.access import CaseFacts, actions_for, case_contact
-from townops.cases.deadlines import is_overdue, time_left
-from townops.cases.enums import CLOCK_STATES, Role
+from townops.cases.enums import CLOCK_STATES
 from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.cases.schemas import CaseOut, EventOut, ExtensionOut, Requester, SummonsOut
 from townops.categories.service import CategoryInfo, find_category
-from townops.dispatch.models import RoutingDecision
-from townops.dispatch.schemas import RoutingOut
-from townops.media.presenters import present_case_photos
+from townops.deadlines import is_overdue, time_left
 from townops.timeutil import utcnow
 from townops.towns.profile import TownProfile
 
@@ -41,11 +38,11 @@ def present_case(
     session: Session | None = None,
     now: datetime | None = None,
     category: CategoryInfo | None = None,
-    routing: RoutingDecision | None = None,
     facts: CaseFacts | None = None,
 ) -> CaseOut:
-    """The case as ``actor`` may see it. With ``session`` the details (summonses,
-    extensions, photos) are loaded; a list passes the page's ``facts``
+    """The case as the engine holds it, as ``actor`` may see it (what the domains attach to
+    it, routing and photos, is :mod:`townops.casefile`'s). With ``session`` the details
+    (summonses, extensions) are loaded; a list passes the page's ``facts``
     (:func:`townops.cases.access.load_facts`) instead, so it offers the same actions."""
     now = now or utcnow()
     running = case.state in _CLOCK
@@ -98,11 +95,6 @@ def present_case(
         requester=_requester(case, contact),
         allowed_actions=[],
     )
-    if session is not None and routing is None:
-        routing = session.get(RoutingDecision, case.id)
-    if routing is not None and actor.role != Role.resident:
-        notes = {rule.name: rule.note for rule in profile.dispatch.rules if rule.note}
-        out.routing = RoutingOut.of(routing, notes)
     if session is not None:
         cat = category or find_category(session, case.category_code)
         if cat is not None:
@@ -132,7 +124,6 @@ def present_case(
             ),
         )
         out.allowed_actions = actions_for(actor, case, profile, facts=facts, now=now)
-        out.photos = present_case_photos(session, case_id=case.id)
     else:
         # Without the facts, what depends on them is not offered rather than guessed.
         out.allowed_actions = actions_for(actor, case, profile, facts=facts, now=now)

@@ -9,8 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from townops.bounded import MAX_DB_ID, BoundedDatetime, DbId, MediaUrl, NoNul
 from townops.cases.enums import CaseKind, Rating
-from townops.dispatch.schemas import RoutingOut
-from townops.media.schemas import PhotoId, PhotoOut
 
 # Input text is bounded by its column (so SQLite, which stores any length, and PostgreSQL,
 # which refuses past it, answer alike: 422 naming the field) and never holds NUL, which
@@ -67,7 +65,7 @@ class CaseCreate(BaseModel):
         default=True,
         description="false: leave the case in the dispatch queue (suggestions are still made)",
     )
-    photos: list[PhotoId] = Field(
+    photos: list[DbId] = Field(
         default_factory=list,
         max_length=9,
         description="Ids of your photos from POST /api/v1/media/photos (at most 9)",
@@ -97,7 +95,7 @@ class ActionInput(BaseModel):
         default=None, max_length=100, description="whistle: summoned units"
     )
     report_in_hours: int | None = Field(default=None, ge=1, le=720)
-    photos: list[PhotoId] = Field(
+    photos: list[DbId] = Field(
         default_factory=list,
         max_length=9,
         description="resolve: ids of your photos from POST /api/v1/media/photos (at most 9)",
@@ -178,16 +176,10 @@ class CaseOut(BaseModel):
     extension_count: int
     supervision_count: int
     duplicate_of: int | None
-    routing: RoutingOut | None = Field(
-        default=None, description="how automatic dispatch read, placed and routed the case"
-    )
     requester: Requester
     allowed_actions: list[str]
     summonses: list[SummonsOut] = []
     extensions: list[ExtensionOut] = []
-    photos: list[PhotoOut] = Field(
-        default=[], description="report and resolve photos (single-case answers only)"
-    )
 
 
 class CasePage(BaseModel):

@@ -1,7 +1,8 @@
 """Case use cases: create, act, read. Keyword-only, session passed in, no HTTP.
 
-One use case is one transaction owned by the caller (the API or CLI commits); services
-flush so that conflicts surface here as domain errors.
+One use case is one transaction owned by the caller (the API or CLI commits or rolls
+back); services flush so that conflicts surface here as domain errors, and never commit
+or roll back. What the domains do with a case happens through :mod:`townops.cases.events`.
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from townops.access import Reach, scope_of
-from townops.auth.actor import SYSTEM, Actor
+from townops.access.actor import SYSTEM, Actor, Role
 from townops.cases import actions as rules
+from townops.cases import events
 from townops.cases.access import check_may_act, in_hands_of, role_may, visible_cases
-from townops.cases.deadlines import due_at
-from townops.cases.enums import Action, Role, State
+from townops.cases.enums import Action, State
 from townops.cases.intake import check_server_set_fields
 from townops.cases.models import Case, CaseEvent, Extension
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.transitions import allowed_actions, next_state
 from townops.categories.service import get_category
-from townops.dispatch.learning import learn_from_action
+from townops.deadlines import due_at
 from townops.errors import (
     Duplicate,
     Forbidden,
@@ -37,7 +38,6 @@ from townops.errors import (
     StaleVersion,
 )
 from townops.jurisdiction.service import PlaceInfo, locate_point, place
-from townops.media.service import attach_photos
 from townops.timeutil import as_utc, utcnow
 from townops.towns.profile import TownProfile, get_profile
 
@@ -136,7 +136,11 @@ def create_case(
             field="external_id",
             source=data.source,
         ) from exc
-    attach_photos(session, actor=actor, case=case, photo_ids=data.photos, stage="report")
+    events.publish(
+        events.CaseCreated(
+            session=session, now=now, case=case, actor=actor, photos=data.photos, profile=profile
+        )
+    )
     return case
 
 
@@ -231,12 +235,10 @@ def perform_action(
     try:
         _apply(session, case=case, actor=actor, action=action, body=body, now=now, profile=profile)
         session.flush()
-        attach_photos(session, actor=actor, case=case, photo_ids=body.photos, stage="resolve")
-        session.flush()
     except StaleDataError as exc:
-        session.rollback()
-        current = session.scalar(select(Case.version).where(Case.id == case_id)) or 0
-        raise StaleVersion(expected=body.version, actual=current) from exc
+        # The transaction is spoiled; it is the caller's to roll back (one use case, one
+        # transaction, owned by the route or the CLI), so the current version is not read.
+        raise StaleVersion(expected=body.version, actual=None) from exc
     return case
 
 
@@ -249,6 +251,7 @@ def _apply(
     body: ActionInput,
     now: datetime,
     profile: TownProfile,
+    automatic: bool = False,
 ) -> None:
     state = State(case.state)
     target = next_state(state, action)
@@ -258,6 +261,7 @@ def _apply(
         )
     check_may_act(actor, action, case, profile)
     department_before = case.department_code
+    due_before = case.due_at
     outcome = rules.RULES[action](
         rules.ActionContext(
             session=session, case=case, actor=actor, body=body, now=now, profile=profile
@@ -279,15 +283,31 @@ def _apply(
             department_code=department,
         )
     )
-    if action in (Action.dispatch, Action.return_):
-        learn_from_action(
-            session,
-            case=case,
-            action=action,
-            from_state=state,
-            actor=actor,
+    events.publish(
+        events.CaseActed(
+            session=session,
             now=now,
+            case=case,
+            actor=actor,
+            action=action,
+            from_state=state.value,
+            to_state=target.value,
+            photos=body.photos,
+            data=outcome.data,
+            automatic=automatic,
             profile=profile,
+        )
+    )
+    if case.due_at != due_before:
+        events.publish(
+            events.DeadlineMoved(
+                session=session,
+                now=now,
+                case=case,
+                action=action,
+                old_due_at=due_before,
+                new_due_at=case.due_at,
+            )
         )
     if action == Action.resolve:
         _answer_repeats(session, master=case, now=now, profile=profile)
@@ -301,6 +321,7 @@ def _apply(
             body=follow_body,
             now=now,
             profile=profile,
+            automatic=True,
         )
 
 
@@ -324,6 +345,7 @@ def _answer_repeats(session: Session, *, master: Case, now: datetime, profile: T
             body=body,
             now=now,
             profile=profile,
+            automatic=True,
         )
 
 

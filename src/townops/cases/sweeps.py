@@ -21,6 +21,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, CursorResult, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from townops.cases import events
 from townops.cases.enums import CLOCK_STATES, Action
 from townops.cases.models import Case, CaseEvent, Summons
 from townops.db import UTCDateTime
@@ -103,16 +104,36 @@ def sweep_late_report_ins(session: Session, *, now: datetime | None = None) -> i
             )
         )
     session.flush()
+    for summons, _state in late:
+        events.publish(
+            events.ReportInLate(
+                session=session,
+                now=now,
+                case_id=summons.case_id,
+                department_code=summons.department_code,
+            )
+        )
     return len(late)
 
 
 def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
-    """Mark cases whose deadline passed; return how many were newly marked."""
+    """Mark cases whose deadline passed; return how many were newly marked.
+
+    Publishes :class:`~townops.cases.events.CasesOverdue` with their ids when anyone
+    subscribes (the ids are gathered only then: nobody listening costs nothing).
+    """
     now = now or utcnow()
+    listening = events.has_subscribers(events.CasesOverdue)
     if session.get_bind().dialect.name == "postgresql":
         claimed = _claim(now).returning(Case.id, Case.state, Case.department_code).cte("claimed")
-        events = insert(CaseEvent).from_select(_EVENT_COLUMNS, select(*_event_values(now, claimed)))
-        count = select(func.count()).select_from(claimed).add_cte(events.cte("supervised"))
+        supervised = insert(CaseEvent).from_select(
+            _EVENT_COLUMNS, select(*_event_values(now, claimed))
+        )
+        if listening:
+            ids = list(session.scalars(select(claimed.c.id).add_cte(supervised.cte("supervised"))))
+            _announce(session, now, ids)
+            return len(ids)
+        count = select(func.count()).select_from(claimed).add_cte(supervised.cte("supervised"))
         return int(session.scalar(count) or 0)
     cases = Case.__table__
     session.execute(
@@ -120,5 +141,14 @@ def sweep_overdue(session: Session, *, now: datetime | None = None) -> int:
             _EVENT_COLUMNS, select(*_event_values(now, cases)).where(*_newly_overdue(now))
         )
     )
+    # The INSERT holds SQLite's write lock: the set read here is the set claimed below.
+    ids = list(session.scalars(select(Case.id).where(*_newly_overdue(now)))) if listening else []
     result = session.execute(_claim(now))
+    if listening:
+        _announce(session, now, ids)
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def _announce(session: Session, now: datetime, case_ids: list[int]) -> None:
+    if case_ids:
+        events.publish(events.CasesOverdue(session=session, now=now, case_ids=case_ids))

@@ -20,14 +20,13 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townops.api.ratelimit import MissLimiter, TooManyRequests
-from townops.cases.deadlines import is_overdue
-from townops.cases.enums import CLOCK_STATES
+from townops.cases.enums import CLOCK_STATES, PUBLIC_KINDS
 from townops.cases.models import Case
 from townops.cases.service import TOKEN_ALPHABET
 from townops.categories.models import Category
+from townops.deadlines import is_overdue
 from townops.errors import InvalidInput, NotFound
-from townops.open311.service import PUBLIC_KINDS
+from townops.ratelimit import MissLimiter, TooManyRequests
 from townops.timeutil import utcnow
 
 TOKEN_LENGTH = 10
@@ -107,7 +106,7 @@ class LookupLimiter(MissLimiter):
 
     A client past the limit is refused every look-up, found or not, until its oldest miss
     leaves the window: answering hits would tell it when a guess was right. Kept in the
-    process's memory (:mod:`townops.api.ratelimit`: one worker's share of the limit; a
+    process's memory (:mod:`townops.ratelimit`: one worker's share of the limit; a
     restart forgets it), which is enough to make guessing slower than useless. Clients are
     told apart by address: behind a proxy that does not pass the client's own address on,
     all share one limit.

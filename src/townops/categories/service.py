@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townops.cases.deadlines import Deadline
 from townops.categories.models import Category
 from townops.db import database_key
+from townops.deadlines import Deadline
 from townops.errors import InvalidInput
 
 

@@ -10,13 +10,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from townops.auth.actor import SYSTEM
+from townops.access.actor import SYSTEM
 from townops.cli.common import DbOpt, console, engine_for, settings_with, transaction
 from townops.cli.kpi import print_wide
 from townops.cli.systemic import parse_moment
-from townops.sensing.alarms import AlarmFilters, list_alarms
+from townops.sensing.alarms.lifecycle import AlarmFilters, list_alarms
+from townops.sensing.alarms.sweep import sweep_offline
 from townops.sensing.models import Alarm
-from townops.sensing.sweep import sweep_offline
 from townops.timeutil import SHANGHAI, utcnow
 
 alarms_app = typer.Typer(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from townops.db import make_engine, make_session_factory, session_scope
 from townops.errors import DomainError
 from townops.settings import Settings, get_settings
-from townops.towns.loader import default_town_dir, validate_town
+from townops.townfiles.loader import default_town_dir, validate_town
 
 DbOpt = Annotated[
     str | None, typer.Option("--database-url", help="Overrides TOWNOPS_DATABASE_URL.")

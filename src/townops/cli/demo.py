@@ -19,27 +19,31 @@ from sqlalchemy.engine import make_url
 
 from townops.auth.sessions import DEMO_MARK
 from townops.cli.common import console, err_console, transaction
+from townops.cli.serve import run_server
 from townops.db import make_engine
 from townops.demo.cast import DEMO_PASSWORD
-from townops.demo.scenario import YEAR, local_midnight, year_days
-from townops.demo.simulate import DEFAULT_CASES, DEFAULT_SEED, DemoParams, simulate_year
-from townops.demo.summary import YearFigures, year_figures
-from townops.sensing.demo_devices import (
+from townops.demo.devices import (
     ELDERLY_GAS_ALARMS,
     FIRE_SAFETY_DEVICES,
     PUBLIC_SAFETY_DEVICES,
     register_demo_devices,
 )
-from townops.sensing.mqtt import DEFAULT_BROKER, IngesterThread, IngestOptions
+from townops.demo.scenario import YEAR, local_midnight, year_days
+from townops.demo.simulate import DEFAULT_CASES, DEFAULT_SEED, DemoParams, simulate_year
+from townops.demo.summary import YearFigures, year_figures
+from townops.sensing.ingest.mqtt.broker import DEFAULT_BROKER
+from townops.sensing.ingest.mqtt.options import IngestOptions
+from townops.sensing.ingest.mqtt.workers import IngesterThread
 from townops.sensing.simulator import SimulatorHandle, run_in_background
 from townops.settings import DEFAULT_DB_PATH, get_settings
 from townops.signs.seed_figures import load_seed_figures
 from townops.systemic.service import refresh_systemic_issues
-from townops.towns.loader import default_town_dir, load_town
+from townops.systemic.settings import SystemicSettings
+from townops.townfiles.loader import default_town_dir, load_town
+from townops.townfiles.schema import Town
+from townops.townfiles.sync import install_town
 from townops.towns.models import InstanceSetting
 from townops.towns.profile import get_profile
-from townops.towns.schema import Town
-from townops.towns.sync import install_town
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 # DEMO_MARK is written into the demo database, so a later `townops demo` knows it may replace
@@ -110,7 +114,7 @@ def demo(
     with transaction(engine) as session:
         figures = year_figures(session)
         # 举一反三 as the duty officer would see it on the last day of the year.
-        window = get_profile(session).dispatch.systemic
+        window = get_profile(session).config(SystemicSettings)
         systemic = refresh_systemic_issues(
             session, now=local_midnight(date(YEAR + 1, 1, 1)), settings=window
         )
@@ -135,11 +139,8 @@ def demo(
         return
     console.print(_logins_table(town))
     live = _start_devices(database_url, broker, device_rate) if live_devices else None
-    # Imported here: townops.cli.main imports this module to register the command.
-    from townops.cli.main import _run_server
-
     try:
-        _run_server(database_url, host=host, port=port)
+        run_server(database_url, host=host, port=port)
     finally:
         if live is not None:
             live.stop()

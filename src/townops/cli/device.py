@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from townops.auth.actor import SYSTEM
+from townops.access.actor import SYSTEM
 from townops.cli.common import (
     DbOpt,
     DryRunOpt,
@@ -26,14 +26,23 @@ from townops.cli.common import (
 )
 from townops.cli.import_cmd import error_table, progress_bar
 from townops.cli.kpi import print_wide
-from townops.errors import InvalidInput
-from townops.sensing.demo_devices import (
+from townops.demo.devices import (
     DEMO_DEVICE_SEED,
     counts_by_network,
     demo_device_rows,
     write_demo_file,
 )
-from townops.sensing.kpi import (
+from townops.errors import InvalidInput
+from townops.sensing.config import SensingConfig
+from townops.sensing.devices.registry import (
+    DeviceFilters,
+    get_device_for,
+    import_devices,
+    is_online,
+    list_devices,
+    open_alarm_count,
+)
+from townops.sensing.kpi.service import (
     COLUMNS,
     GROUPING_NAMES,
     SensingGrouping,
@@ -43,17 +52,9 @@ from townops.sensing.kpi import (
     write_kpi_xlsx,
 )
 from townops.sensing.models import Device
-from townops.sensing.registry import (
-    DeviceFilters,
-    get_device_for,
-    import_devices,
-    is_online,
-    list_devices,
-    open_alarm_count,
-)
 from townops.tabular import ImportReport
 from townops.timeutil import utcnow
-from townops.towns.loader import default_town_dir, load_town
+from townops.townfiles.loader import default_town_dir, load_town
 from townops.towns.profile import get_profile
 
 device_app = typer.Typer(help="Sensing devices (一网感知): registry, history, KPIs.")
@@ -140,7 +141,7 @@ def list_command(
     engine = engine_for(settings_with(database_url))
     now = utcnow()
     with transaction(engine) as session:
-        config = get_profile(session).sensing
+        config = get_profile(session).config(SensingConfig)
         filters = DeviceFilters(
             type=type, jurisdiction=jurisdiction, network=network, online=online, q=q
         )
@@ -170,7 +171,7 @@ def show(device_id: str, database_url: DbOpt = None) -> None:
     now = utcnow()
     with transaction(engine) as session:
         device, state = get_device_for(session, actor=SYSTEM, device_id=device_id)
-        config = get_profile(session).sensing
+        config = get_profile(session).config(SensingConfig)
         kind = config.device_type(device.type)
         table = Table(show_header=False, title=f"设备 {device.device_id}")
         table.add_column("field")
@@ -226,11 +227,11 @@ def compact(
     database_url: DbOpt = None,
 ) -> None:
     """Roll up readings older than the raw retention (count/min/max/mean) and delete them."""
-    from townops.sensing.telemetry import compact_readings
+    from townops.sensing.devices.telemetry import compact_readings
 
     engine = engine_for(settings_with(database_url))
     with transaction(engine) as session:
-        telemetry = get_profile(session).sensing.telemetry
+        telemetry = get_profile(session).config(SensingConfig).telemetry
         days = raw_days or telemetry.raw_days
         seconds = bucket_seconds or telemetry.rollup_seconds
         with _devices_progress() as bar:

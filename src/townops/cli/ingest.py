@@ -8,16 +8,12 @@ import typer
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from townops import domains
 from townops.cli.common import DbOpt, console, engine_for, err_console, settings_with
 from townops.errors import DomainError
-from townops.sensing.mqtt import (
-    DEFAULT_BROKER,
-    SHARE_GROUP,
-    IngestOptions,
-    configure_logging,
-    retire_worker,
-    run_workers,
-)
+from townops.sensing.ingest.mqtt.broker import DEFAULT_BROKER
+from townops.sensing.ingest.mqtt.options import SHARE_GROUP, IngestOptions
+from townops.sensing.ingest.mqtt.workers import configure_logging, retire_worker, run_workers
 from townops.towns.profile import get_profile
 
 ingest_app = typer.Typer(help="Take in device readings (一网感知).", no_args_is_help=True)
@@ -110,7 +106,7 @@ def ingest_mqtt(
     )
     ids = ", ".join(options.client_id(town, first_index + i) for i in range(workers))
     console.print(f"ingesting {broker} → {url} as {ids}; Ctrl-C to stop", highlight=False)
-    run_workers(options, workers, first_index=first_index)
+    run_workers(options, workers, first_index=first_index, initializer=domains.install)
 
 
 @ingest_app.command("retire")

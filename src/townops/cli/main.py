@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
-from sqlalchemy import Engine
 
-from townops.app import create_app
+from townops import domains
+from townops.access.actor import Role
 from townops.auth.service import create_api_key, create_user
-from townops.auth.sessions import secret_key_problem
 from townops.auth.users import activate_user, deactivate_user, update_user
-from townops.cases.enums import Role
 from townops.cli import alarms as cli_alarms
 from townops.cli import classifier as cli_classifier
 from townops.cli import demo as cli_demo
@@ -40,10 +36,10 @@ from townops.cli.common import (
     town_dir,
     transaction,
 )
+from townops.cli.serve import require_secret_key, run_server
 from townops.migrate import upgrade
-from townops.settings import Settings
-from townops.towns.loader import load_town, validate_town
-from townops.towns.sync import install_town
+from townops.townfiles.loader import load_town, validate_town
+from townops.townfiles.sync import install_town
 
 app = typer.Typer(help="townops: one case engine for a town (一网统管).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -51,6 +47,15 @@ config_app = typer.Typer(help="Town configuration.", no_args_is_help=True)
 town_app = typer.Typer(help="Load a town into the database.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys: Open311 clients, device ingestion.", no_args_is_help=True)
+
+
+@app.callback()
+def _compose() -> None:
+    # Every command that touches cases (the workers, imports, the demo) needs the domains
+    # subscribed to the case engine's events.
+    domains.install()
+
+
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(town_app, name="town")
@@ -126,27 +131,7 @@ def serve(
     engine = engine_for(settings)
     require_secret_key(settings, engine)
     install_town(engine, load_town(path), with_demo_users=False)
-    _run_server(settings.database_url, host=host, port=port, workers=workers)
-
-
-def require_secret_key(settings: Settings, engine: Engine) -> None:
-    """Exit with the reason if a server may not start without TOWNOPS_SECRET_KEY."""
-    problem = secret_key_problem(settings, engine)
-    if problem is not None:
-        err_console.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
-        raise typer.Exit(code=1)
-
-
-def _run_server(database_url: str, *, host: str, port: int, workers: int = 1) -> None:
-    settings = settings_with(database_url)
-    require_secret_key(settings, engine_for(settings))
-    console.print(f"serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
-        return
-    # Worker processes import townops.asgi and read their settings from the environment.
-    os.environ["TOWNOPS_DATABASE_URL"] = database_url
-    uvicorn.run("townops.asgi:app", host=host, port=port, workers=workers, log_level="warning")
+    run_server(settings.database_url, host=host, port=port, workers=workers)
 
 
 @user_app.command("create")
@@ -246,7 +231,12 @@ def api_key_create(
 ) -> None:
     """Create an API key and print it (it is shown only once): an Open311 key, or with
     ``--purpose ingest`` a key bound to the devices it may post readings for."""
-    from townops.sensing.keys import PURPOSES, create_ingest_key, read_device_ids, unregistered
+    from townops.sensing.devices.keys import (
+        PURPOSES,
+        create_ingest_key,
+        read_device_ids,
+        unregistered,
+    )
 
     if purpose not in PURPOSES:
         err_console.print(f"--purpose must be one of {', '.join(PURPOSES)}")

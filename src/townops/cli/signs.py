@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from townops.auth.actor import SYSTEM
+from townops.access.actor import SYSTEM
 from townops.cli.common import DbOpt, console, engine_for, err_console, settings_with, transaction
 from townops.cli.kpi import print_wide
 from townops.signs.config import SIGNS_FILE, SignsConfigError, read_signs_file
@@ -26,7 +26,7 @@ from townops.signs.service import compute_signs, compute_signs_by_level, signs_c
 from townops.signs.values import SignValue
 from townops.signs.warnings import format_value, raise_warnings
 from townops.tabular import ImportReport, read_sheet
-from townops.towns.loader import TownConfigError, default_town_dir, load_town
+from townops.townfiles.loader import TownConfigError, default_town_dir, load_town
 
 signs_app = typer.Typer(help="Vital signs (动态体征).", no_args_is_help=True)
 

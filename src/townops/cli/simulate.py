@@ -10,7 +10,7 @@ import typer
 
 from townops.cli.common import DbOpt, console, engine_for, err_console, settings_with
 from townops.errors import DomainError
-from townops.sensing.mqtt import DEFAULT_BROKER
+from townops.sensing.ingest.mqtt.broker import DEFAULT_BROKER
 from townops.sensing.simulator import SimReport, Simulator, publish_readings, simulator_for
 
 simulate_app = typer.Typer(help="Simulators.", no_args_is_help=True)

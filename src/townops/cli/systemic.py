@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from townops.auth.actor import SYSTEM
+from townops.access.actor import SYSTEM
 from townops.cli.common import DbOpt, console, engine_for, err_console, settings_with, transaction
 from townops.cli.kpi import print_wide
 from townops.errors import InvalidInput
@@ -76,7 +76,9 @@ def refresh(
     moment = parse_moment(now, end_of_day=True) if now else utcnow()
     engine = engine_for(settings_with(database_url))
     with transaction(engine) as session:
-        settings = _settings(get_profile(session).dispatch.systemic, window_weeks=window_weeks)
+        settings = _settings(
+            get_profile(session).config(SystemicSettings), window_weeks=window_weeks
+        )
         report = refresh_systemic_issues(session, now=moment, settings=settings)
     console.print(
         f"{report.found} systemic issue(s) found: {report.new} new, {report.updated} updated, "

@@ -13,8 +13,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from townops.cases.deadlines import WorkingCalendar
 from townops.cases.enums import Rating
+from townops.deadlines import WorkingCalendar
 from townops.timeutil import SHANGHAI
 
 RETURN_RATE = 0.032  # of the categories with an alternate department (~3 % of all)

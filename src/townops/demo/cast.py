@@ -11,10 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor, Role
 from townops.auth.models import User
 from townops.auth.service import actor_for, create_user
-from townops.cases.enums import Role
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
 

@@ -21,7 +21,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor
 from townops.cases.enums import Action, State
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput

@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from typing import Any
 
-from townops.cases.deadlines import WorkingCalendar
 from townops.cases.enums import CaseKind
 from townops.cases.schemas import CaseCreate
+from townops.deadlines import WorkingCalendar
 from townops.demo import texts
 from townops.timeutil import SHANGHAI
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor
 from townops.cases.enums import Action, State
 from townops.cases.service import create_case
 from townops.categories.models import Category

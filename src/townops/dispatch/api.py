@@ -13,20 +13,21 @@ from townops.cases.access import TOWN_WIDE_ROLES, load_facts, require_role, visi
 from townops.cases.enums import State
 from townops.cases.models import Case
 from townops.cases.presenters import present_case
-from townops.cases.schemas import CaseOut
 from townops.dispatch import service
 from townops.dispatch.models import RoutingDecision, TrainingExample
+from townops.dispatch.presenters import with_routing
+from townops.dispatch.schemas import RoutedCaseOut
 
 router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
 
 
-@router.get("/queue", response_model=list[CaseOut])
+@router.get("/queue", response_model=list[RoutedCaseOut])
 def dispatch_queue(
     session: SessionDep,
     actor: ActorDep,
     profile: ProfileDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[CaseOut]:
+) -> list[RoutedCaseOut]:
     """Cases waiting for a dispatcher (received or returned), most urgent deadline first,
     each with the routing decision and its suggestions."""
     require_role(actor, TOWN_WIDE_ROLES, "use the dispatch queue")
@@ -42,7 +43,12 @@ def dispatch_queue(
     ).all()
     facts = load_facts(session, [case.id for case, _ in rows])
     return [
-        present_case(case, actor=actor, profile=profile, routing=decision, facts=facts[case.id])
+        with_routing(
+            present_case(case, actor=actor, profile=profile, facts=facts[case.id]),
+            decision,
+            actor=actor,
+            profile=profile,
+        )
         for case, decision in rows
     ]
 

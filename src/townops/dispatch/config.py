@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from townops.systemic.settings import SystemicSettings
+from townops.towns.sections import Reference, town_section
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -59,6 +60,7 @@ class DuplicateSettings(_Model):
     )
 
 
+@town_section("dispatch")
 class DispatchConfig(_Model):
     auto_dispatch: bool = Field(
         default=False, description="dispatch without a person when confident (else suggest only)"
@@ -93,6 +95,29 @@ class DispatchConfig(_Model):
             if twice:
                 raise ValueError(f"label {label}: categories listed twice: {', '.join(twice)}")
         return self
+
+    def references(self) -> list[Reference]:
+        """Every category, department and place dispatch.yaml names: the town loader checks
+        each exists."""
+        refs = [Reference(("thresholds", code), "category", code) for code in self.thresholds]
+        for label, codes in self.labels.items():
+            refs += [Reference(("labels", label, i), "category", c) for i, c in enumerate(codes)]
+        refs += [
+            Reference(("placeless_categories", i), "category", code)
+            for i, code in enumerate(self.placeless_categories)
+        ]
+        for r, rule in enumerate(self.rules):
+            refs += [
+                Reference(("rules", r, "categories", i), "category", code)
+                for i, code in enumerate(rule.categories)
+            ]
+            refs += [
+                Reference(("rules", r, "places", i), "jurisdiction", code)
+                for i, code in enumerate(rule.places)
+            ]
+            if rule.department is not None:
+                refs.append(Reference(("rules", r, "department"), "department", rule.department))
+        return refs
 
     def threshold_for(self, category: str) -> float:
         return self.thresholds.get(category, self.default_threshold)

@@ -15,9 +15,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor
 from townops.cases.enums import Action, State
 from townops.cases.models import Case
+from townops.dispatch.config import DispatchConfig
 from townops.dispatch.models import RoutingDecision, TrainingExample
 from townops.timeutil import as_utc
 from townops.towns.profile import TownProfile
@@ -33,7 +34,8 @@ def learn_from_action(
     now: datetime,
     profile: TownProfile,
 ) -> None:
-    """Called by the case engine after a dispatch or a return has been applied."""
+    """After a dispatch or a return has been applied (subscribed to the engine's
+    :class:`~townops.cases.events.CaseActed` in :mod:`townops.dispatch.subscribers`)."""
     # No autoflush: the case's versioned UPDATE must go out in the engine's own flush,
     # where a stale version becomes a 409.
     with session.no_autoflush:
@@ -51,7 +53,7 @@ def learn_from_action(
             TrainingExample(
                 case_id=case.id,
                 text=case.content,
-                label=profile.dispatch.label_of(case.category_code) or "",
+                label=profile.config(DispatchConfig).label_of(case.category_code) or "",
                 category_code=case.category_code,
                 source=_source(case, decision, from_state),
                 created_by=actor.username,

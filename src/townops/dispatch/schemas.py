@@ -1,4 +1,4 @@
-"""How a routing decision is shown on a case (``CaseOut.routing``)."""
+"""How a routing decision is shown on a case (``RoutedCaseOut.routing``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from townops.cases.schemas import CaseOut
 from townops.dispatch.models import RoutingDecision
 from townops.dispatch.reasons import SCORES_KEY, reason_of
 
@@ -77,3 +78,11 @@ class RoutingOut(BaseModel):
             decided_at=decision.decided_at,
             corrected_at=decision.corrected_at,
         )
+
+
+class RoutedCaseOut(CaseOut):
+    """A case with how automatic dispatch routed it (the dispatch queue, the case file)."""
+
+    routing: RoutingOut | None = Field(
+        default=None, description="how automatic dispatch read, placed and routed the case"
+    )

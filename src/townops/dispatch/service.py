@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import SYSTEM, Actor
+from townops.access.actor import SYSTEM, Actor
 from townops.cases import service as cases
 from townops.cases.enums import Action
 from townops.cases.models import Case
@@ -291,7 +291,7 @@ def route_case(
     profile: TownProfile,
 ) -> RoutingDecision:
     """Place, de-duplicate and route a case that was just created; record the decision."""
-    config = profile.dispatch
+    config = profile.config(DispatchConfig)
     finding = find_place(session, case=case, data=data)
     category = all_categories(session)[case.category_code]
     threshold = config.threshold_for(case.category_code)
@@ -391,7 +391,7 @@ def receive_case(
         session,
         text=data.content,
         given_category=data.category,
-        config=profile.dispatch,
+        config=profile.config(DispatchConfig),
         scorer=scorer,
     )
     case = cases.create_case(
@@ -411,7 +411,7 @@ def preview(
     scorer: LabelScorer | None = None,
 ) -> dict[str, Any]:
     """What routing would make of a request, without creating anything."""
-    config = profile.dispatch
+    config = profile.config(DispatchConfig)
     reading = read_request(
         session, text=content, given_category=category, config=config, scorer=scorer
     )

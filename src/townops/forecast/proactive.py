@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor
 from townops.cases.access import TOWN_WIDE_ROLES, require_role, visible_cases
 from townops.cases.models import Case
 from townops.db import database_key

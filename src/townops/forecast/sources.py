@@ -30,11 +30,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor
 from townops.cases.access import visible_cases
-from townops.cases.deadlines import WorkingCalendar
 from townops.cases.models import Case
 from townops.categories.models import Category
+from townops.deadlines import WorkingCalendar
 from townops.errors import InvalidInput
 from townops.jurisdiction.models import Jurisdiction
 from townops.towns.profile import get_profile

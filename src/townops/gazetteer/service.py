@@ -39,11 +39,12 @@ from sqlalchemy.orm import Session
 
 from townops.db import database_key
 from townops.errors import InvalidInput
+from townops.gazetteer.config import DEFAULT_MIN_CONFIDENCE, GazetteerSettings
 from townops.gazetteer.models import GazetteerEntry
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import PlaceInfo, find_place, locate_point
 from townops.towns.models import TownRecord
-from townops.towns.schema import DEFAULT_MIN_CONFIDENCE
+from townops.towns.profile import get_profile
 
 __all__ = [
     "LocateResult",
@@ -304,11 +305,9 @@ def _distinct(forms: list[_Form]) -> list[_Form]:
 
 
 def _min_confidence(session: Session) -> float:
-    record = session.scalars(select(TownRecord)).first()
-    settings = (record.profile or {}).get("gazetteer") if record is not None else None
-    if isinstance(settings, dict) and "min_confidence" in settings:
-        return float(settings["min_confidence"])
-    return DEFAULT_MIN_CONFIDENCE
+    if session.scalars(select(TownRecord.code)).first() is None:
+        return DEFAULT_MIN_CONFIDENCE
+    return get_profile(session).config(GazetteerSettings).min_confidence
 
 
 def _build_index(session: Session) -> _Index:

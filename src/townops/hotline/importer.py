@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import SYSTEM, Actor
+from townops.access.actor import SYSTEM, Actor
 from townops.cases.enums import CaseKind
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from townops.kpi.figures import GROUPING_NAMES, Figure, Unit
 from townops.kpi.service import KpiReport
-from townops.reports.workbook import WRAP, XLSX_MEDIA_TYPE, Book, Sheet
+from townops.workbook import WRAP, XLSX_MEDIA_TYPE, Book, Sheet
 
 __all__ = ["XLSX_MEDIA_TYPE", "build_workbook", "default_filename", "write_xlsx", "xlsx_bytes"]
 

@@ -91,9 +91,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import True_
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor, Role
 from townops.cases.access import visible_cases
-from townops.cases.enums import Action, Rating, Role
+from townops.cases.enums import Action, Rating
 from townops.cases.models import Case, CaseEvent
 from townops.categories.models import Category
 from townops.dispatch.models import RoutingDecision

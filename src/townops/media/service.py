@@ -21,7 +21,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from sqlalchemy import CursorResult, and_, delete, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor
 from townops.auth.models import AuditEntry
 from townops.auth.service import signing_key
 from townops.cases.access import visible_cases
@@ -362,7 +362,10 @@ def url_secret(session: Session) -> str:
     cache_key = f"{database_key(session)}|{configured is not None}"
     secret = _URL_SECRETS.get(cache_key)
     if secret is None:
-        token_key = signing_key(session, configured=configured)
+        # In a session of its own: finding the key may generate and commit it, and the
+        # caller's transaction is the caller's.
+        with Session(bind=session.get_bind()) as own:
+            token_key = signing_key(own, configured=configured)
         secret = hmac.new(token_key.encode(), b"townops-photo-url", hashlib.sha256).hexdigest()
         _URL_SECRETS[cache_key] = secret
     return secret

@@ -9,7 +9,7 @@ Routes are thin: one service call each, see :mod:`townops.open311.service`.
 Anonymous look-ups (a request by id, a token) are limited per client address: each id or
 token that finds no public request is a miss, and past ``LOOKUP_MAX_MISSES`` misses in
 ``LOOKUP_WINDOW`` seconds every look-up from that address is answered 429 (with
-``Retry-After``) until the oldest miss leaves the window (:mod:`townops.api.ratelimit`).
+``Retry-After``) until the oldest miss leaves the window (:mod:`townops.ratelimit`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from townops.api.deps import SessionDep
-from townops.api.ratelimit import MissLimiter
+from townops.api.errors import register_error_format
 from townops.cases import idempotency
 from townops.errors import DomainError, NotFound
 from townops.open311 import service
@@ -34,9 +34,13 @@ from townops.open311.formats import (
     respond_object,
 )
 from townops.open311.schemas import parse_request_query
+from townops.ratelimit import MissLimiter
 
 PREFIX = "/open311/v2"
 router = APIRouter(prefix=PREFIX, tags=["open311"])
+# Every error under /open311/ (the request-size guard's, the schemas', a domain error's)
+# answers in GeoReport v2's error list, not in the native format.
+register_error_format("/open311/", open311_error_response)
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 

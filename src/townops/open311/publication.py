@@ -2,9 +2,9 @@
 
 GET /requests, GET /requests/{id} and GET /tokens/{token} need no key, so whatever they
 answer is published to the world. The town decides what is public in ``town.yaml``
-(``open311.public``, :class:`townops.towns.schema.Open311Public`, reached through
-``TownProfile.public``): by default only what Open311 clients filed, plus the sources and
-categories it marks public. Three things are never public whatever it says: a resident's
+(``open311.public``, :class:`townops.open311.config.Open311Public`, read with
+``profile.config(Open311Public)``): by default only what Open311 clients filed, plus the
+sources and categories it marks public. Three things are never public whatever it says: a resident's
 own request (filed in the web app, so it has a requesting user), mediation cases (private
 disputes) and device alarms in a home (a household's gas alarm names the household).
 
@@ -23,7 +23,7 @@ from townops.access.masking import mask_text, public_address
 from townops.bounded import is_safe_media_url
 from townops.cases.enums import CaseKind
 from townops.cases.models import Case
-from townops.towns.schema import PRIVATE_SOURCES, Open311Public
+from townops.open311.config import PRIVATE_SOURCES, Open311Public
 
 __all__ = [
     "is_public",

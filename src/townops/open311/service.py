@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import Actor
+from townops.access.actor import Actor, Role
 from townops.auth.models import ApiKey
 from townops.auth.service import check_api_key
 from townops.cases import idempotency
-from townops.cases.enums import CaseKind, Role, State
+from townops.cases.enums import CaseKind, State
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
 from townops.categories.models import Category
@@ -34,6 +34,7 @@ from townops.dispatch.service import receive_case
 from townops.errors import DomainError, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import find_place
+from townops.open311.config import Open311Public
 from townops.open311.formats import Locale
 from townops.open311.publication import (
     is_safe_media_url,
@@ -52,9 +53,6 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ["text/xml", "application/json"]
 MAX_RESULTS = 1000  # the spec's largest answer to GET /requests
 SOURCE = "open311"
-# The kinds public tracking (townops.cases.tracking) follows; Open311 follows the town's
-# policy (TownProfile.public), which never includes mediation either.
-PUBLIC_KINDS = tuple(k.value for k in CaseKind if k != CaseKind.mediation)
 
 _STATE_NOTES: dict[str, tuple[str, str]] = {
     State.received: ("已受理，等待派单", "Received, waiting to be dispatched"),
@@ -297,7 +295,7 @@ def find_requests(
     session: Session, *, query: RequestQuery, now: datetime | None = None
 ) -> list[Case]:
     """Public cases matching the query, newest first, at most 1000."""
-    stmt = select(Case).where(public_condition(get_profile(session).public))
+    stmt = select(Case).where(public_condition(get_profile(session).config(Open311Public)))
     if query.ids is not None:
         stmt = stmt.where(Case.id.in_(query.ids))
     else:
@@ -320,7 +318,7 @@ def get_request(session: Session, *, service_request_id: str) -> Case:
     case = None
     wanted = service_request_id.strip()
     if wanted.isascii() and wanted.isdigit() and int(wanted) <= MAX_REQUEST_ID:
-        public = public_condition(get_profile(session).public)
+        public = public_condition(get_profile(session).config(Open311Public))
         case = session.scalars(select(Case).where(Case.id == int(wanted), public)).first()
     if case is None:
         raise NotFound(f"service_request_id '{service_request_id[:40]}' not found")
@@ -330,7 +328,7 @@ def get_request(session: Session, *, service_request_id: str) -> Case:
 def request_for_token(session: Session, *, token: str) -> dict[str, Any]:
     """The id of the public case with this tracking code (查询码); others are "not found"."""
     # Tracking codes are issued in capitals; people type them in any case.
-    public = public_condition(get_profile(session).public)
+    public = public_condition(get_profile(session).config(Open311Public))
     case = session.scalars(
         select(Case).where(Case.token == token.strip().upper()[:64], public)
     ).first()
@@ -371,7 +369,7 @@ def _names(session: Session, cases: Sequence[Case], locale: Locale) -> _Names:
         operations_centre=centre,
         tz=town_zone(profile),
         locale=locale,
-        coordinate_decimals=profile.public.coordinate_decimals,
+        coordinate_decimals=profile.config(Open311Public).coordinate_decimals,
     )
 
 

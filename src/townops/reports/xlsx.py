@@ -28,8 +28,8 @@ from townops.reports.health_check import (
     HealthCheckReport,
     IndicatorRow,
 )
-from townops.reports.workbook import HEADER_FONT, WRAP, Book, Sheet
 from townops.signs.values import Status
+from townops.workbook import HEADER_FONT, WRAP, Book, Sheet
 
 SUMMARY_SHEET = "总览 Summary"
 INDICATORS_SHEET = "指标 Indicators"

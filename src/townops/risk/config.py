@@ -15,6 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from townops.towns.sections import town_section
+
+RISK_FILE = "risk.yaml"
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Weight = Annotated[float, Field(ge=0, le=100)]
@@ -139,6 +143,7 @@ class Levels(_Model):
         return "medium" if score >= self.medium_from else "low"
 
 
+@town_section("risk")
 class RiskConfig(_Model):
     factors: Factors
     levels: Levels = Field(default_factory=Levels)

@@ -45,18 +45,17 @@ from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from townops.access import Reach, scope_of
-from townops.auth.actor import Actor
+from townops.access.actor import STAFF_ROLES, Actor
 from townops.cases.access import require_role
-from townops.cases.enums import STAFF_ROLES
 from townops.cases.models import Case
 from townops.errors import DomainError, InvalidInput
 from townops.jurisdiction.models import Jurisdiction
-from townops.risk.config import MAP_LEVELS, RiskConfig
+from townops.risk.config import MAP_LEVELS, RISK_FILE, RiskConfig
 from townops.risk.scoring import DECIMALS, Contribution, contributions
+from townops.sensing.config import SensingConfig
+from townops.sensing.devices.registry import online_condition
 from townops.sensing.models import ALARM_STATES, Alarm, Device, DeviceState
-from townops.sensing.registry import online_condition
 from townops.timeutil import as_utc, utcnow
-from townops.towns.loader import RISK_FILE
 from townops.towns.profile import get_profile
 
 #: Everyone who works for the town sees the map; residents do not.
@@ -94,10 +93,10 @@ class RiskMap:
 
 def risk_config(session: Session) -> RiskConfig:
     """The town's settings (risk.yaml, carried in the town profile)."""
-    raw = get_profile(session).raw.get("risk")
-    if raw is None:
+    profile = get_profile(session)
+    if not profile.has_config(RiskConfig):
         raise DomainError(f"no risk map is configured: the town has no {RISK_FILE}")
-    return RiskConfig.model_validate(raw)
+    return profile.config(RiskConfig)
 
 
 # --------------------------------------------------------------------------- the map
@@ -347,7 +346,7 @@ def _device_rows(
     counted_for_coverage = ~in_home
     if coverage_types:
         counted_for_coverage = and_(counted_for_coverage, Device.type.in_(coverage_types))
-    online = online_condition(session, get_profile(session).sensing, at)
+    online = online_condition(session, get_profile(session).config(SensingConfig), at)
     # Never heard from: no state row, and the online condition is NULL rather than false.
     offline = or_(DeviceState.device_id.is_(None), not_(online))
     stmt = (

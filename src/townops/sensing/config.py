@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from townops.towns.sections import Reference, town_section
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Severity = Literal["info", "warning", "critical"]
@@ -160,6 +162,7 @@ class IngestSettings(_Model):
     max_future_skew_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
 
 
+@town_section("sensing")
 class SensingConfig(_Model):
     online: OnlineSettings = Field(default_factory=OnlineSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
@@ -194,6 +197,23 @@ class SensingConfig(_Model):
                 if rule_id not in ids:
                     raise ValueError(f"route '{route.name}': unknown rule '{rule_id}'")
         return self
+
+    def references(self) -> list[Reference]:
+        """The category and department each alarm → case route names: the town loader
+        checks each exists."""
+        refs = []
+        for r, route in enumerate(self.cases.routes):
+            owner = f"route {route.name!r}"
+            refs.append(
+                Reference(("cases", "routes", r, "category"), "category", route.category, owner)
+            )
+            if route.department is not None:
+                refs.append(
+                    Reference(
+                        ("cases", "routes", r, "department"), "department", route.department, owner
+                    )
+                )
+        return refs
 
     def device_type(self, code: str) -> DeviceType | None:
         return next((t for t in self.device_types if t.code == code), None)

@@ -42,9 +42,9 @@ from sqlalchemy.orm import Session
 
 from townops.db import make_engine
 from townops.sensing.config import SensingConfig
-from townops.sensing.messages import readings_topic
+from townops.sensing.ingest.messages import readings_topic
+from townops.sensing.ingest.mqtt.broker import BackoffClient, BrokerAddress, connect_client
 from townops.sensing.models import Device, DeviceState
-from townops.sensing.mqtt import BackoffClient, BrokerAddress, connect_client
 from townops.towns.profile import get_profile
 
 logger = logging.getLogger("townops.simulate")
@@ -539,13 +539,13 @@ def simulator_for(
         profile = get_profile(session)
         devices = [] if synthetic_per_type else load_devices(session)
     if synthetic_per_type:
-        devices = synthetic_devices(profile.sensing, synthetic_per_type)
+        devices = synthetic_devices(profile.config(SensingConfig), synthetic_per_type)
     if limit is not None:
         devices = devices[:limit]
     return Simulator(
         devices,
         town=profile.code,
-        config=profile.sensing,
+        config=profile.config(SensingConfig),
         faults=faults,
         alarms_per_minute=alarms_per_minute,
         seed=seed,

@@ -43,6 +43,7 @@ from pydantic import (
 from townops.cases.enums import CaseKind, Rating, State
 from townops.errors import DomainError
 from townops.signs.values import Direction
+from townops.towns.sections import town_section
 
 SIGNS_FILE = "vital_signs.yaml"
 
@@ -403,6 +404,7 @@ class SeedSpec(_Strict):
     title_en: Name
 
 
+@town_section("signs")
 class SignsConfig(_Strict):
     dimensions: Annotated[list[DimensionSpec], Field(min_length=1)]
     seeds: list[SeedSpec] = Field(default_factory=list)

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from townops.reports.workbook import XLSX_MEDIA_TYPE, Book, Sheet, csv_cell
 from townops.signs.config import SignsConfig
 from townops.signs.service import UNASSIGNED, LevelSigns, definition_dict
 from townops.signs.values import SignValue
+from townops.workbook import XLSX_MEDIA_TYPE, Book, Sheet, csv_cell
 
 __all__ = ["LONG_HEADER", "XLSX_MEDIA_TYPE", "long_rows", "write_csv", "write_xlsx", "xlsx_bytes"]
 

@@ -41,8 +41,9 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from townops.cases.enums import Action, State
 from townops.cases.models import Case, CaseEvent, Summons
 from townops.dispatch.models import RoutingDecision
+from townops.sensing.config import SensingConfig
+from townops.sensing.devices.registry import online_condition
 from townops.sensing.models import Alarm, Device, DeviceState
-from townops.sensing.registry import online_condition
 from townops.signs.config import Count, Extreme, Measure, Where
 from townops.towns.profile import get_profile
 
@@ -352,7 +353,7 @@ def _devices(
     in_home = or_(Device.household_name != "", Device.household_phone != "")
     wants_online = any(m.where.online is not None for m in members.values())
     online = (
-        online_condition(session, get_profile(session).sensing, window.cutoff)
+        online_condition(session, get_profile(session).config(SensingConfig), window.cutoff)
         if wants_online
         else false()
     )

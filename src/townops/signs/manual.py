@@ -25,10 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townops.access import scope_of
-from townops.auth.actor import Actor
+from townops.access.actor import Actor, Role
 from townops.auth.models import AuditEntry
 from townops.cases.access import require_role
-from townops.cases.enums import Role
 from townops.errors import Forbidden, InvalidInput
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.periods import Period

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import SYSTEM
+from townops.access.actor import SYSTEM
 from townops.signs.manual import import_figures
 from townops.signs.service import signs_config
 from townops.tabular import ImportReport, Sheet

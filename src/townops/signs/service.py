@@ -28,9 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townops.access import scope_of
-from townops.auth.actor import Actor
+from townops.access.actor import STAFF_ROLES, Actor
 from townops.cases.access import require_role
-from townops.cases.enums import STAFF_ROLES
 from townops.errors import DomainError, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.periods import Period
@@ -76,21 +75,12 @@ _EPSILON = 1e-9
 # --------------------------------------------------------------------------- config
 
 
-_configs: dict[int, tuple[TownProfile, SignsConfig]] = {}
-
-
 def signs_config(session: Session) -> SignsConfig:
     """The town's sign definitions (``vital_signs.yaml``, carried in the town profile)."""
     profile = get_profile(session)
-    cached = _configs.get(id(profile))
-    if cached is not None and cached[0] is profile:
-        return cached[1]
-    raw = profile.raw.get("signs")
-    if not raw:
+    if not profile.has_config(SignsConfig):
         raise DomainError(f"this town defines no vital signs (its {SIGNS_FILE} is missing)")
-    config = SignsConfig.model_validate(raw)
-    _configs[id(profile)] = (profile, config)
-    return config
+    return profile.config(SignsConfig)
 
 
 # --------------------------------------------------------------------------- the tree

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townops.auth.actor import SYSTEM
+from townops.access.actor import SYSTEM
 from townops.cases.enums import Action, CaseKind
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.service import create_case, perform_action

@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/v1/systemic-issues", tags=["systemic issues"])
 
 async def systemic_settings(profile: ProfileDep) -> SystemicSettings:
     """The town's detection settings (``systemic:`` in ``dispatch.yaml``)."""
-    return profile.dispatch.systemic
+    return profile.config(SystemicSettings)
 
 
 SettingsDep = Annotated[SystemicSettings, Depends(systemic_settings)]

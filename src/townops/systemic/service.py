@@ -21,9 +21,9 @@ from sqlalchemy import ColumnElement, Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from townops.access import scope_of
-from townops.auth.actor import SYSTEM, Actor
+from townops.access.actor import SYSTEM, Actor, Role
 from townops.cases.access import require_role, role_may
-from townops.cases.enums import Action, CaseKind, Role
+from townops.cases.enums import Action, CaseKind
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
 from townops.cases.service import create_case

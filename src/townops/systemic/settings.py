@@ -1,6 +1,7 @@
 """What counts as a systemic issue (举一反三): the detector's settings.
 
-A town sets them under ``systemic:`` in ``dispatch.yaml``; kept free of the detector's
+A town sets them under ``systemic:`` in ``dispatch.yaml`` (town section
+``dispatch.systemic``: ``profile.config(SystemicSettings)``); kept free of the detector's
 imports so the town schema can validate them cheaply.
 """
 
@@ -10,7 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from townops.towns.sections import town_section
 
+
+@town_section("dispatch.systemic")
 class SystemicSettings(BaseModel):
     """What counts as a systemic issue. Defaults suit a town's 12345 flow."""
 

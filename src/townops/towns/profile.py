@@ -1,25 +1,28 @@
 """The town's runtime profile: calendar, defaults, role permissions, Open311 identity.
 
-Read from the ``town`` table (written by :func:`townops.towns.sync.sync_town`) and cached per
-database, because every case action needs it.
+Read from the ``town`` table (written by :func:`townops.townfiles.sync.sync_town`) and cached
+per database, because every case action needs it. Each domain reads its own configuration
+from it with :meth:`TownProfile.config` (see :mod:`townops.towns.sections`); the profile
+itself knows no domain.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townops.cases.deadlines import WorkingCalendar
 from townops.db import database_key
-from townops.dispatch.config import DispatchConfig
+from townops.deadlines import WorkingCalendar
 from townops.errors import DomainError
-from townops.sensing.config import SensingConfig
 from townops.towns.models import TownRecord
-from townops.towns.schema import Open311Public
+from townops.towns.sections import read_section, section_value
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,30 @@ class TownProfile:
     calendar: WorkingCalendar
     raw: dict[str, Any] = field(repr=False)
     levels: tuple[str, ...] = ("town", "community", "micro_grid", "building")
-    dispatch: DispatchConfig = field(default_factory=DispatchConfig, repr=False)
-    sensing: SensingConfig = field(default_factory=SensingConfig, repr=False)
-    public: Open311Public = field(default_factory=Open311Public, repr=False)
-    """``open311.public`` of town.yaml: what anonymous Open311 reads may publish."""
+    # Each section asked of config(), validated once per profile (a profile is replaced,
+    # not changed, when the town is synced again).
+    _configs: dict[type[BaseModel], BaseModel] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def config(self, model: type[M]) -> M:
+        """The town's configuration section ``model`` (declared with
+        :func:`townops.towns.sections.town_section`), validated from :attr:`raw` once.
+
+        A section the town's files leave out has ``model``'s defaults. Raises
+        :class:`townops.towns.sections.NotATownSection` for a model no domain declared.
+        """
+        cached = self._configs.get(model)
+        if isinstance(cached, model):
+            return cached
+        value = read_section(self.raw, model)
+        self._configs[model] = value
+        return value
+
+    def has_config(self, model: type[BaseModel]) -> bool:
+        """Whether the town's files give section ``model`` at all (an optional file such as
+        ``risk.yaml`` may be absent: :meth:`config` then gives the model's defaults)."""
+        return section_value(self.raw, model) is not None
 
     def role(self, name: str) -> RoleSpec:
         spec = self.roles.get(name)
@@ -86,9 +109,6 @@ class TownProfile:
             ),
             raw=raw,
             levels=tuple(raw.get("levels") or ("town", "community", "micro_grid", "building")),
-            dispatch=DispatchConfig.model_validate(raw.get("dispatch") or {}),
-            sensing=SensingConfig.model_validate(raw.get("sensing") or {}),
-            public=Open311Public.model_validate(raw.get("open311", {}).get("public") or {}),
         )
 
 

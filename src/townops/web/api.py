@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from townops.access.actor import Actor
 from townops.api.deps import ActorDep, SessionDep, SettingsDep, TokenKeyDep, oauth2_scheme
-from townops.auth.actor import Actor
 from townops.auth.sessions import actor_from_claims, decode_claims
 from townops.categories.models import Category
 from townops.errors import Unauthenticated

@@ -19,7 +19,7 @@ nothing from the writers (no NOTIFY in every code path that adds a case event, n
 trigger), and an idle poll costs two index lookups. docs/web.md has the figures.
 
 Scope: every item passes :func:`townops.cases.access.visible_cases` or
-:func:`townops.sensing.alarms.visible_alarms` for the viewer, in SQL, before it is sent.
+:func:`townops.sensing.alarms.lifecycle.visible_alarms` for the viewer, in SQL, before it is sent.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
+from townops.access.actor import Actor
 from townops.access.masking import mask_text
-from townops.auth.actor import Actor
 from townops.auth.service import issue_token
 from townops.auth.sessions import decode_claims
 from townops.cases.access import visible_cases
@@ -45,7 +45,8 @@ from townops.cases.enums import Action
 from townops.cases.models import Case, CaseEvent
 from townops.categories.models import Category
 from townops.jurisdiction.models import Jurisdiction
-from townops.sensing.alarms import visible_alarms
+from townops.sensing.alarms.lifecycle import visible_alarms
+from townops.sensing.config import SensingConfig
 from townops.sensing.models import OPEN_ALARM_STATES, Alarm
 from townops.towns.profile import TownProfile
 
@@ -216,7 +217,7 @@ def _alarm_items(
     stmt = stmt.order_by(Alarm.id.desc()).limit(newest) if newest else stmt.order_by(Alarm.id)
     items = []
     for alarm, name_zh, name_en in session.execute(stmt):
-        spec = profile.sensing.device_type(alarm.device_type)
+        spec = profile.config(SensingConfig).device_type(alarm.device_type)
         at = alarm.closed_at if closing and alarm.closed_at else alarm.raised_at
         action = alarm.state if closing else "raised"
         items.append(

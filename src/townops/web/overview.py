@@ -46,16 +46,17 @@ from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from townops.access import Reach, scope_of
-from townops.auth.actor import Actor
+from townops.access.actor import Actor, Role
 from townops.cases.access import TOWN_WIDE_ROLES, require_role, visible_cases
-from townops.cases.enums import Action, Rating, Role
+from townops.cases.enums import Action, Rating
 from townops.cases.models import Case, CaseEvent
 from townops.categories.models import Category
 from townops.errors import Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
-from townops.sensing.alarms import visible_alarms
+from townops.sensing.alarms.lifecycle import visible_alarms
+from townops.sensing.config import SensingConfig
+from townops.sensing.devices.registry import online_condition, visible_by_path
 from townops.sensing.models import OPEN_ALARM_STATES, Alarm, Device, DeviceState
-from townops.sensing.registry import online_condition, visible_by_path
 from townops.timeutil import utcnow
 from townops.towns.profile import TownProfile, get_profile
 from townops.web.live import FeedItem, recent_feed
@@ -445,7 +446,7 @@ def _top_categories(
 def _devices(
     session: Session, view: Actor, profile: TownProfile, clock: datetime
 ) -> tuple[int, int]:
-    online = case((online_condition(session, profile.sensing, clock), 1), else_=0)
+    online = case((online_condition(session, profile.config(SensingConfig), clock), 1), else_=0)
     row = session.execute(
         select(func.count(), func.coalesce(func.sum(online), 0))
         .select_from(Device)

@@ -1,0 +1,46 @@
+"""Present a case file: the engine's presenter, then routing and photos."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from townops.access.actor import Actor
+from townops.casefile.schemas import CaseFileOut
+from townops.cases.models import Case
+from townops.cases.presenters import present_case
+from townops.categories.service import CategoryInfo
+from townops.dispatch.models import RoutingDecision
+from townops.dispatch.presenters import load_routing, routing_out
+from townops.media.presenters import present_case_photos
+from townops.towns.profile import TownProfile
+
+
+def present_case_file(
+    case: Case,
+    session: Session,
+    *,
+    actor: Actor,
+    profile: TownProfile,
+    details: bool = True,
+    category: CategoryInfo | None = None,
+    routing: RoutingDecision | None = None,
+    photos: bool = True,
+) -> CaseFileOut:
+    """The case as ``actor`` may see it, with its routing and photos.
+
+    ``details``: load summonses and extensions (a case just filed has none: the create
+    route skips the queries and passes the ``category`` and ``routing`` it has in hand).
+    """
+    base = present_case(
+        case,
+        actor=actor,
+        profile=profile,
+        session=session if details else None,
+        category=category,
+    )
+    decision = routing if routing is not None else load_routing(session, case.id)
+    return CaseFileOut.model_construct(
+        **dict(base),
+        routing=routing_out(decision, actor=actor, profile=profile),
+        photos=present_case_photos(session, case_id=case.id) if photos else [],
+    )

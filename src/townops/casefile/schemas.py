@@ -1,0 +1,14 @@
+"""The case file's output: a routed case with its photos."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from townops.dispatch.schemas import RoutedCaseOut
+from townops.media.schemas import PhotoOut
+
+
+class CaseFileOut(RoutedCaseOut):
+    photos: list[PhotoOut] = Field(
+        default=[], description="report and resolve photos (single-case answers only)"
+    )
