@@ -18,7 +18,6 @@ from townops.cases.intake import check_filing_limit
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.categories.service import find_category
-from townops.dispatch.models import RoutingDecision
 from townops.dispatch.service import receive_case
 from townops.errors import InvalidInput
 from townops.timeutil import utcnow
@@ -82,7 +81,6 @@ def create_case(
         profile=profile,
         details=False,
         category=find_category(session, case.category_code),
-        routing=session.get(RoutingDecision, case.id),  # in the identity map: no query
         photos=bool(body.photos),
     )
     return _json(out, 201)

@@ -10,7 +10,7 @@ from townops.cases.models import Case
 from townops.cases.presenters import present_case
 from townops.categories.service import CategoryInfo
 from townops.dispatch.models import RoutingDecision
-from townops.dispatch.presenters import load_routing, routing_out
+from townops.dispatch.presenters import routing_out
 from townops.media.presenters import present_case_photos
 from townops.towns.profile import TownProfile
 
@@ -23,13 +23,13 @@ def present_case_file(
     profile: TownProfile,
     details: bool = True,
     category: CategoryInfo | None = None,
-    routing: RoutingDecision | None = None,
     photos: bool = True,
 ) -> CaseFileOut:
     """The case as ``actor`` may see it, with its routing and photos.
 
     ``details``: load summonses and extensions (a case just filed has none: the create
-    route skips the queries and passes the ``category`` and ``routing`` it has in hand).
+    route skips the queries and passes the ``category`` it has in hand). The routing
+    decision is read by primary key: just after filing it is in the identity map.
     """
     base = present_case(
         case,
@@ -38,7 +38,7 @@ def present_case_file(
         session=session if details else None,
         category=category,
     )
-    decision = routing if routing is not None else load_routing(session, case.id)
+    decision = session.get(RoutingDecision, case.id)
     return CaseFileOut.model_construct(
         **dict(base),
         routing=routing_out(decision, actor=actor, profile=profile),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from townops.access.actor import Actor, Role
 from townops.cases.schemas import CaseOut
 from townops.dispatch.config import DispatchConfig
@@ -21,10 +19,6 @@ def routing_out(
         return None
     notes = {rule.name: rule.note for rule in profile.config(DispatchConfig).rules if rule.note}
     return RoutingOut.of(decision, notes)
-
-
-def load_routing(session: Session, case_id: int) -> RoutingDecision | None:
-    return session.get(RoutingDecision, case_id)
 
 
 def with_routing(
