@@ -31,8 +31,8 @@ from townops.cases.service import CaseFilters, list_cases_for
 from townops.cases.sweeps import sweep_overdue
 from townops.categories.models import Category
 from townops.jurisdiction.models import Jurisdiction
-from townops.kpi.periods import Period, month_period
 from townops.kpi.service import Grouping, compute_kpis, year_period
+from townops.periods import Period, month_period
 
 YEAR_START = datetime(2021, 12, 31, 16, tzinfo=UTC)  # 2022-01-01 00:00 Asia/Shanghai
 OPEN = [s.value for s in OPEN_STATES]

@@ -1,6 +1,7 @@
 """The drawing of the layers (docs/architecture.md) and the import contracts
-(.importlinter, checked by ``lint-imports``) say the same thing, and every package of
-townops is placed in exactly one layer."""
+(.importlinter, checked by ``lint-imports``) say the same thing, every package of
+townops is placed in exactly one layer, and every domain is protected: other domains
+import its package, never its modules."""
 
 from __future__ import annotations
 
@@ -22,10 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = Path(townops.__file__).parent
 
 
-def _contract_layers() -> list[set[str]]:
+def _contracts() -> configparser.ConfigParser:
     config = configparser.ConfigParser()
     config.read(ROOT / ".importlinter", encoding="utf-8")
-    raw = config["importlinter:contract:layers"]["layers"]
+    return config
+
+
+def _names(raw: str) -> set[str]:
+    """An import-linter list option (one per line, or comma-separated), without townops."""
+    return {name.removeprefix("townops.") for name in re.split(r"[\s,]+", raw) if name}
+
+
+def _contract_layers() -> list[set[str]]:
+    raw = _contracts()["importlinter:contract:layers"]["layers"]
     layers = []
     for line in raw.strip().splitlines():
         names = re.split(r"\s*[:|]\s*", line.strip())
@@ -69,3 +79,25 @@ def test_the_case_engine_is_below_every_domain() -> None:
     assert domains < engine
     for name in ("dispatch", "media", "open311", "sensing", "signs", "casefile"):
         assert any(name in layer for layer in layers[:engine])
+
+
+def test_every_domain_is_used_by_other_domains_only_through_its_package() -> None:
+    """Each package of the domains layer has a ``protected`` contract: its modules are
+    imported only by itself and by the layers above the domains, so another domain
+    imports what its ``__init__`` re-exports. A new domain cannot be added without one."""
+    layers = _contract_layers()
+    at = next(i for i, layer in enumerate(layers) if "dispatch" in layer)
+    above = set().union(*layers[:at])
+    config = _contracts()
+    protected: dict[str, set[str]] = {}
+    for section in config.sections():
+        contract = config[section]
+        if contract.get("type") != "protected":
+            continue
+        assert contract.get("as_packages", "true").lower() == "true", section
+        for module in _names(contract["protected_modules"]):
+            protected[module] = _names(contract["allowed_importers"])
+    lacking = sorted(d for d in layers[at] if f"{d}.*" not in protected)
+    assert lacking == [], f"domains without a protected contract: {lacking}"
+    for domain in layers[at]:
+        assert protected[f"{domain}.*"] == {domain} | above, domain

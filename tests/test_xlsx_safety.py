@@ -34,9 +34,9 @@ from townops.cli.device import device_app
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.export import xlsx_bytes as kpi_xlsx_bytes
 from townops.kpi.figures import Grouping
-from townops.kpi.periods import parse_period
 from townops.kpi.service import build_report
 from townops.organization.models import Department
+from townops.periods import parse_period
 from townops.reports.health_check import build_health_check
 from townops.reports.xlsx import xlsx_bytes as health_check_xlsx_bytes
 from townops.sensing.devices.registry import import_devices

@@ -16,6 +16,7 @@ from townops.api.jurisdictions import router as jurisdiction_router
 from townops.api.limits import install_request_limits
 from townops.assessment.api import router as assessment_router
 from townops.casefile.api import router as casefile_router
+from townops.cases.api import kinds_router as case_kinds_router
 from townops.cases.api import router as cases_router
 from townops.cases.tracking_api import router as tracking_router
 from townops.db import make_engine, make_session_factory
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         auth_router,
         casefile_router,
         cases_router,
+        case_kinds_router,
         categories_router,
         devices_router,
         dispatch_router,

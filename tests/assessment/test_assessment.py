@@ -48,8 +48,8 @@ from townops.cases.models import Case
 from townops.cli.report import report_app
 from townops.errors import Forbidden, InvalidInput
 from townops.kpi.figures import Grouping
-from townops.kpi.periods import month_period
 from townops.kpi.service import compute_kpis
+from townops.periods import month_period
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NANXIN, HUAGAO = "310115121020", "310115121006"

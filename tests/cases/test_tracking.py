@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from tests.factories import FakeClock
 from tests.helpers import NANXIN, act, ok
 from townops.access.actor import SYSTEM
-from townops.cases.enums import CaseKind
 from townops.cases.schemas import CaseCreate
 from townops.cases.service import create_case
 from townops.cases.tracking import LookupLimiter, normalize_code
@@ -155,7 +154,7 @@ def test_an_unknown_code_is_404_and_a_malformed_one_422(client: TestClient) -> N
 
 
 def test_mediation_cases_are_not_tracked(client: TestClient, session: Session) -> None:
-    data = CaseCreate(category="street_vending", content="邻里纠纷", kind=CaseKind.mediation)
+    data = CaseCreate(category="street_vending", content="邻里纠纷", kind="mediation")
     case = create_case(session, actor=SYSTEM, data=data)
     session.commit()
     assert tracked(client, case.token, 404)["error"]["code"] == "not_found"
@@ -222,7 +221,7 @@ def test_nothing_a_case_holds_about_a_person_or_a_place_reaches_the_public_view(
         actor=SYSTEM,
         data=CaseCreate(
             category="iot_gas_alarm_home",
-            kind=CaseKind.iot_alarm,
+            kind="iot_alarm",
             source="iot",
             content="【物联告警】燃气浓度超限",
             address="高行镇华高庭园4号楼503室",

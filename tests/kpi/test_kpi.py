@@ -45,8 +45,8 @@ from townops.cases.models import Case
 from townops.cli.main import app as cli_app
 from townops.errors import InvalidInput
 from townops.kpi.figures import Grouping
-from townops.kpi.periods import Period, month_period, parse_period, range_period, year_period
 from townops.kpi.service import KpiRow, compute_kpis, median_by_window
+from townops.periods import Period, month_period, parse_period, range_period, year_period
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NANXIN = "310115121020"  # 南新居委会

@@ -18,7 +18,7 @@ from tests.factories import make_api_key
 from tests.helpers import error_of
 from townops.access.actor import SYSTEM
 from townops.auth.service import create_api_key
-from townops.cases.enums import Action, CaseKind, Rating
+from townops.cases.enums import Action, Rating
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.service import create_case, get_case_for, perform_action
 from townops.categories.models import Category
@@ -384,7 +384,7 @@ def test_mediation_cases_are_not_published(
 ) -> None:
     # Even from a source the policy publishes, a mediation is never public.
     data = CaseCreate(
-        category=category.code, content="邻里纠纷", kind=CaseKind.mediation, source="open311"
+        category=category.code, content="邻里纠纷", kind="mediation", source="open311"
     )
     case = create_case(session, actor=SYSTEM, data=data)
     session.commit()

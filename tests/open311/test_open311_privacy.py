@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from tests.factories import FakeClock, file_case, make_api_key
 from tests.helpers import NANXIN, error_of, ok
-from townops.cases.enums import CaseKind
 from townops.cases.models import Case
 from townops.open311 import service as open311_service
 from townops.open311.config import Open311Public
@@ -128,23 +127,21 @@ def probe_cases(
         system_case(
             session,
             category=PRIVATE_CATEGORY,
-            kind=CaseKind.hotline,
+            kind="hotline",
             source="12345",
             content=f"HOTLINE1 楼上漏水 {PHONES[1]}",
             address=ROOM_ADDRESS,
         ).id
     )
     private.append(
-        system_case(
-            session, kind=CaseKind.mediation, source="open311", content="MEDIATION1 邻里纠纷"
-        ).id
+        system_case(session, kind="mediation", source="open311", content="MEDIATION1 邻里纠纷").id
     )
     # A gas alarm in an elderly person's home names the household.
     private.append(
         system_case(
             session,
             category="iot_gas_alarm_home",
-            kind=CaseKind.iot_alarm,
+            kind="iot_alarm",
             source="iot",
             content="IOTHOME1 燃气告警",
             address=ROOM_ADDRESS,
@@ -175,7 +172,7 @@ def probe_cases(
     public.append(
         system_case(
             session,
-            kind=CaseKind.hotline,
+            kind="hotline",
             source="12345",
             content=f"HOTLINE2 东靖路路面塌陷，回电 {PHONES[5]} 或 {PHONES[6]}",
             address="东靖路1200弄3号501室",
@@ -278,7 +275,7 @@ def test_by_default_only_what_open311_clients_filed_is_public(
 ) -> None:
     with_policy(monkeypatch, session)  # Open311Public() : the default
     filed = system_case(session, source="open311")
-    street = system_case(session, kind=CaseKind.hotline, source="12345")
+    street = system_case(session, kind="hotline", source="12345")
     assert client.get(f"{V2}/requests/{filed.id}.json").status_code == 200
     assert client.get(f"{V2}/requests/{street.id}.json").status_code == 404
 
@@ -287,13 +284,11 @@ def test_a_town_may_publish_a_source_but_never_a_home_alarm(
     monkeypatch: pytest.MonkeyPatch, client: TestClient, session: Session
 ) -> None:
     with_policy(monkeypatch, session, sources=["open311", "iot"])
-    manhole = system_case(
-        session, category="iot_manhole_cover", kind=CaseKind.iot_alarm, source="iot"
-    )
+    manhole = system_case(session, category="iot_manhole_cover", kind="iot_alarm", source="iot")
     home = system_case(
         session,
         category="iot_gas_alarm_home",
-        kind=CaseKind.iot_alarm,
+        kind="iot_alarm",
         source="iot",
         requester_phone=PHONES[0],
     )
@@ -308,7 +303,7 @@ def test_kinds_outside_the_policy_are_not_public(
 ) -> None:
     with_policy(monkeypatch, session, kinds=["request"], categories=[PUBLIC_CATEGORY])
     request = system_case(session, source="12345")
-    hotline = system_case(session, kind=CaseKind.hotline, source="12345")
+    hotline = system_case(session, kind="hotline", source="12345")
     assert client.get(f"{V2}/requests/{request.id}.json").status_code == 200
     assert client.get(f"{V2}/requests/{hotline.id}.json").status_code == 404
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.helpers import NANXIN, ok
 from townops.access.actor import Actor
 from townops.errors import Forbidden
-from townops.kpi.periods import range_period
+from townops.periods import range_period
 from townops.sensing.devices.registry import import_devices
 from townops.sensing.kpi.api import router
 from townops.sensing.kpi.service import SensingGrouping, SensingKpiRow, sensing_kpis

@@ -38,12 +38,12 @@ from sqlalchemy.orm import Session
 
 from tests import factories
 from townops.access.actor import SYSTEM
-from townops.cases.enums import Action, CaseKind
+from townops.cases.enums import Action
 from townops.cases.models import Case
 from townops.errors import Forbidden, InvalidInput, NotFound
 from townops.kpi.figures import Grouping
-from townops.kpi.periods import month_period
 from townops.kpi.service import compute_kpis
+from townops.periods import month_period
 from townops.sensing.models import Alarm, Device, DeviceState
 from townops.signs.config import (
     SIGNS_FILE,
@@ -99,7 +99,7 @@ class _Town(factories.Town):
     """tests/factories.py's Town, every step taken by the system: hotline cases saying 测试."""
 
     def __init__(self, session: Session) -> None:
-        super().__init__(session, receiver=SYSTEM, kind=CaseKind.hotline, content="测试")
+        super().__init__(session, receiver=SYSTEM, kind="hotline", content="测试")
 
     def handle(self, case: Case, department: str, start: datetime) -> None:
         self.act(
@@ -128,7 +128,7 @@ def build_story(session: Session) -> Story:
     d = cases["D"] = town.receive("sanitation", TOWN, at(3, 6))
     town.handle(d, "environment_office", at(3, 6))
     town.finish(d, at(3, 7, 10), "satisfied")
-    cases["E"] = town.receive("street_vending", None, at(3, 7), kind=CaseKind.patrol)
+    cases["E"] = town.receive("street_vending", None, at(3, 7), kind="patrol")
     g = cases["G"] = town.receive("house_leak", NANXIN_G1, at(3, 10))
     town.handle(g, "housing_office", at(3, 10))
     cases["F"] = town.receive("house_leak", NANXIN_G1, at(4, 2))

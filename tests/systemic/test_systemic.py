@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 from tests.factories import DEMO_PASSWORD, file_case
 from townops.access.actor import Actor, Role
 from townops.auth.service import create_user
-from townops.cases.enums import CaseKind
 from townops.cases.models import Case
 from townops.cli.main import app as main_app
 from townops.db import make_engine, make_session_factory, session_scope
@@ -371,7 +370,7 @@ def receive(
     return file_case(
         session,
         now=when,
-        kind=CaseKind.hotline,
+        kind="hotline",
         category=category,
         content=text,
         jurisdiction=jurisdiction,
@@ -491,7 +490,7 @@ def test_the_root_case_is_opened_once(
     out, case = open_root_case(
         session, actor=actor("duty"), issue_id=issue.id, note="请房管办牵头", now=NOW
     )
-    assert case.kind == CaseKind.patrol and case.category_code == LIFT
+    assert case.kind == "patrol" and case.category_code == LIFT
     assert case.jurisdiction_code == NANXIN_G1
     for member in lift_cases:
         assert f"#{member.id}" in case.content

@@ -38,8 +38,8 @@ from townops.cases.models import Case
 from townops.errors import Forbidden, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.figures import Grouping
-from townops.kpi.periods import range_period
 from townops.kpi.service import KpiRow, compute_kpis
+from townops.periods import range_period
 from townops.sensing.models import Alarm, Device
 from townops.towns.profile import get_profile
 from townops.web import api as web_api

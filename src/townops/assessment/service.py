@@ -41,16 +41,15 @@ from townops.cases.access import require_role
 from townops.cases.models import Case
 from townops.errors import DomainError, Forbidden, InvalidInput
 from townops.jurisdiction.models import Jurisdiction
-from townops.kpi.figures import Grouping, return_rate_basis
-from townops.kpi.periods import (
+from townops.kpi import Grouping, KpiRow, PeriodOut, compute_kpis, return_rate_basis
+from townops.organization.models import Department
+from townops.periods import (
     Period,
     month_period,
     parse_period,
     quarter_period,
     year_period,
 )
-from townops.kpi.service import KpiRow, PeriodOut, compute_kpis
-from townops.organization.models import Department
 from townops.timeutil import as_utc, utcnow
 from townops.towns.profile import get_profile
 

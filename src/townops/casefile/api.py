@@ -18,7 +18,7 @@ from townops.cases.intake import check_filing_limit
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.categories.service import find_category
-from townops.dispatch.service import receive_case
+from townops.dispatch import receive_case
 from townops.errors import InvalidInput
 from townops.timeutil import utcnow
 

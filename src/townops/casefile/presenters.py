@@ -9,9 +9,8 @@ from townops.casefile.schemas import CaseFileOut
 from townops.cases.models import Case
 from townops.cases.presenters import present_case
 from townops.categories.service import CategoryInfo
-from townops.dispatch.models import RoutingDecision
-from townops.dispatch.presenters import routing_out
-from townops.media.presenters import present_case_photos
+from townops.dispatch import RoutingDecision, routing_out
+from townops.media import present_case_photos
 from townops.towns.profile import TownProfile
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from townops.dispatch.schemas import RoutedCaseOut
-from townops.media.schemas import PhotoOut
+from townops.dispatch import RoutedCaseOut
+from townops.media import PhotoOut
 
 
 class CaseFileOut(RoutedCaseOut):

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from townops.access import TOWN_WIDE_ROLES, Owner, contact_view, owns, scope_of
 from townops.access.actor import Actor, Role
 from townops.access.contact import ContactView, owned_where
-from townops.cases.enums import Action, CaseKind, ExtensionStatus, State
+from townops.cases.enums import Action, ExtensionStatus, State
+from townops.cases.kinds import kind_rule
 from townops.cases.models import Case, Extension, Summons
 from townops.cases.transitions import allowed_actions
 from townops.errors import Forbidden
@@ -74,10 +75,15 @@ def case_contact(actor: Actor, case: Case, profile: TownProfile) -> ContactView:
         actor,
         profile.roles,
         owner_of(case),
-        # A device alarm in a home names the household to call: whoever must go there
-        # (e.g. the community's staff for a gas alarm of an elderly person) needs it.
-        owner_must_call=case.kind == CaseKind.iot_alarm,
+        # A case about a home (a device alarm) names the household to call: whoever must go
+        # there (e.g. the community's staff for a gas alarm of an elderly person) needs it.
+        owner_must_call=_about_a_household(case),
     )
+
+
+def _about_a_household(case: Case) -> bool:
+    rule = kind_rule(case.kind)
+    return rule is not None and rule.household
 
 
 def in_hands_of(actor: Actor) -> ColumnElement[bool]:

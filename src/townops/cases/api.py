@@ -11,12 +11,15 @@ from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep
 from townops.api.params import BoundedDatetime, DbId, PageNumber
 from townops.cases import service
 from townops.cases.access import case_contact, load_facts
-from townops.cases.enums import CaseKind, ExtensionStatus, State
+from townops.cases.enums import ExtensionStatus, State
+from townops.cases.intake import kinds_filed_by
+from townops.cases.kinds import case_kinds, kind_rule
 from townops.cases.presenters import present_case, present_event
-from townops.cases.schemas import CasePage, EventOut
+from townops.cases.schemas import CaseKindOut, CasePage, EventOut
 from townops.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+kinds_router = APIRouter(prefix="/api/v1/case-kinds", tags=["cases"])
 
 
 @router.get("", response_model=CasePage)
@@ -26,7 +29,7 @@ def list_cases(
     profile: ProfileDep,
     settings: SettingsDep,
     state: Annotated[list[State] | None, Query()] = None,
-    kind: CaseKind | None = None,
+    kind: Annotated[str | None, Query(max_length=20)] = None,
     category: str | None = None,
     department: str | None = None,
     jurisdiction: str | None = None,
@@ -49,9 +52,11 @@ def list_cases(
 ) -> CasePage:
     if page_size > settings.page_size_max:
         raise InvalidInput(f"page_size may be at most {settings.page_size_max}", field="page_size")
+    if kind is not None and kind_rule(kind) is None:
+        raise InvalidInput(f"unknown case kind {kind!r}", field="kind")
     filters = service.CaseFilters(
         state=[s.value for s in state] if state else None,
-        kind=kind.value if kind else None,
+        kind=kind,
         category=category,
         department=department,
         jurisdiction=jurisdiction,
@@ -85,4 +90,20 @@ def get_history(
     return [
         present_event(e, contact)
         for e in service.case_history(session, actor=actor, case_id=case_id)
+    ]
+
+
+@kinds_router.get("", response_model=list[CaseKindOut])
+def list_case_kinds(actor: ActorDep) -> list[CaseKindOut]:
+    """Every kind of case, its names, and whether you may file one by hand."""
+    yours = set(kinds_filed_by(actor.role)) if not actor.is_system else set()
+    return [
+        CaseKindOut(
+            name=rule.name,
+            label_zh=rule.label_zh,
+            label_en=rule.label_en,
+            public=rule.public,
+            you_may_file=rule.name in yours,
+        )
+        for rule in case_kinds()
     ]

@@ -1,21 +1,9 @@
-"""States, actions and ratings of the one case engine (names from the glossary)."""
+"""States, actions and ratings of the one case engine (names from the glossary). Case kinds
+are a registry, not an enum: :mod:`townops.cases.kinds`."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-
-class CaseKind(StrEnum):
-    hotline = "hotline"  # 12345 热线工单
-    iot_alarm = "iot_alarm"  # 物联告警
-    patrol = "patrol"  # 巡查发现
-    mediation = "mediation"  # 调解
-    request = "request"  # web / Open311 / app request from a resident
-
-
-#: The kinds a person may follow in public (a tracking code; Open311, which also follows the
-#: town's policy): every kind but mediation, a private dispute.
-PUBLIC_KINDS = tuple(k.value for k in CaseKind if k != CaseKind.mediation)
 
 
 class State(StrEnum):

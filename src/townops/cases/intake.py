@@ -2,7 +2,7 @@
 
 ``kind``, ``source``, ``external_id`` and ``received_at`` decide which figures a case
 counts in (a backdated ``received_at`` counts against a department's on-time rate; a
-resident's ``iot_alarm`` or ``mediation`` case is not what it says; a resident holding order
+resident's device alarm or mediation case is not what it says; a resident holding order
 number 20230001 under ``source=hotline`` makes the official import of that order fail).
 They are set by the system (imports, device alarms, warnings: the SYSTEM actor) and by the
 intake desk — the duty officer, the dispatcher and the administrator, who take 12345 calls
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from townops.access.actor import Actor, Role
-from townops.cases.enums import CaseKind
+from townops.cases.kinds import REQUEST, case_kinds, kind_rule
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
 from townops.errors import Forbidden, RateLimited
@@ -27,22 +27,20 @@ from townops.errors import Forbidden, RateLimited
 INTAKE_ROLES = frozenset({Role.admin, Role.duty_officer, Role.dispatcher})
 #: Channels anyone may name: they say how the request came, not which register it is in.
 CLIENT_SOURCES = frozenset({"api", "web"})
-#: The kinds each other role may file. ``iot_alarm`` is opened by townops itself only; a
-#: resident files requests. Staff in the field take calls (hotline), find things on patrol,
-#: and mediate.
-_STAFF_KINDS = frozenset({CaseKind.request, CaseKind.hotline, CaseKind.patrol, CaseKind.mediation})
-KINDS_BY_ROLE: dict[Role, frozenset[CaseKind]] = {
-    Role.resident: frozenset({CaseKind.request}),
-    Role.grid_worker: _STAFF_KINDS,
-    Role.handler: _STAFF_KINDS,
-    Role.leader: _STAFF_KINDS,
-    Role.community_staff: _STAFF_KINDS,
-}
 #: An Open311 client acts with a key, not as a user; its service sets kind and source.
 OPEN311_ACTOR_PREFIX = "open311:"
 OPEN311_SOURCE = "open311"
 
 FILING_WINDOW = timedelta(days=1)
+
+
+def kinds_filed_by(role: Role) -> list[str]:
+    """The kinds ``role`` may file by hand (the intake desk: every kind a person files)."""
+    return sorted(
+        rule.name
+        for rule in case_kinds()
+        if rule.by_person and (role in INTAKE_ROLES or role in rule.filed_by)
+    )
 
 
 def _is_open311_client(actor: Actor) -> bool:
@@ -55,20 +53,19 @@ def check_server_set_fields(actor: Actor, data: CaseCreate) -> None:
         return
     open311 = _is_open311_client(actor)
     if actor.role in INTAKE_ROLES and not open311:
-        if data.kind == CaseKind.iot_alarm:
+        rule = kind_rule(data.kind)
+        if rule is not None and not rule.by_person:
             raise Forbidden(
-                "kind 'iot_alarm' is opened by townops itself (device alarms), not by a person",
+                f"kind '{data.kind}' is opened by townops itself, not by a person",
                 field="kind",
             )
         return
-    allowed_kinds = (
-        frozenset({CaseKind.request}) if open311 else KINDS_BY_ROLE.get(actor.role, frozenset())
-    )
+    allowed_kinds = [REQUEST.name] if open311 else kinds_filed_by(actor.role)
     if data.kind not in allowed_kinds:
         raise Forbidden(
-            f"you may not file a case of kind '{data.kind.value}'",
+            f"you may not file a case of kind '{data.kind}'",
             field="kind",
-            allowed=sorted(k.value for k in allowed_kinds),
+            allowed=allowed_kinds,
         )
     sources = CLIENT_SOURCES | ({OPEN311_SOURCE} if open311 else set())
     if data.source not in sources:

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from townops.bounded import MAX_DB_ID, BoundedDatetime, DbId, MediaUrl, NoNul
-from townops.cases.enums import CaseKind, Rating
+from townops.cases.enums import Rating
+from townops.cases.kinds import REQUEST, KindName
 
 # Input text is bounded by its column (so SQLite, which stores any length, and PostgreSQL,
 # which refuses past it, answer alike: 422 naming the field) and never holds NUL, which
@@ -27,6 +28,16 @@ Code60 = Annotated[str, _column(60), NoNul]  # categories.code
 Code40 = Annotated[str, _column(40), NoNul]  # departments, jurisdictions (communities)
 
 
+class CaseKindOut(BaseModel):
+    """One kind of case (:mod:`townops.cases.kinds`)."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    public: bool = Field(description="may be followed in public (a tracking code, Open311)")
+    you_may_file: bool
+
+
 class CaseCreate(BaseModel):
     """A new case. ``kind``, ``source``, ``external_id`` and ``received_at`` are set by the
     system, imports and the intake desk (duty officer, dispatcher, admin) only: see
@@ -39,7 +50,9 @@ class CaseCreate(BaseModel):
         description="Category code (= Open311 service_code); omit it to let the classifier read it",
     )
     content: Text
-    kind: CaseKind = CaseKind.request
+    kind: KindName = Field(
+        default=REQUEST.name, description="The case's kind (GET /api/v1/case-kinds lists them)"
+    )
     address: Annotated[str, _column(300), NoNul] = ""
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)

@@ -93,7 +93,7 @@ def create_case(
     info = _resolve_place(session, actor=actor, data=data)
     due = due_at(received_at, category.deadline, profile.calendar)
     case = Case(
-        kind=data.kind.value,
+        kind=data.kind,
         source=data.source,
         external_id=data.external_id,
         token=new_tracking_code(),

@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townops.cases.enums import CLOCK_STATES, PUBLIC_KINDS
+from townops.cases.enums import CLOCK_STATES
+from townops.cases.kinds import public_kinds
 from townops.cases.models import Case
 from townops.cases.service import TOKEN_ALPHABET
 from townops.categories.models import Category
@@ -80,7 +81,7 @@ def track(session: Session, *, code: str, now: datetime | None = None) -> TrackO
     row = session.execute(
         select(Case, Category)
         .join(Category, Category.code == Case.category_code)
-        .where(Case.token == token, Case.kind.in_(PUBLIC_KINDS))
+        .where(Case.token == token, Case.kind.in_(public_kinds()))
     ).first()
     if row is None:
         raise NotFound("no request has this tracking code")

@@ -19,8 +19,8 @@ from rich.table import Table
 from townops.cli.common import DbOpt, console, engine_for, settings_with, transaction
 from townops.kpi.export import default_filename, write_xlsx
 from townops.kpi.figures import GROUPING_NAMES, MAIN_FIGURES, Figure, Grouping
-from townops.kpi.periods import parse_period
 from townops.kpi.service import KpiReport, build_report
+from townops.periods import parse_period
 
 
 class OutputFormat(StrEnum):

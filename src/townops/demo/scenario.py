@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from typing import Any
 
-from townops.cases.enums import CaseKind
+from townops.cases.kinds import HOTLINE
 from townops.cases.schemas import CaseCreate
 from townops.deadlines import WorkingCalendar
 from townops.demo import texts
@@ -327,7 +327,7 @@ def case_input(rng: random.Random, arrival: Arrival, spot: Spot, serial: int) ->
     return CaseCreate(
         category=arrival.category,
         content=content.format(**slots),
-        kind=CaseKind.hotline,
+        kind=HOTLINE.name,
         address=address,
         lat=round(spot.lat + rng.uniform(-spot.half_size, spot.half_size), 6),
         lon=round(spot.lon + rng.uniform(-spot.half_size, spot.half_size), 6),

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from townops.cases.enums import Action, ExtensionStatus, Rating, State
 from townops.cases.models import Case, CaseEvent, Extension
 from townops.demo.scenario import YEAR, local_midnight
-from townops.kpi.periods import year_period
 from townops.kpi.service import Grouping, compute_kpis
+from townops.periods import year_period
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from townops.systemic.settings import SystemicSettings
+from townops.systemic import SystemicSettings
 from townops.towns.sections import Reference, town_section
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

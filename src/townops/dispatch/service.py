@@ -55,7 +55,8 @@ class LabelScorer(Protocol):
 def default_scorer() -> LabelScorer:
     """The instance's retrained model (``TOWNOPS_CLASSIFIER_PATH``) or the shipped one;
     ``load_default`` caches it per file and modification time."""
-    from townops.classifier.model import load_default  # heavy: numpy, scipy
+    # Lazy: the classifier package loads its model module (numpy, scipy) on import.
+    from townops.classifier import load_default
 
     return load_default()
 

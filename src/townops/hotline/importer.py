@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from townops.access.actor import SYSTEM, Actor
-from townops.cases.enums import CaseKind
+from townops.cases.kinds import HOTLINE, case_kinds
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
 from townops.cases.service import create_case
@@ -75,7 +75,6 @@ REQUIRED_COLUMNS = ("order_no", "received_at", "category", "content", "address",
 _MAX_LENGTH = {"order_no": 80, "content": 5000, "address": 300, "phone": 40, "name": 100}
 # CaseCreate field -> import field, where the names differ.
 _SCHEMA_FIELDS = {"external_id": "order_no", "requester_phone": "phone", "requester_name": "name"}
-_KINDS = tuple(kind.value for kind in CaseKind)
 
 
 @dataclass(frozen=True)
@@ -203,8 +202,9 @@ class _HotlineCheck(RowCheck):
         self.require("order_no", "缺少工单编号 missing order number")
         self.require("content", "诉求内容为空 empty content")
         self.phone("phone")
-        if self.texts["kind"] and self.texts["kind"] not in _KINDS:
-            self.fail("kind", f"未知类型 unknown kind (one of {', '.join(_KINDS)})")
+        kinds = [rule.name for rule in case_kinds()]
+        if self.texts["kind"] and self.texts["kind"] not in kinds:
+            self.fail("kind", f"未知类型 unknown kind (one of {', '.join(kinds)})")
         self.within_limits(_MAX_LENGTH)
 
 
@@ -222,7 +222,7 @@ def _check_row(
         return row
     try:
         row.data = CaseCreate(
-            kind=CaseKind(texts["kind"] or CaseKind.hotline),
+            kind=texts["kind"] or HOTLINE.name,
             source=SOURCE,
             external_id=row.order_no,
             received_at=received_at,

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Response
 from townops.api.deps import ActorDep, SessionDep
 from townops.kpi.export import XLSX_MEDIA_TYPE, default_filename, xlsx_bytes
 from townops.kpi.figures import Grouping
-from townops.kpi.periods import parse_period
 from townops.kpi.service import KpiReport, build_report
+from townops.periods import parse_period
 
 router = APIRouter(prefix="/api/v1", tags=["kpi"])
 

@@ -63,7 +63,7 @@ Indexes relied on: ``ix_cases_received_at``, ``ix_cases_closed_at``,
 ``ix_cases_open_due_at`` (overdue snapshot), ``ix_case_events_at`` (event figures), and
 the primary keys of cases / departments / jurisdictions / categories for the joins.
 
-Periods are parsed in :mod:`townops.kpi.periods`; names and definitions of the figures,
+Periods are parsed in :mod:`townops.periods`; names and definitions of the figures,
 as shown in every output, live in :mod:`townops.kpi.figures`.
 """
 
@@ -96,11 +96,11 @@ from townops.cases.access import visible_cases
 from townops.cases.enums import Action, Rating
 from townops.cases.models import Case, CaseEvent
 from townops.categories.models import Category
-from townops.dispatch.models import RoutingDecision
+from townops.dispatch import RoutingDecision
 from townops.jurisdiction.models import Jurisdiction
 from townops.kpi.figures import Figure, Grouping, figures_for, return_rate_basis
-from townops.kpi.periods import Period, month_period, parse_period, range_period, year_period
 from townops.organization.models import Department
+from townops.periods import Period, month_period, parse_period, range_period, year_period
 from townops.timeutil import as_utc, utcnow
 from townops.towns.profile import get_profile
 

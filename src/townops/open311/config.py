@@ -1,15 +1,17 @@
 """``open311.public`` of a town's ``town.yaml``: the public-output policy (公开范围).
 
 What anonymous Open311 reads may publish; applied by :mod:`townops.open311.publication`,
-read with ``get_profile(session).config(Open311Public)``. Imports only pydantic and the
-section registry, so the town loader (:mod:`townops.townfiles`) validates it cheaply.
+read with ``get_profile(session).config(Open311Public)``. Imports only pydantic, the
+section registry and the case kinds' registry, so the town loader (:mod:`townops.townfiles`)
+validates it cheaply.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -18,14 +20,13 @@ from pydantic import (
     field_validator,
 )
 
+from townops.cases.kinds import kind_rule, public_kinds
 from townops.towns.sections import Reference, town_section
 
 __all__ = [
     "PRIVATE_SOURCES",
-    "PUBLISHABLE_KINDS",
     "SERVICE_CODE_PATTERN",
     "Open311Public",
-    "PublishableKind",
 ]
 
 #: A category's code, which is also its Open311 ``service_code``.
@@ -36,17 +37,16 @@ ServiceCode = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=SERVICE_CODE_PATTERN)
 ]
 
-PublishableKind = Literal["request", "hotline", "patrol", "iot_alarm"]
-PUBLISHABLE_KINDS: tuple[PublishableKind, ...] = get_args(PublishableKind)
 # Never public, whatever a town writes: a resident's own request filed in the web app.
 PRIVATE_SOURCES = frozenset({"web"})
 
 
-def _no_private_kind(value: object) -> object:
-    if value == "mediation":
-        raise ValueError("mediation cases (private disputes) are never public")
-    if isinstance(value, str) and value not in PUBLISHABLE_KINDS:
-        raise ValueError(f"unknown case kind {value!r} (allowed: {', '.join(PUBLISHABLE_KINDS)})")
+def _publishable_kind(value: str) -> str:
+    rule = kind_rule(value)
+    if rule is not None and not rule.public:
+        raise ValueError(f"{rule.name} cases ({rule.label_zh}) are never public")
+    if rule is None:
+        raise ValueError(f"unknown case kind {value!r} (allowed: {', '.join(public_kinds())})")
     return value
 
 
@@ -78,8 +78,8 @@ class Open311Public(BaseModel):
     """Case sources published whatever their category (default: what Open311 clients filed)."""
     categories: list[ServiceCode] = Field(default_factory=list)
     """Categories published whatever their source (within ``kinds``), e.g. street lights."""
-    kinds: list[Annotated[PublishableKind, BeforeValidator(_no_private_kind)]] = Field(
-        default_factory=lambda: list(PUBLISHABLE_KINDS)
+    kinds: list[Annotated[str, AfterValidator(_publishable_kind)]] = Field(
+        default_factory=lambda: list(public_kinds())
     )
     """The case kinds that may be published at all."""
     coordinate_decimals: Annotated[int, Field(strict=True, ge=0, le=6)] = 3

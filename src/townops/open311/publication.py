@@ -5,8 +5,9 @@ answer is published to the world. The town decides what is public in ``town.yaml
 (``open311.public``, :class:`townops.open311.config.Open311Public`, read with
 ``profile.config(Open311Public)``): by default only what Open311 clients filed, plus the
 sources and categories it marks public. Three things are never public whatever it says: a resident's
-own request (filed in the web app, so it has a requesting user), mediation cases (private
-disputes) and device alarms in a home (a household's gas alarm names the household).
+own request (filed in the web app, so it has a requesting user), a case of a kind that is never
+public (a mediation, a private dispute) and a case about a household (a device alarm in a home
+names the household): the kind's rule says which (:mod:`townops.cases.kinds`).
 
 A case outside the policy is answered exactly like a case that does not exist (404, absent
 from lists), so its existence is not published either. What a public case shows is cut
@@ -21,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, false, not_, or_
 
 from townops.access.masking import mask_text, public_address
 from townops.bounded import is_safe_media_url
-from townops.cases.enums import CaseKind
+from townops.cases.kinds import household_kinds, public_kinds
 from townops.cases.models import Case
 from townops.open311.config import PRIVATE_SOURCES, Open311Public
 
@@ -45,12 +46,11 @@ def public_condition(policy: Open311Public) -> ColumnElement[bool]:
     if not listed or not policy.kinds:
         return false()
     in_a_home = and_(
-        Case.kind == CaseKind.iot_alarm.value,
+        Case.kind.in_(household_kinds()),
         or_(Case.requester_name != "", Case.requester_phone != ""),
     )
     return and_(
-        Case.kind.in_(policy.kinds),
-        Case.kind != CaseKind.mediation.value,
+        Case.kind.in_(_publishable(policy)),
         or_(*listed),
         # A resident's own request: never public, whatever its source says.
         Case.requester_user_id.is_(None),
@@ -61,16 +61,20 @@ def public_condition(policy: Open311Public) -> ColumnElement[bool]:
 
 def is_public(case: Case, policy: Open311Public) -> bool:
     """:func:`public_condition` for one loaded case (kept in step with it by the tests)."""
-    if case.kind == CaseKind.mediation.value or case.kind not in policy.kinds:
+    if case.kind not in _publishable(policy):
         return False
     if case.source not in policy.sources and case.category_code not in policy.categories:
         return False
     if case.requester_user_id is not None or case.source in PRIVATE_SOURCES:
         return False
-    in_a_home = case.kind == CaseKind.iot_alarm.value and bool(
-        case.requester_name or case.requester_phone
-    )
+    in_a_home = case.kind in household_kinds() and bool(case.requester_name or case.requester_phone)
     return not in_a_home
+
+
+def _publishable(policy: Open311Public) -> list[str]:
+    """The policy's kinds that may be public at all (the kind's rule has the last word)."""
+    public = set(public_kinds())
+    return [kind for kind in policy.kinds if kind in public]
 
 
 def public_text(text: str | None) -> str | None:

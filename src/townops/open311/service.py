@@ -26,11 +26,12 @@ from townops.access.actor import Actor, Role
 from townops.auth.models import ApiKey
 from townops.auth.service import check_api_key
 from townops.cases import idempotency
-from townops.cases.enums import CaseKind, State
+from townops.cases.enums import State
+from townops.cases.kinds import REQUEST
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
 from townops.categories.models import Category
-from townops.dispatch.service import receive_case
+from townops.dispatch import receive_case
 from townops.errors import DomainError, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
 from townops.jurisdiction.service import find_place
@@ -234,7 +235,7 @@ def _open_case(
         data = CaseCreate(
             category=category.code,
             content=submission.description,
-            kind=CaseKind.request,
+            kind=REQUEST.name,
             address=submission.address_string or "",
             lat=submission.lat,
             lon=submission.long,

@@ -19,7 +19,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from townops.reports.font import printable, register_font
 from townops.reports.formatting import format_number, is_rate, scaled, unit_label
 from townops.reports.health_check import STATUS_NAMES, STATUSES, DimensionSection, IndicatorRow
-from townops.signs.values import Status
+from townops.signs import Status
 
 STATUS_COLOURS: dict[Status, colors.Color] = {
     "green": colors.HexColor("#2E9E4F"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from townops.signs.config import UNITS
+from townops.signs import UNITS
 
 RATE = "rate"
 

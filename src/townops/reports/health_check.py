@@ -21,8 +21,14 @@ from sqlalchemy.orm import Session
 
 from townops.errors import InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
-from townops.signs.service import compute_signs, compute_signs_by_level, signs_config
-from townops.signs.values import Direction, SignValue, Status
+from townops.signs import (
+    Direction,
+    SignValue,
+    Status,
+    compute_signs,
+    compute_signs_by_level,
+    signs_config,
+)
 from townops.timeutil import SHANGHAI
 
 STATUSES: tuple[Status, ...] = ("green", "yellow", "red", "none")

@@ -28,7 +28,7 @@ from townops.reports.health_check import (
     HealthCheckReport,
     IndicatorRow,
 )
-from townops.signs.values import Status
+from townops.signs import Status
 from townops.workbook import HEADER_FONT, WRAP, Book, Sheet
 
 SUMMARY_SHEET = "总览 Summary"

@@ -52,9 +52,14 @@ from townops.errors import DomainError, InvalidInput
 from townops.jurisdiction.models import Jurisdiction
 from townops.risk.config import MAP_LEVELS, RISK_FILE, RiskConfig
 from townops.risk.scoring import DECIMALS, Contribution, contributions
-from townops.sensing.config import SensingConfig
-from townops.sensing.devices.registry import online_condition
-from townops.sensing.models import ALARM_STATES, Alarm, Device, DeviceState
+from townops.sensing import (
+    ALARM_STATES,
+    Alarm,
+    Device,
+    DeviceState,
+    SensingConfig,
+    online_condition,
+)
 from townops.timeutil import as_utc, utcnow
 from townops.towns.profile import get_profile
 

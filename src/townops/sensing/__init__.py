@@ -9,4 +9,13 @@
 
 At the top: :mod:`.models` (the tables), :mod:`.config` (``sensing.yaml``) and
 :mod:`.simulator` (the device simulator). Imports go ingest → alarms → devices, never back.
+
+What other domains may use of it is re-exported here (``__all__``); they import
+``townops.sensing``, never its modules (the ``protected`` contracts of .importlinter).
 """
+
+from townops.sensing.config import SensingConfig
+from townops.sensing.devices.registry import online_condition
+from townops.sensing.models import ALARM_STATES, Alarm, Device, DeviceState
+
+__all__ = ["ALARM_STATES", "Alarm", "Device", "DeviceState", "SensingConfig", "online_condition"]

@@ -40,7 +40,8 @@ from pydantic import (
     model_validator,
 )
 
-from townops.cases.enums import CaseKind, Rating, State
+from townops.cases.enums import Rating, State
+from townops.cases.kinds import KindName
 from townops.errors import DomainError
 from townops.signs.values import Direction
 from townops.towns.sections import town_section
@@ -111,7 +112,7 @@ class Where(_Strict):
     """Filters of a count. Which ones apply depends on what is counted (see ``FILTERS``)."""
 
     # the case (cases, callbacks, supervisions, summonses: the case they belong to)
-    kind: list[CaseKind] | None = None
+    kind: list[KindName] | None = None
     category: Codes | None = None
     source: Codes | None = None
     # cases only

@@ -40,10 +40,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from townops.cases.enums import Action, State
 from townops.cases.models import Case, CaseEvent, Summons
-from townops.dispatch.models import RoutingDecision
-from townops.sensing.config import SensingConfig
-from townops.sensing.devices.registry import online_condition
-from townops.sensing.models import Alarm, Device, DeviceState
+from townops.dispatch import RoutingDecision
+from townops.sensing import Alarm, Device, DeviceState, SensingConfig, online_condition
 from townops.signs.config import Count, Extreme, Measure, Where
 from townops.towns.profile import get_profile
 

@@ -30,7 +30,7 @@ from townops.auth.models import AuditEntry
 from townops.cases.access import require_role
 from townops.errors import Forbidden, InvalidInput
 from townops.jurisdiction.models import Jurisdiction
-from townops.kpi.periods import Period
+from townops.periods import Period
 from townops.signs.config import SignDefinition, SignsConfig
 from townops.signs.models import ManualFigure
 from townops.signs.periods import months_of, parse_sign_period

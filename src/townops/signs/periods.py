@@ -1,6 +1,6 @@
 """Sign periods: a year ``2022``, a month ``2022-06`` or an ISO week ``2022-W23``.
 
-Built on :mod:`townops.kpi.periods` (whole local days as half-open UTC intervals), so a
+Built on :mod:`townops.periods` (whole local days as half-open UTC intervals), so a
 sign and the KPI report of the same period count the same cases. Bad input raises
 :class:`townops.errors.InvalidInput` with ``field="period"``.
 """
@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 
 from townops.errors import InvalidInput
-from townops.kpi.periods import Period, month_period, range_period, year_period
+from townops.periods import Period, month_period, range_period, year_period
 
 __all__ = ["Period", "months_of", "parse_sign_period", "previous_period"]
 

@@ -60,13 +60,17 @@ SEED_FIGURES: tuple[SeedFigure, ...] = (
 )
 
 
-def load_seed_figures(session: Session, *, now: datetime | None = None) -> ImportReport:
-    """Enter the report's 2022 figures for the town (all or none, replacing earlier ones)."""
+def load_seed_figures(
+    session: Session, *, year: int = SEED_YEAR, now: datetime | None = None
+) -> ImportReport:
+    """Enter the report's 2022 figures for the town (all or none, replacing earlier ones),
+    as ``year``'s: the living demo shows them for its own year, each note saying so."""
     town = get_profile(session).code
+    borrowed = "" if year == SEED_YEAR else f"（{SEED_YEAR}年工作报告数字，演示用）"
     sheet = Sheet(
         header=["sign", "jurisdiction", "period", "value", "note"],
         rows=[
-            (number, [f.sign_id, town, str(SEED_YEAR), f.value, f.note])
+            (number, [f.sign_id, town, str(year), f.value, f.note + borrowed])
             for number, f in enumerate(SEED_FIGURES, start=2)
         ],
     )

@@ -32,7 +32,7 @@ from townops.access.actor import STAFF_ROLES, Actor
 from townops.cases.access import require_role
 from townops.errors import DomainError, Forbidden, InvalidInput, NotFound
 from townops.jurisdiction.models import Jurisdiction
-from townops.kpi.periods import Period
+from townops.periods import Period
 from townops.signs.config import (
     SIGNS_FILE,
     Count,

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townops.access.actor import SYSTEM
-from townops.cases.enums import Action, CaseKind
+from townops.cases.enums import Action
+from townops.cases.kinds import PATROL
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.service import create_case, perform_action
 from townops.jurisdiction.models import Jurisdiction
@@ -120,7 +121,7 @@ def _open_case(
         session,
         actor=SYSTEM,
         data=CaseCreate(
-            kind=CaseKind.patrol,
+            kind=PATROL.name,
             category=WARNING_CATEGORY,
             content=warning_text(sign, node, warning),
             jurisdiction=node.code,

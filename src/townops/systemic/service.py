@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from townops.access import scope_of
 from townops.access.actor import SYSTEM, Actor, Role
 from townops.cases.access import require_role, role_may
-from townops.cases.enums import Action, CaseKind
+from townops.cases.enums import Action
+from townops.cases.kinds import PATROL
 from townops.cases.models import Case
 from townops.cases.schemas import CaseCreate
 from townops.cases.service import create_case
@@ -374,7 +375,7 @@ def open_root_case(
         session,
         actor=creator,
         data=CaseCreate(
-            kind=CaseKind.patrol,
+            kind=PATROL.name,
             category=row.topic,
             content=_root_case_text(row, member_ids, tz=tz, opened_by=actor.username, note=note),
             jurisdiction=row.place_code,

@@ -2,7 +2,8 @@
 
 * ``GET /api/v1/overview`` — every figure of the one screen for one node, in one answer.
 * ``POST /api/v1/live/ticket`` and ``GET /api/v1/live`` — the live feed (SSE).
-* ``GET /api/v1/web/reference`` — names of categories, departments and jurisdictions.
+* ``GET /api/v1/web/reference`` — names of categories, departments, jurisdictions and case
+  kinds.
 * ``GET /api/v1/web/config`` — the town's name and time zone, for the log-in page (public).
 """
 
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from townops.access.actor import Actor
 from townops.api.deps import ActorDep, SessionDep, SettingsDep, TokenKeyDep, oauth2_scheme
 from townops.auth.sessions import actor_from_claims, decode_claims
+from townops.cases.kinds import case_kinds
 from townops.categories.models import Category
 from townops.errors import Unauthenticated
 from townops.jurisdiction.models import Jurisdiction
@@ -87,7 +89,8 @@ def get_web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]
 
 @router.get("/api/v1/web/reference")
 def get_reference(session: SessionDep, _actor: ActorDep) -> dict[str, Any]:
-    """Codes and names the pages show (no geometry): categories, departments, places."""
+    """Codes and names the pages show (no geometry): categories, departments, places,
+    case kinds."""
     categories = session.execute(
         select(
             Category.code,
@@ -123,6 +126,11 @@ def get_reference(session: SessionDep, _actor: ActorDep) -> dict[str, Any]:
         "jurisdictions": [
             {"code": c, "name_zh": zh, "name_en": en, "level": lv, "parent": p}
             for c, zh, en, lv, p in places
+        ],
+        # The case kinds' names come from their registry (a domain may add one).
+        "kinds": [
+            {"code": rule.name, "name_zh": rule.label_zh, "name_en": rule.label_en}
+            for rule in case_kinds()
         ],
     }
 

@@ -7,11 +7,12 @@ the clear line, or marked a false alarm by a person (with a note). Persons' chan
 the audit log and, when the alarm has a case, to the case's timeline; only the unit in
 charge of the alarm and the operations centre may make them (:func:`may_handle_alarm`).
 
-An alarm of at least ``cases.min_severity`` opens an ``iot_alarm`` case through the case
-engine, routed by the first matching ``CaseRoute``, and is dispatched at once as the
-system. Storm control: an alarm whose building (its storm key) already has an alarm raised
-within ``storm.window_seconds`` with an open case of the same category joins that case
-instead of opening another.
+An alarm of at least ``cases.min_severity`` opens an ``iot_alarm`` case
+(:mod:`townops.sensing.alarms.kind`) through the case engine, routed by the first
+matching ``CaseRoute``, and is dispatched at once as the system. Storm control: an alarm
+whose building (its storm key) already has an alarm raised within
+``storm.window_seconds`` with an open case of the same category joins that case instead of
+opening another.
 
 Raising and clearing are set-based (one statement for many alarms) because the pipeline
 and the sweep may handle thousands of devices at once. Nothing here commits.
@@ -31,13 +32,14 @@ from townops.access import LOCAL_ROLES, NO_OWNER, Owner, Reach, owns, scope_of
 from townops.access.actor import STAFF_ROLES, SYSTEM, Actor, Role
 from townops.access.contact import ContactView, contact_view
 from townops.auth.models import AuditEntry
-from townops.cases.enums import Action, CaseKind
+from townops.cases.enums import Action
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.service import create_case, perform_action, record_on_timeline
 from townops.categories.service import find_category
 from townops.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from townops.jurisdiction.service import place
+from townops.sensing.alarms.kind import IOT_ALARM
 from townops.sensing.config import SEVERITY_ORDER, AlarmRule, CaseRoute, SensingConfig
 from townops.sensing.devices.facts import DeviceInfo
 from townops.sensing.models import OPEN_ALARM_STATES, Alarm, Device
@@ -257,7 +259,7 @@ def _case_input(
 ) -> CaseCreate:
     device = draft.device
     return CaseCreate(
-        kind=CaseKind.iot_alarm,
+        kind=IOT_ALARM.name,
         category=route.category,
         content=case_text(config, draft, route),
         address=device.address,

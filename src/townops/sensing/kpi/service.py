@@ -32,7 +32,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from townops.access.actor import SYSTEM, Actor
 from townops.jurisdiction.models import Jurisdiction
-from townops.kpi.periods import Period, parse_period, range_period
+from townops.periods import Period, parse_period, range_period
 from townops.sensing.config import SensingConfig
 from townops.sensing.devices.registry import online_condition, visible_by_path
 from townops.sensing.models import Alarm, Device, DeviceState

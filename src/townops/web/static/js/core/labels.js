@@ -1,5 +1,5 @@
-// The engine's vocabulary in both languages: states, actions, kinds, roles, ratings,
-// alarm words. Pages share these (they are the API's codes, not a page's messages).
+// The engine's vocabulary in both languages: states, actions, roles, ratings, alarm
+// words (case kinds are learnt from the server's reference data). Pages share these (they are the API's codes, not a page's messages).
 
 import { lang } from "./i18n.js";
 
@@ -36,13 +36,9 @@ const WORDS = {
     alarm_acknowledged: ["告警已确认", "Alarm acknowledged"],
     alarm_false: ["告警标为误报", "Alarm marked false"],
   },
-  kind: {
-    hotline: ["12345热线", "12345 hotline"],
-    iot_alarm: ["物联告警", "IoT alarm"],
-    patrol: ["巡查发现", "Patrol"],
-    mediation: ["调解", "Mediation"],
-    request: ["市民诉求", "Request"],
-  },
+  // Case kinds are a registry on the server (a domain may add one): their names arrive
+  // with the reference data (core/reference.js → learnWords("kind", …)).
+  kind: {},
   // Where a case came from (CaseOut.source): the channels townops itself names.
   source: {
     12345: ["12345热线", "12345 hotline"],
@@ -116,6 +112,12 @@ export function label(group, code) {
   const pair = WORDS[group]?.[code];
   if (!pair) return code ?? "";
   return lang() === "zh" ? pair[0] : pair[1];
+}
+
+/** Adds or replaces the names of a group's codes from [{code, name_zh, name_en}]. */
+export function learnWords(group, entries) {
+  const words = (WORDS[group] ??= {});
+  for (const { code, name_zh: zh, name_en: en } of entries || []) words[code] = [zh, en || zh];
 }
 
 export function codes(group) {
