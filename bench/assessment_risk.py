@@ -1,6 +1,6 @@
 """How long the monthly assessment and the risk map take on the demo year.
 
-    townops demo --no-serve --db /tmp/demo.db
+    townops demo --no-serve --year 2022 --db /tmp/demo.db
     python bench/assessment_risk.py --database-url sqlite:////tmp/demo.db [--alarms 20000]
 
 Times (best and median of ``--repeat`` runs) of: the assessment of ``--month`` for the

@@ -38,6 +38,7 @@ from townops.auth.service import actor_for
 from townops.cases.schemas import CaseCreate
 from townops.categories.service import all_categories
 from townops.demo.scenario import Node, build_place_book, case_input, draw_arrivals
+from townops.demo.year import DemoYear
 from townops.dispatch.models import RoutingDecision
 from townops.dispatch.service import default_scorer, receive_case
 from townops.jurisdiction.models import Jurisdiction
@@ -57,7 +58,8 @@ def _requests(
     book = build_place_book(nodes)
     out = []
     for serial, arrival in enumerate(
-        draw_arrivals(rng, n, list(categories), profile.calendar), start=1
+        draw_arrivals(rng, n, list(categories), profile.calendar, DemoYear.calendar_year(2022)),
+        start=1,
     ):
         data = case_input(rng, arrival, book.draw(rng), serial)
         keep = {"lat": data.lat, "lon": data.lon} if with_point else {"lat": None, "lon": None}

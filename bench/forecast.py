@@ -3,7 +3,7 @@
     .venv/bin/python bench/forecast.py [--demo-db PATH] [--data DIR] [--weeks 12]
 
 Backtests (rolling origin, the last ``--weeks`` weeks, horizons 1 and 4) on the demo
-year 2022 (built into its own SQLite file with ``townops demo --no-serve`` if that file
+year 2022 (built into its own SQLite file with ``townops demo --no-serve --year 2022`` if that file
 holds no cases yet, ~2–5 minutes) and on every real file of ``../shared/data``
 (city-311-samples, gov-messages; skipped when the folder is absent), by total, category
 and community. Prints MAPE (zero actuals skipped) and WAPE of both, and the timings of
@@ -70,8 +70,18 @@ def has_cases(path: Path) -> bool:
 def demo_log(path: Path) -> RequestLog:
     if not has_cases(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        console.print(f"building the demo year into {path} (townops demo --no-serve) …")
-        command = [sys.executable, "-m", "townops", "demo", "--no-serve", "--db", str(path)]
+        console.print(f"building the demo year into {path} (townops demo --no-serve --year 2022) …")
+        command = [
+            sys.executable,
+            "-m",
+            "townops",
+            "demo",
+            "--no-serve",
+            "--year",
+            "2022",
+            "--db",
+            str(path),
+        ]
         _, seconds = timed(lambda: subprocess.run(command, check=True, capture_output=True))
         console.print(f"built in {seconds:.0f} s")
     engine = make_engine(f"sqlite:///{path}")

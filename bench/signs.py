@@ -1,6 +1,6 @@
 """How long the vital signs take on the demo year: the town, every community, every grid.
 
-    townops demo --no-serve --db /tmp/signs-demo.db      # once (about 2-5 minutes)
+    townops demo --no-serve --year 2022 --db /tmp/signs-demo.db      # once (about 2-5 minutes)
     python bench/signs.py --database-url sqlite:////tmp/signs-demo.db [--period 2022]
 
 Each figure is the best and the median of ``--repeat`` runs in a fresh session (the

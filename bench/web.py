@@ -1,6 +1,6 @@
 """How fast the web app's server side answers on the full demo year.
 
-    townops demo --no-serve --db /tmp/demo.db          # once (about 2-4 minutes)
+    townops demo --no-serve --year 2022 --db /tmp/demo.db          # once (about 2-4 minutes)
     python bench/web.py [--db /tmp/demo.db] [--repeat 30] [--alarms 20000]
 
 Works on a copy of the database (the original is never written). The copy gets, unless
@@ -58,7 +58,9 @@ def ensure_demo(path: Path) -> None:
         return
     print(f"building the demo year into {path} (a few minutes)…", flush=True)
     townops = REPO / ".venv" / "bin" / "townops"
-    subprocess.run([str(townops), "demo", "--no-serve", "--db", str(path)], check=True)
+    subprocess.run(
+        [str(townops), "demo", "--no-serve", "--year", "2022", "--db", str(path)], check=True
+    )
 
 
 def seed_sensing(url: str, alarms: int, seed: int = 7) -> None:

@@ -2,11 +2,11 @@
 
     python bench/web_browser.py [--db /tmp/demo.db] [--repeat 5]
 
-Copies the demo database (built by ``townops demo --no-serve --db PATH`` when the file does
-not exist; the given file is never modified), serves the copy with a real ``townops serve``
-process (one worker) and drives Debian's Chromium (/usr/bin/chromium, scripts/browser.sh)
-with Playwright. Each page is timed from the start of its navigation (the browser's
-``performance.now()`` origin) until it is usable: the page sets
+Copies the demo database (built by ``townops demo --no-serve --year 2022 --db PATH`` when the
+file does not exist; the given file is never modified), serves the copy with a real
+``townops serve`` process (one worker) and drives Debian's Chromium (/usr/bin/chromium,
+scripts/browser.sh) with Playwright. Each page is timed from the start of its navigation
+(the browser's ``performance.now()`` origin) until it is usable: the page sets
 ``document.body.dataset.ready = "1"`` once its figures, map or list are drawn. "Cold" is a
 new browser context (empty cache, logged in); "warm" is a reload in the same context.
 Targets (issue 5): the one screen usable within 1.5 s, each work page within 0.5 s.
@@ -113,7 +113,9 @@ def copy_database(source: Path, target: Path) -> None:
 
 def build_demo(path: Path) -> None:
     townops = Path(sys.executable).with_name("townops")
-    subprocess.run([str(townops), "demo", "--no-serve", "--db", str(path)], check=True)
+    subprocess.run(
+        [str(townops), "demo", "--no-serve", "--year", "2022", "--db", str(path)], check=True
+    )
 
 
 def login_page_ready(browser: Browser, server: LiveServer) -> float:
@@ -168,7 +170,7 @@ def main() -> None:
         sys.exit("Chromium not found: run scripts/browser.sh")
     tmp = Path(tempfile.mkdtemp(prefix="townops-web-bench-"))
     if not args.db.exists():
-        print(f"building the demo year into {args.db} (townops demo --no-serve)")
+        print(f"building the demo year into {args.db} (townops demo --no-serve --year 2022)")
         build_demo(args.db)
     copy = tmp / "demo.db"
     copy_database(args.db, copy)

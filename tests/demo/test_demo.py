@@ -1,4 +1,5 @@
-"""The demo year: a simulated 2022 that goes through the real case engine, reproducibly."""
+"""The demo year: a simulated year (2022 replayed, or the year up to now) that goes through
+the real case engine, reproducibly."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,10 @@ from townops.cases.models import Case, CaseEvent, Extension, Summons
 from townops.cli.main import app
 from townops.db import make_engine
 from townops.deadlines import WorkingCalendar
-from townops.demo.scenario import SPRING_FESTIVAL_WEEK, draw_arrivals
+from townops.demo.scenario import draw_arrivals, spring_festival_days
 from townops.demo.simulate import DemoParams, SimulationReport, simulate_year
 from townops.demo.summary import year_figures
+from townops.demo.year import DemoYear
 from townops.dispatch.models import RoutingDecision, TrainingExample
 from townops.timeutil import SHANGHAI
 from townops.townfiles.loader import default_town_dir, load_town
@@ -218,15 +220,17 @@ def test_the_same_seed_builds_the_same_year(year: tuple[Session, SimulationRepor
 
 def test_calls_follow_the_week_the_festival_and_the_lockdown() -> None:
     codes = [c.code for c in load_town(default_town_dir()).categories]
-    arrivals = draw_arrivals(random.Random(1), 11_097, codes, WorkingCalendar())
+    arrivals = draw_arrivals(
+        random.Random(1), 11_097, codes, WorkingCalendar(), DemoYear.calendar_year(2022)
+    )
     local = [(a.received_at.astimezone(SHANGHAI), a.category) for a in arrivals]
     per_day = Counter(t.date() for t, _ in local)
     weekdays = [per_day[d] for d in per_day if d.weekday() < 5 and d.month in (3, 10, 11)]
     weekends = [per_day[d] for d in per_day if d.weekday() >= 5 and d.month in (3, 10, 11)]
     assert sum(weekdays) / len(weekdays) > 1.2 * sum(weekends) / len(weekends)
-    festival = [
-        per_day[d] for d in per_day if SPRING_FESTIVAL_WEEK[0] <= d <= SPRING_FESTIVAL_WEEK[1]
-    ]
+    festival_days = sorted(d for d in spring_festival_days() if d.year == 2022)
+    assert (festival_days[0], festival_days[-1]) == (date(2022, 1, 31), date(2022, 2, 6))
+    festival = [per_day[d] for d in festival_days]
     assert sum(festival) / 7 < 0.7 * len(local) / 365
     epidemic = Counter(t.month for t, code in local if code == "health_consultation")
     assert epidemic[4] > 3 * epidemic[1]
@@ -240,7 +244,7 @@ def test_the_demo_command_builds_the_year_and_prints_its_figures(tmp_path: Path)
     result = CliRunner().invoke(app, ["demo", "--no-serve", "--db", str(db), "--cases", "200"])
     assert result.exit_code == 0, result.output
     assert "按时办结率" in result.output and "满意率" in result.output
-    assert "received" in result.output and "open at year end" in result.output
+    assert "received" in result.output and "still open at the end" in result.output
     again = CliRunner().invoke(app, ["demo", "--no-serve", "--db", str(db), "--cases", "5"])
     assert again.exit_code == 0, again.output
     assert "removed the old demo database" in again.output
@@ -301,3 +305,17 @@ def test_other_commands_use_the_demo_database_by_default(
 
 def date_time() -> datetime:
     return datetime(2022, 5, 1, 9, tzinfo=SHANGHAI)
+
+
+def test_the_demo_command_replays_a_past_year_and_refuses_one_not_over(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    args = ["demo", "--no-serve", "--db", str(db), "--cases", "30"]
+    replay = CliRunner().invoke(app, [*args, "--year", "2022"])
+    assert replay.exit_code == 0, replay.output
+    assert "12345 热线 2022 (simulated)" in replay.output
+    with closing(sqlite3.connect(db)) as conn:
+        span = "SELECT min(received_at), max(received_at) FROM cases"
+        first, last = conn.execute(span).fetchone()
+    assert first >= "2021-12-31 16:00" and last < "2022-12-31 16:00"
+    future = CliRunner().invoke(app, [*args, "--year", str(datetime.now(UTC).year)])
+    assert future.exit_code != 0 and "not over yet" in future.output

@@ -1,6 +1,9 @@
-"""CLI command: ``townops demo`` — build the Gaohang demo database (2022, simulated), serve it.
+"""CLI command: ``townops demo`` — build the Gaohang demo database, serve it.
 
-Needs nothing but this package: an embedded SQLite file, no PostgreSQL, no MQTT.
+By default the demo simulates the year up to now, so every queue, deadline and figure shows
+a working town today; ``--year 2022`` replays the seeds' year instead (the health-check and
+the work report's figures). Needs nothing but this package: an embedded SQLite file, no
+PostgreSQL, no MQTT.
 """
 
 from __future__ import annotations
@@ -8,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -28,17 +30,18 @@ from townops.demo.devices import (
     PUBLIC_SAFETY_DEVICES,
     register_demo_devices,
 )
-from townops.demo.scenario import YEAR, local_midnight, year_days
 from townops.demo.simulate import DEFAULT_CASES, DEFAULT_SEED, DemoParams, simulate_year
 from townops.demo.summary import YearFigures, year_figures
+from townops.demo.year import DemoYear
 from townops.sensing.ingest.mqtt.broker import DEFAULT_BROKER
 from townops.sensing.ingest.mqtt.options import IngestOptions
 from townops.sensing.ingest.mqtt.workers import IngesterThread
 from townops.sensing.simulator import SimulatorHandle, run_in_background
 from townops.settings import DEFAULT_DB_PATH, get_settings
-from townops.signs.seed_figures import load_seed_figures
+from townops.signs.seed_figures import SEED_YEAR, load_seed_figures
 from townops.systemic.service import refresh_systemic_issues
 from townops.systemic.settings import SystemicSettings
+from townops.timeutil import utcnow
 from townops.townfiles.loader import default_town_dir, load_town
 from townops.townfiles.schema import Town
 from townops.townfiles.sync import install_town
@@ -74,6 +77,14 @@ def demo(
     cases: Annotated[
         int, typer.Option(min=0, help="Hotline cases received over the year.")
     ] = DEFAULT_CASES,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            min=2004,
+            help=f"Replay this calendar year (e.g. {SEED_YEAR}, the year the town's documents "
+            "report on) instead of the year up to now.",
+        ),
+    ] = None,
     live_devices: Annotated[
         bool,
         typer.Option(
@@ -87,7 +98,12 @@ def demo(
         float, typer.Option(min=0.1, help="Readings per second the simulator publishes.")
     ] = 25.0,
 ) -> None:
-    """Build the Gaohang demo: simulate 2022's 12345 hotline year, then serve the API."""
+    """Build the Gaohang demo: simulate a year of its 12345 hotline (by default the year up
+    to now), then serve the API."""
+    now = utcnow()
+    if year is not None and year >= now.year:
+        raise typer.BadParameter(f"{year} is not over yet: leave --year out", param_hint="--year")
+    span = DemoYear.calendar_year(year) if year is not None else DemoYear.up_to(now)
     path = (db or _default_demo_path()).resolve()
     _remove_old_demo(path)
     database_url = f"sqlite:///{path}"
@@ -105,30 +121,32 @@ def demo(
         "`townops device list`"
     )
     with transaction(engine) as session, _day_progress() as progress:
-        task = progress.add_task(f"simulating {YEAR}", total=len(year_days()))
+        task = progress.add_task(f"simulating {span.label}", total=len(span.days))
         report = simulate_year(
             session,
-            DemoParams(seed=seed, cases=cases),
+            # The living demo gives every persona work; a replayed year is as it was.
+            DemoParams(seed=seed, cases=cases, year=span, personas=year is None),
             on_day=lambda day: progress.update(task, advance=1, description=f"{day:%Y-%m-%d}"),
         )
     with transaction(engine) as session:
-        figures = year_figures(session)
-        # 举一反三 as the duty officer would see it on the last day of the year.
+        figures = year_figures(session, year=span)
+        # 举一反三 as the duty officer sees it at the end of the year simulated.
         window = get_profile(session).config(SystemicSettings)
-        systemic = refresh_systemic_issues(
-            session, now=local_midnight(date(YEAR + 1, 1, 1)), settings=window
-        )
-        # The figures townops has no data for (人工填报), as the 2022 work report gives them.
-        seed_figures = load_seed_figures(session, now=local_midnight(date(YEAR + 1, 1, 1)))
+        systemic = refresh_systemic_issues(session, now=span.end, settings=window)
+        # The figures townops has no data for (人工填报), as the 2022 work report gives them:
+        # for 2022 when it is replayed, else for the calendar year of the demo's last day.
+        figures_year = span.last.year
+        seed_figures = load_seed_figures(session, year=figures_year, now=span.end)
     engine.dispose()
-    console.print(_summary_table(figures))
+    console.print(_summary_table(figures, span))
     console.print(
-        f"systemic issues (举一反三) in the last {window.window_weeks} weeks of {YEAR}: "
+        f"systemic issues (举一反三) in the last {window.window_weeks} weeks: "
         f"{systemic.found} (GET /api/v1/systemic-issues, `townops systemic list`)"
     )
     console.print(
         f"vital signs (动态体征): {seed_figures.created + seed_figures.updated} manual figures "
-        f"for {YEAR} entered from the town's work report (`townops signs show --period {YEAR}`)"
+        f"for {figures_year} entered from the town's {SEED_YEAR} work report "
+        f"(`townops signs show --period {figures_year}`)"
     )
     if report.users_created:
         console.print(
@@ -238,10 +256,10 @@ def _percent(rate: float | None) -> str:
     return "–" if rate is None else f"{rate:.2%}"
 
 
-def _summary_table(f: YearFigures) -> Table:
+def _summary_table(f: YearFigures, span: DemoYear) -> Table:
     table = Table(
-        title=f"高行镇 12345 热线 {YEAR} (simulated)",
-        caption="满意率 (KPI): satisfied or basically satisfied share of every callback in 2022",
+        title=f"高行镇 12345 热线 {span.label} (simulated)",
+        caption="满意率 (KPI): satisfied or basically satisfied share of every callback",
         show_header=False,
     )
     table.add_column("figure")
@@ -266,7 +284,7 @@ def _summary_table(f: YearFigures) -> Table:
         ),
         ("督办 supervisions", f"{f.supervisions} ({f.automatic_supervisions} automatic)"),
         ("吹哨 whistles", f"{f.whistles} ({f.report_ins} report-ins)"),
-        ("年末在办 open at year end", str(f.still_open)),
+        ("在办 still open at the end", str(f.still_open)),
     ]
     for name, value in rows:
         table.add_row(name, value)

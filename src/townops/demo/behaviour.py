@@ -80,6 +80,37 @@ ALTERNATES: dict[str, str] = {
     "suggestion": "construction_office",
 }
 
+# The living demo's personas (``DemoParams.personas``): the shares of some categories the
+# dispatcher sends to the case's own community (居委会直接处置) rather than a department, so
+# community staff and grid workers hold cases of their own …
+COMMUNITY_HANDLED: dict[str, float] = {
+    "neighbour_dispute": 0.5,
+    "dog_nuisance": 0.5,
+    "community_affairs": 0.6,
+    "property_service": 0.3,
+    "sanitation": 0.2,
+    "greenery": 0.3,
+}
+# … and the demo residents' own requests from the web app (about two a month each), at home.
+RESIDENT_HOMES: dict[str, str] = {"resident_a": "310115121020", "resident_b": "310115121006"}
+RESIDENT_REQUESTS_PER_YEAR = 24
+RECENT_RESIDENT_REQUESTS = 2  # each, in the last three days: still being handled
+# The communities with demo staff and grid workers (nanxin, grid_nanxin) get a few cases of
+# the last two days to handle themselves.
+PERSONA_COMMUNITIES = ("310115121020",)
+RECENT_COMMUNITY_CASES = 4
+RESIDENT_CATEGORIES = (
+    "road_damage",
+    "street_light",
+    "sanitation",
+    "noise_neighbourhood",
+    "greenery",
+    "house_leak",
+    "illegal_parking",
+    "dog_nuisance",
+    "lift_failure",
+)
+
 # Departments a community summons for problems it cannot solve alone (居村吹哨).
 WHISTLE_PARTNERS: dict[str, tuple[str, ...]] = {
     "illegal_construction": ("urban_management", "housing_office", "police_station"),

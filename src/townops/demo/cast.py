@@ -46,6 +46,15 @@ class Cast:
             )
         return self._community_staff[community]
 
+    def resident(self, username: str) -> Actor | None:
+        """A demo resident by username (resident_a …); None if the town has no such user."""
+        user = self._session.scalars(
+            select(User).where(
+                User.username == username, User.role == Role.resident.value, User.active
+            )
+        ).first()
+        return actor_for(self._session, user) if user is not None else None
+
     def _town_role(self, role: Role, preferred: str) -> Actor:
         user = self._session.scalars(
             select(User).where(User.username == preferred, User.role == role.value, User.active)

@@ -3,8 +3,9 @@
 Every step of every case is pushed as (time, seq, ticket, step, argument) and popped in
 global time order, so actions on one case come in causal order and all cases share one
 timeline. At each local midnight the overdue sweep runs (late cases get breached and
-automatically supervised) and the day is committed. The story of a case (what each step
-does) is in :mod:`townops.demo.simulate`.
+automatically supervised) and the day is committed. The living demo's last day stops at
+its ``end`` (now): what was planned after that has not happened yet. The story of a case
+(what each step does) is in :mod:`townops.demo.simulate`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, cast
 
@@ -30,7 +31,7 @@ from townops.cases.sweeps import sweep_late_report_ins, sweep_overdue
 from townops.cases.transitions import next_state
 from townops.demo import behaviour as b
 from townops.demo.cast import Cast
-from townops.demo.scenario import local_midnight, year_days
+from townops.demo.year import DemoYear
 from townops.towns.profile import get_profile
 
 
@@ -78,6 +79,7 @@ class Ticket:
     fate: b.Fate
     department: str
     late: bool
+    community: str | None = None  # held by this community (居委会) rather than a department
     returned: bool = False
     extension_asked: bool = False
     whistled: bool = False
@@ -90,8 +92,9 @@ class EventLoop:
 
     steps: dict[Step, Callable[[int, Ticket, str], None]]
 
-    def __init__(self, session: Session, seed: int) -> None:
+    def __init__(self, session: Session, seed: int, year: DemoYear) -> None:
         self.session = session
+        self.year = year
         self.rng = random.Random(seed)
         # Tracking codes come from their own stream so they never shift the year's draws.
         self.token_rng = random.Random(f"townops-demo-tokens-{seed}")
@@ -103,7 +106,7 @@ class EventLoop:
         self.new_today: list[Case] = []
         self.heap: list[tuple[datetime, int, int, Step, str]] = []
         self.seq = 0
-        self.now = local_midnight(year_days()[0])
+        self.now = year.start
 
     def create(self, serial: int) -> None:
         raise NotImplementedError
@@ -121,8 +124,8 @@ class EventLoop:
     # ------------------------------------------------------------------ the loop
 
     def run(self, on_day: Callable[[date], None] | None) -> SimulationReport:
-        for day in year_days():
-            day_end = local_midnight(day + timedelta(days=1))
+        for day in self.year.days:
+            day_end = self.year.day_end(day)
             while self.heap and self.heap[0][0] < day_end:
                 when, _, key, step, arg = heapq.heappop(self.heap)
                 self.now = when

@@ -1,12 +1,13 @@
-"""What Gaohang's 2022 looked like to its 12345 desk: when calls came, about what, from where.
+"""What a year looks like to Gaohang's 12345 desk: when calls came, about what, from where.
 
 Everything here is drawn from the one ``random.Random`` the simulation owns, in a fixed
-order, so a seed always gives the same year. Nothing reads the clock.
+order, so a seed always gives the same year. Nothing reads the clock: the days simulated
+come in as a :class:`townops.demo.year.DemoYear`.
 
 Volume: weekdays busier than weekends and holidays, a quiet Spring Festival week, a summer
-rise for noise, leaks, greenery and rivers, and the April–May 2022 Shanghai lockdown, when
-epidemic consultations, help requests and property complaints surged while street-level
-categories (vending, building sites, parking) nearly stopped.
+rise for noise, leaks, greenery and rivers, and, in 2022 only, the April–May Shanghai
+lockdown, when epidemic consultations, help requests and property complaints surged while
+street-level categories (vending, building sites, parking) nearly stopped.
 """
 
 from __future__ import annotations
@@ -14,17 +15,20 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
 from itertools import accumulate
 from typing import Any
+
+from chinese_calendar import constants as cc_constants
 
 from townops.cases.kinds import HOTLINE
 from townops.cases.schemas import CaseCreate
 from townops.deadlines import WorkingCalendar
 from townops.demo import texts
+from townops.demo.year import DemoYear, local_midnight
 from townops.timeutil import SHANGHAI
 
-YEAR = 2022
 HOTLINE_SOURCE = "12345"
 
 # Relative call volume per category (a year's mix before seasons); unknown codes get 1.
@@ -65,18 +69,25 @@ CATEGORY_WEIGHTS: dict[str, float] = {
 
 @dataclass(frozen=True)
 class Season:
-    """Multipliers on some categories' volume between two local days (both included)."""
+    """Multipliers on some categories' volume between two days of the year (month, day),
+    both included; ``year``: that year only (the 2022 lockdown), else every year."""
 
-    first: date
-    last: date
+    first: tuple[int, int]
+    last: tuple[int, int]
     factors: dict[str, float]
+    year: int | None = None
+
+    def covers(self, d: date) -> bool:
+        if self.year is not None and d.year != self.year:
+            return False
+        return self.first <= (d.month, d.day) <= self.last
 
 
 SEASONS: tuple[Season, ...] = (
     # Shanghai lockdown (Pudong from 28 March, the whole city until 1 June).
     Season(
-        date(YEAR, 3, 28),
-        date(YEAR, 5, 31),
+        (3, 28),
+        (5, 31),
         {
             "health_consultation": 12,
             "social_assistance": 4,
@@ -93,13 +104,12 @@ SEASONS: tuple[Season, ...] = (
             "road_damage": 0.5,
             "estate_renewal": 0.3,
         },
+        year=2022,
     ),
+    Season((6, 1), (6, 30), {"enterprise_service": 2, "health_consultation": 2}, year=2022),
     Season(
-        date(YEAR, 6, 1), date(YEAR, 6, 30), {"enterprise_service": 2, "health_consultation": 2}
-    ),
-    Season(
-        date(YEAR, 6, 15),
-        date(YEAR, 9, 15),
+        (6, 15),
+        (9, 15),
         {
             "noise_neighbourhood": 1.6,
             "noise_construction_night": 1.5,
@@ -111,10 +121,9 @@ SEASONS: tuple[Season, ...] = (
             "illegal_discharge": 1.3,
         },
     ),
-    Season(date(YEAR, 6, 10), date(YEAR, 7, 20), {"house_leak": 1.6}),  # plum rains (梅雨)
-    Season(date(YEAR, 12, 7), date(YEAR, 12, 31), {"health_consultation": 5}),  # 新十条
+    Season((6, 10), (7, 20), {"house_leak": 1.6}),  # plum rains (梅雨)
+    Season((12, 7), (12, 31), {"health_consultation": 5}, year=2022),  # 新十条
 )
-SPRING_FESTIVAL_WEEK = (date(YEAR, 1, 31), date(YEAR, 2, 6))
 
 # Calls per hour of the local day: the desk is open round the clock, callers mostly 8–21.
 HOUR_WEIGHTS = (
@@ -145,25 +154,27 @@ HOUR_WEIGHTS = (
 )
 
 
-def year_days() -> list[date]:
-    first = date(YEAR, 1, 1)
-    return [first + timedelta(days=i) for i in range((date(YEAR + 1, 1, 1) - first).days)]
-
-
-def local_midnight(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=SHANGHAI).astimezone(UTC)
-
-
 def season_factor(code: str, d: date) -> float:
     factor = 1.0
     for season in SEASONS:
-        if season.first <= d <= season.last:
+        if season.covers(d):
             factor *= season.factors.get(code, 1.0)
     return factor
 
 
+@cache
+def spring_festival_days() -> frozenset[date]:
+    """The official Spring Festival holidays of every year ``chinese-calendar`` knows
+    (2022: 31 January – 6 February); a quiet week at the 12345 desk."""
+    return frozenset(
+        d
+        for d, name in cc_constants.holidays.items()
+        if name == cc_constants.Holiday.spring_festival.value
+    )
+
+
 def day_factor(d: date, calendar: WorkingCalendar) -> float:
-    if SPRING_FESTIVAL_WEEK[0] <= d <= SPRING_FESTIVAL_WEEK[1]:
+    if d in spring_festival_days():
         return 0.45
     return 1.0 if calendar.is_working_day(d) else 0.68
 
@@ -279,11 +290,16 @@ class Arrival:
 
 
 def draw_arrivals(
-    rng: random.Random, count: int, categories: Sequence[str], calendar: WorkingCalendar
+    rng: random.Random,
+    count: int,
+    categories: Sequence[str],
+    calendar: WorkingCalendar,
+    year: DemoYear,
 ) -> list[Arrival]:
-    """``count`` calls over the year, in the order they were received."""
+    """``count`` calls over the year, in the order they were received; on the living
+    demo's last day, only those received before ``year.end`` (the rest have not come)."""
     codes = sorted(categories)
-    days = year_days()
+    days = year.days
     per_day = [
         [CATEGORY_WEIGHTS.get(code, 1.0) * season_factor(code, d) for code in codes] for d in days
     ]
@@ -298,7 +314,7 @@ def draw_arrivals(
         (code,) = rng.choices(codes, weights=per_day[day_index])
         arrivals.append(Arrival(moment, code))
     arrivals.sort(key=lambda a: (a.received_at, a.category))
-    return arrivals
+    return [a for a in arrivals if a.received_at < year.end]
 
 
 # --------------------------------------------------------------------------- case text
@@ -336,7 +352,7 @@ def case_input(rng: random.Random, arrival: Arrival, spot: Spot, serial: int) ->
         requester_phone=rng.choice(texts.MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}",
         received_at=arrival.received_at,
         source=HOTLINE_SOURCE,
-        external_id=f"GH{YEAR}{serial:06d}",
+        external_id=f"GH{arrival.received_at.astimezone(SHANGHAI):%Y}{serial:06d}",
     )
 
 

@@ -1,4 +1,4 @@
-"""Simulate Gaohang's 2022 hotline year through the real case engine.
+"""Simulate a year of Gaohang's 12345 hotline through the real case engine.
 
 Each case is received, dispatched, perhaps returned and re-dispatched, accepted, contacted,
 perhaps whistled, extended or supervised, resolved, called back, perhaps reopened, and
@@ -11,8 +11,9 @@ always yields the same cases and events.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,25 +22,44 @@ from sqlalchemy.orm import Session
 
 from townops.access.actor import Actor
 from townops.cases.enums import Action, State
+from townops.cases.kinds import REQUEST
+from townops.cases.models import Case
 from townops.cases.service import create_case
 from townops.categories.models import Category
 from townops.demo import behaviour as b
 from townops.demo import texts
 from townops.demo.loop import EventLoop, SimulationReport, Step, Ticket
-from townops.demo.scenario import Node, build_place_book, case_input, draw_arrivals, pick
+from townops.demo.scenario import (
+    Arrival,
+    Node,
+    build_place_book,
+    case_input,
+    draw_arrivals,
+    pick,
+)
+from townops.demo.year import DemoYear
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
+from townops.signs.seed_figures import SEED_YEAR
 
 __all__ = ["DEFAULT_CASES", "DEFAULT_SEED", "DemoParams", "SimulationReport", "simulate_year"]
 
 DEFAULT_CASES = 11_097  # hotline orders Gaohang handled in 2022 (government work report)
 DEFAULT_SEED = 2022
+# A dispatch step's argument naming a community rather than a department.
+COMMUNITY_TARGET = "community:"
 
 
 @dataclass(frozen=True)
 class DemoParams:
     seed: int = DEFAULT_SEED
     cases: int = DEFAULT_CASES
+    #: The days simulated: by default the seeds' calendar year (what the tests replay);
+    #: ``townops demo`` passes the year up to now.
+    year: DemoYear = field(default_factory=lambda: DemoYear.calendar_year(SEED_YEAR))
+    #: Work for every demo persona (the living demo): some cases held by communities, the
+    #: demo residents' own web requests. Off, a seed replays 2022 exactly as it always did.
+    personas: bool = False
 
 
 def simulate_year(
@@ -48,7 +68,8 @@ def simulate_year(
     *,
     on_day: Callable[[date], None] | None = None,
 ) -> SimulationReport:
-    """Receive and handle ``params.cases`` hotline cases over 2022; commit day by day.
+    """Receive and handle ``params.cases`` hotline cases over ``params.year``; commit day
+    by day.
 
     The database must hold the town (categories, departments, jurisdictions) and its demo
     users; missing handler or community accounts are created (see :mod:`.cast`).
@@ -58,7 +79,7 @@ def simulate_year(
 
 class _Year(EventLoop):
     def __init__(self, session: Session, params: DemoParams) -> None:
-        super().__init__(session, params.seed)
+        super().__init__(session, params.seed, params.year)
         self.categories = {
             c.code: b.CategoryInfo(
                 c.code, c.department_code, c.deadline_working_days, c.deadline_hours, c.type
@@ -79,7 +100,19 @@ class _Year(EventLoop):
                 for j in session.scalars(select(Jurisdiction))
             ]
         )
-        self.arrivals = draw_arrivals(self.rng, params.cases, list(self.categories), self.calendar)
+        self.arrivals = draw_arrivals(
+            self.rng, params.cases, list(self.categories), self.calendar, params.year
+        )
+        self.personas = params.personas
+        # The personas' draws come from their own stream, after the year's.
+        self.persona_rng = random.Random(f"townops-demo-personas-{params.seed}")
+        # Serial → who files it and where: the demo residents' requests and the persona
+        # communities' recent cases (both only with ``personas``).
+        self.residents: dict[int, tuple[Actor, str]] = {}
+        self.community_cases: dict[int, str] = {}
+        if self.personas:
+            self.add_resident_requests(params.year)
+            self.add_recent_community_cases(params.year)
         self.steps = {
             Step.dispatch: self.do_dispatch,
             Step.return_: self.do_return,
@@ -99,7 +132,49 @@ class _Year(EventLoop):
 
     # ------------------------------------------------------------------ helpers
 
+    def add_resident_requests(self, year: DemoYear) -> None:
+        """The demo residents' own requests (web app, at home) over the year, the last few
+        in the last days so that some are still being handled."""
+        codes = [c for c in b.RESIDENT_CATEGORIES if c in self.categories]
+        for username, community in b.RESIDENT_HOMES.items():
+            resident = self.cast.resident(username)
+            if resident is None or community not in self.places.spots or not codes:
+                continue
+            arrivals = draw_arrivals(
+                self.persona_rng, b.RESIDENT_REQUESTS_PER_YEAR, codes, self.calendar, year
+            )
+            arrivals += self.recent_arrivals(year, codes, b.RECENT_RESIDENT_REQUESTS, 72)
+            for arrival in arrivals:
+                self.arrivals.append(arrival)
+                self.residents[len(self.arrivals)] = (resident, community)
+
+    def add_recent_community_cases(self, year: DemoYear) -> None:
+        """Cases of the last two days that the persona communities' staff handle (南新)."""
+        codes = [c for c in b.COMMUNITY_HANDLED if c in self.categories]
+        for community in b.PERSONA_COMMUNITIES:
+            if community not in self.places.spots or not codes:
+                continue
+            for arrival in self.recent_arrivals(year, codes, b.RECENT_COMMUNITY_CASES, 48):
+                self.arrivals.append(arrival)
+                self.community_cases[len(self.arrivals)] = community
+
+    def recent_arrivals(
+        self, year: DemoYear, codes: list[str], count: int, within_hours: float
+    ) -> list[Arrival]:
+        """``count`` calls in the last ``within_hours`` before the year's end."""
+        earliest = max(year.start, year.end - b.hours(within_hours))
+        span = (year.end - earliest).total_seconds()
+        return [
+            Arrival(
+                earliest + timedelta(seconds=self.persona_rng.uniform(0, span * 0.95)),
+                self.persona_rng.choice(codes),
+            )
+            for _ in range(count)
+        ]
+
     def handler(self, ticket: Ticket) -> Actor:
+        if ticket.community is not None:
+            return self.cast.community_staff(ticket.community)
         return self.cast.handler(ticket.department)
 
     def office(self, moment: datetime, *, latest: datetime, **kwargs: Any) -> datetime:
@@ -113,12 +188,44 @@ class _Year(EventLoop):
 
     # ------------------------------------------------------------------ steps
 
+    def file(self, serial: int, arrival: Arrival) -> Case:
+        """The case as the 12345 desk keys it in, or as a demo resident files it."""
+        resident = self.residents.get(serial)
+        if resident is None:
+            community = self.community_cases.get(serial)
+            spot = (
+                self.persona_rng.choice(self.places.spots[community])
+                if community
+                else self.places.draw(self.rng)
+            )
+            data = case_input(self.rng, arrival, spot, serial)
+            return create_case(self.session, actor=self.cast.dispatcher, data=data, now=self.now)
+        who, home = resident
+        data = case_input(self.rng, arrival, self.persona_rng.choice(self.places.spots[home]), 0)
+        web_request = {
+            "kind": REQUEST.name,
+            "source": "web",
+            "external_id": None,
+            "received_at": None,
+            "requester_name": "",
+            "requester_phone": "",
+        }
+        return create_case(
+            self.session, actor=who, data=data.model_copy(update=web_request), now=self.now
+        )
+
     def create(self, serial: int) -> None:
         arrival = self.arrivals[serial - 1]
-        data = case_input(self.rng, arrival, self.places.draw(self.rng), serial)
-        case = create_case(self.session, actor=self.cast.dispatcher, data=data, now=self.now)
+        case = self.file(serial, arrival)
         category = self.categories[arrival.category]
         fate = b.draw_fate(self.rng, category, self.departments)
+        target = category.department
+        community_held = serial in self.community_cases or self.to_community(
+            category.code, case.community_code
+        )
+        if community_held and case.community_code:
+            target = f"{COMMUNITY_TARGET}{case.community_code}"
+            fate = replace(fate, return_to=None)
         ticket = Ticket(case, category, fate, category.department, late=fate.late)
         self.track(serial, ticket)
         if category.urgent:
@@ -129,11 +236,22 @@ class _Year(EventLoop):
                 latest=case.due_at - b.hours(2),
                 closes=21,
             )
-        self.at(when, serial, Step.dispatch, category.department)
+        self.at(when, serial, Step.dispatch, target)
 
-    def do_dispatch(self, key: int, ticket: Ticket, department: str) -> None:
-        ticket.department = department
-        case = self.act(ticket, self.cast.dispatcher, Action.dispatch, department=department)
+    def to_community(self, category: str, community: str | None) -> bool:
+        """Whether the dispatcher sends this case to its own community (personas only)."""
+        share = b.COMMUNITY_HANDLED.get(category, 0.0) if self.personas else 0.0
+        return community is not None and share > 0 and self.persona_rng.random() < share
+
+    def do_dispatch(self, key: int, ticket: Ticket, target: str) -> None:
+        if target.startswith(COMMUNITY_TARGET):
+            ticket.community = target.removeprefix(COMMUNITY_TARGET)
+            case = self.act(
+                ticket, self.cast.dispatcher, Action.dispatch, community=ticket.community
+            )
+        else:
+            ticket.department, ticket.community = target, None
+            case = self.act(ticket, self.cast.dispatcher, Action.dispatch, department=target)
         if ticket.fate.return_to and not ticket.returned:
             when = self.handler_hours(
                 self.now + b.minutes(self.rng.uniform(20, 300)), case.due_at - b.hours(6), 0.5

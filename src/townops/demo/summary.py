@@ -9,16 +9,16 @@ counts (returns, reopens, extensions, supervisions, whistles, every callback rat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from townops.cases.enums import Action, ExtensionStatus, Rating, State
 from townops.cases.models import Case, CaseEvent, Extension
-from townops.demo.scenario import YEAR, local_midnight
+from townops.demo.year import DemoYear
 from townops.kpi.service import Grouping, compute_kpis
-from townops.periods import year_period
+from townops.signs.seed_figures import SEED_YEAR
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,12 @@ class YearFigures:
         return self.callbacks_satisfied / self.callbacks if self.callbacks else None
 
 
-def year_figures(session: Session, *, year: int = YEAR) -> YearFigures:
-    """Town-level figures of the simulated year, as seen at its last midnight."""
-    year_end = local_midnight(date(year, 12, 31) + timedelta(days=1))
-    (kpi,) = compute_kpis(session, by=Grouping.town, period=year_period(year), now=year_end)
+def year_figures(
+    session: Session, *, year: DemoYear = DemoYear.calendar_year(SEED_YEAR)
+) -> YearFigures:
+    """Town-level figures of the simulated year, as seen at its end."""
+    year_end = year.end
+    (kpi,) = compute_kpis(session, by=Grouping.town, period=year.period, now=year_end)
     actions = _event_counts(session, year_end)
     ratings = _callback_ratings(session, year_end)
     extensions = _extension_decisions(session)
