@@ -24,6 +24,7 @@ from townops.dispatch.api import router as dispatch_router
 from townops.forecast.api import router as forecast_router
 from townops.kpi.api import router as kpi_router
 from townops.media.api import router as media_router
+from townops.notify.api import router as notify_router
 from townops.open311.api import router as open311_router
 from townops.risk.api import router as risk_router
 from townops.sensing.alarms.api import router as alarms_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         kpi_router,
         map_tiles_router,
         media_router,
+        notify_router,
         open311_router,
         readings_router,
         risk_router,

@@ -12,9 +12,15 @@ from __future__ import annotations
 from townops.cases import events
 from townops.dispatch import subscribers as dispatch_subscribers
 from townops.media import subscribers as media_subscribers
+from townops.notify import subscribers as notify_subscribers
 from townops.sensing.alarms import kind as alarm_kind
 
-_DOMAINS = (alarm_kind.register, dispatch_subscribers.subscribe, media_subscribers.subscribe)
+_DOMAINS = (
+    alarm_kind.register,
+    dispatch_subscribers.subscribe,
+    media_subscribers.subscribe,
+    notify_subscribers.subscribe,
+)
 
 
 def install() -> None:

@@ -8,6 +8,7 @@ from townops.dispatch.models import RoutingDecision, TrainingExample
 from townops.gazetteer.models import GazetteerEntry
 from townops.jurisdiction.models import Jurisdiction
 from townops.media.models import Photo
+from townops.notify.models import Notification
 from townops.organization.models import Department
 from townops.sensing.models import (
     Alarm,
@@ -38,6 +39,7 @@ __all__ = [
     "InstanceSetting",
     "Jurisdiction",
     "ManualFigure",
+    "Notification",
     "Photo",
     "QuarantinedMessage",
     "Reading",

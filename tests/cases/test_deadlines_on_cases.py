@@ -18,6 +18,7 @@ from townops.cases.sweeps import sweep_overdue
 from townops.categories.models import Category
 from townops.db import make_engine
 from townops.errors import Conflict, StaleVersion
+from townops.notify.models import Notification
 
 SH = ZoneInfo("Asia/Shanghai")
 NANXIN = "310115121020"
@@ -197,6 +198,7 @@ def test_two_sessions_writing_the_same_case_one_wins_and_the_other_gets_stale_ve
     finally:
         with Session(engine) as cleanup:
             cleanup.execute(delete(CaseEvent).where(CaseEvent.case_id == case_id))
+            cleanup.execute(delete(Notification).where(Notification.case_id == case_id))
             cleanup.execute(delete(Case).where(Case.id == case_id))
             cleanup.commit()
         engine.dispose()

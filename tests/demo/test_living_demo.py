@@ -57,11 +57,11 @@ def test_the_living_year_ends_now_with_work_waiting_and_nothing_late_by_years(
     residents = dict(
         session.execute(select(User.id, User.username).where(User.role == "resident")).all()
     )
-    filed = Counter(residents[c.requester_user_id] for c in cases if c.requester_user_id)
+    own = [(residents[c.requester_user_id], c) for c in cases if c.requester_user_id is not None]
+    filed = Counter(name for name, _ in own)
     assert set(filed) == {"resident_a", "resident_b"} and min(filed.values()) >= 10
-    own = [c for c in cases if c.requester_user_id]
-    assert all(c.kind == "request" and c.source == "web" for c in own)
-    assert {residents[c.requester_user_id] for c in own if c.state != State.closed.value} == {
+    assert all(c.kind == "request" and c.source == "web" for _, c in own)
+    assert {name for name, c in own if c.state != State.closed.value} == {
         "resident_a",
         "resident_b",
     }, "each demo resident has a request still being handled"

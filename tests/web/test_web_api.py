@@ -673,6 +673,7 @@ def test_every_module_import_resolves_to_a_shipped_file() -> None:
         "requests",
         "track",
         "rankings",
+        "notifications",
     }
     problems += [f"page {p}" for p in pages if not (STATIC / "js" / "pages" / f"{p}.js").is_file()]
     assert problems == []

@@ -25,6 +25,8 @@ class User(Base):
         ForeignKey("departments.code"), default=None
     )
     phone: Mapped[str | None] = mapped_column(String(40), default=None)
+    # Where e-mail notifications go (townops.notify); none: in-app and SMS only.
+    email: Mapped[str | None] = mapped_column(String(200), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Bumped by logout, deactivation and a change of role, scope or department: a bearer

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from townops import notify
 from townops.auth.sessions import DEMO_MARK
 from townops.cli.common import console, err_console, transaction
 from townops.cli.serve import run_server
@@ -137,6 +138,8 @@ def demo(
         # for 2022 when it is replayed, else for the calendar year of the demo's last day.
         figures_year = span.last.year
         seed_figures = load_seed_figures(session, year=figures_year, now=span.end)
+        # The replay told nobody: the holders of today's open cases get their messages.
+        told = notify.backfill_open_cases(session, now=span.end) if year is None else 0
     engine.dispose()
     console.print(_summary_table(figures, span))
     console.print(
@@ -148,6 +151,11 @@ def demo(
         f"for {figures_year} entered from the town's {SEED_YEAR} work report "
         f"(`townops signs show --period {figures_year}`)"
     )
+    if told:
+        console.print(
+            f"notifications (通知): {told} in-app messages and reminders for the open cases "
+            "(the bell in the web app; `townops worker notify` sends what falls due)"
+        )
     if report.users_created:
         console.print(
             f"{len(report.users_created)} demo accounts were added for units without a demo "

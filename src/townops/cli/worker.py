@@ -13,6 +13,8 @@ import typer
 from townops.cases.sweeps import sweep_late_report_ins, sweep_overdue
 from townops.cli.common import DbOpt, console, engine_for, settings_with, transaction
 from townops.media.service import purge_unattached
+from townops.notify import service as notify_service
+from townops.notify.worker import channels_of, send_due
 
 # Photos uploaded with a form that was never sent are deleted a day later; checked hourly.
 PURGE_EVERY_SECONDS = 3600.0
@@ -61,6 +63,35 @@ def deadlines(
             last_purge = time.monotonic()
             if purged or once:
                 console.print(f"photos: {purged} never-attached upload(s) older than a day deleted")
+        if once or stop.wait(interval):
+            break
+
+
+@worker_app.command("notify")
+def notify(
+    interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 5.0,
+    once: Annotated[bool, typer.Option(help="Send what is due once and exit.")] = False,
+    batch: Annotated[int, typer.Option(min=1, max=5000, help="Messages claimed at a time.")] = 200,
+    database_url: DbOpt = None,
+) -> None:
+    """Send the notifications that are due (通知), every INTERVAL seconds: one thread per
+    channel, retries with backoff, a message a stopped worker left half-sent retried once
+    its lease runs out. Several workers may run at once (claims are compare-and-set)."""
+    engine = engine_for(settings_with(database_url))
+    with transaction(engine) as session:
+        config = notify_service.config_of(session)
+    channels = channels_of(config)
+    stop = _stop_event()
+    while True:
+        reports = send_due(engine, channels, config.retry, batch=batch)
+        for name, report in reports.items():
+            if report.sent or report.expired or report.reclaimed or once:
+                errors = "; ".join(f"{n}× {reason}" for reason, n in report.errors.items())
+                console.print(
+                    f"{name}: {report.delivered} delivered, {report.retrying} to retry, "
+                    f"{report.failed} failed, {report.expired} expired, "
+                    f"{report.reclaimed} reclaimed" + (f" ({errors})" if errors else "")
+                )
         if once or stop.wait(interval):
             break
 

@@ -22,6 +22,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from townops import notify
 from townops.access.actor import Actor
 from townops.cases.enums import Action, State
 from townops.cases.models import Case
@@ -94,6 +95,8 @@ class EventLoop:
 
     def __init__(self, session: Session, seed: int, year: DemoYear) -> None:
         self.session = session
+        # A replayed year tells nobody: no year of messages for the worker to send today.
+        notify.silence(session)
         self.year = year
         self.rng = random.Random(seed)
         # Tracking codes come from their own stream so they never shift the year's draws.

@@ -23,6 +23,7 @@ from shapely.validation import explain_validity
 
 from townops.assessment.config import ASSESSMENT_FILE, AssessmentConfig
 from townops.dispatch.config import DispatchConfig
+from townops.notify.config import NotificationsConfig
 from townops.risk.config import RISK_FILE, RiskConfig
 from townops.sensing.config import SensingConfig
 from townops.signs.config import SIGNS_FILE, SignsConfig, check_signs_config
@@ -77,6 +78,7 @@ FILES = (
 GAZETTEER_FILE = "gazetteer.yaml"
 DISPATCH_FILE = "dispatch.yaml"
 SENSING_FILE = "sensing.yaml"
+NOTIFICATIONS_FILE = "notifications.yaml"
 # Where each kind of code a section may name is defined (townops.towns.sections.Reference).
 _REFERENCE_FILES = {
     "category": CATEGORIES_FILE,
@@ -91,6 +93,7 @@ OPTIONAL_FILES = (
     SIGNS_FILE,
     ASSESSMENT_FILE,
     RISK_FILE,
+    NOTIFICATIONS_FILE,
 )
 
 _AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
@@ -831,6 +834,7 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
     signs = checker.optional(SIGNS_FILE, SignsConfig, "vital signs")
     assessment = checker.optional(ASSESSMENT_FILE, AssessmentConfig, "assessment")
     risk = checker.optional(RISK_FILE, RiskConfig, "risk map")
+    notifications = checker.optional(NOTIFICATIONS_FILE, NotificationsConfig, "notifications")
 
     jurisdictions: dict[str, Jurisdiction] = {}
     if tree is not None:
@@ -929,6 +933,7 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
         signs=signs[0] if signs is not None else None,
         assessment=assessment[0] if assessment is not None else None,
         risk=risk[0] if risk is not None else None,
+        notifications=notifications[0] if notifications is not None else None,
     )
     return checker.issues, town
 

@@ -78,6 +78,7 @@ from pydantic import (
 from townops.assessment.config import AssessmentConfig
 from townops.dispatch.config import DispatchConfig
 from townops.gazetteer.config import DEFAULT_MIN_CONFIDENCE
+from townops.notify.config import NotificationsConfig
 from townops.open311.config import SERVICE_CODE_PATTERN, Open311Public
 from townops.risk.config import RiskConfig
 from townops.sensing.config import SensingConfig
@@ -393,6 +394,7 @@ class User(_Model):
     scope: Code | None = None
     department: Identifier | None = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{4,19}$")] | None = None
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
 
     @model_validator(mode="after")
     def _role_needs(self) -> User:
@@ -497,6 +499,8 @@ class Town(_Model):
     """``assessment.yaml``: the monthly assessment's scoring."""
     risk: RiskConfig | None = None
     """``risk.yaml``: the risk map's factors and weights."""
+    notifications: NotificationsConfig | None = None
+    """``notifications.yaml``: who is told what, when, on which channel."""
     """``dispatch.yaml``; without it nothing is dispatched automatically."""
 
     _by_code: dict[str, Jurisdiction] = PrivateAttr(default_factory=dict)

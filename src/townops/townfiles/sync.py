@@ -63,6 +63,7 @@ def town_profile_dict(town: Town) -> dict[str, Any]:
         town.signs,
         town.assessment,
         town.risk,
+        town.notifications,
     )
     for config in configs:
         if config is not None:
@@ -190,6 +191,7 @@ def sync_town(session: Session, town: Town, *, with_demo_users: bool = True) -> 
                     scope_code=u.scope,
                     department_code=u.department,
                     phone=u.phone,
+                    email=u.email,
                 )
             )
             created += 1

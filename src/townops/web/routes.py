@@ -155,6 +155,7 @@ PAGES: dict[str, str] = {
     "/requests": "a resident's own requests (我的诉求)",
     "/track": "follow a request by its tracking code (查询)",
     "/rankings": "monthly assessment rankings (考核排名)",
+    "/notifications": "the caller's own in-app messages (通知, 站内信)",
 }
 
 

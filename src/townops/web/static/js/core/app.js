@@ -25,6 +25,7 @@ const ROUTES = [
   { pattern: /^\/submit\/?$/, page: "submit", roles: PAGE_ROLES.submit },
   { pattern: /^\/requests\/?$/, page: "requests", roles: PAGE_ROLES.requests },
   { pattern: /^\/rankings\/?$/, page: "rankings", roles: PAGE_ROLES.rankings },
+  { pattern: /^\/notifications\/?$/, page: "notifications", roles: PAGE_ROLES.notifications },
   { pattern: /^\/$/, page: "home" },
 ];
 

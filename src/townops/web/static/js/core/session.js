@@ -16,6 +16,10 @@ export const PAGE_ROLES = {
   submit: ["resident"],
   requests: ["resident"],
   rankings: ["leader", "duty_officer", "admin"],
+  // 通知: everyone who logs in reads their own messages (the bell links here).
+  notifications: [
+    "leader", "duty_officer", "admin", "dispatcher", "handler", "community_staff", "grid_worker", "resident",
+  ],
 };
 
 const HOMES = {

@@ -1,6 +1,7 @@
 // The frame around every page: the header (town, navigation, user, language, log-out)
 // and small shared pieces (error boxes, state badges).
 
+import { bell } from "./bell.js";
 import { h, replaceChildren } from "./dom.js";
 import { lang, pick, switchLang, translator } from "./i18n.js";
 import { label } from "./labels.js";
@@ -72,6 +73,7 @@ export function renderHeader(header, { me, config, active }) {
     h("nav", { class: "nav" }, links),
     h("div", { class: "who" },
       me ? h("span", { class: "user", "data-testid": "user" }, `${me.username} · ${label("role", me.role)}`) : null,
+      me ? bell({ timeZone: config?.timezone }) : null,
       langSwitch(),
       me ? h("button", { type: "button", class: "link", "data-testid": "logout", onclick: logout }, t("logout")) : null,
     ),

@@ -1,0 +1,62 @@
+"""Notification routes (thin): your in-app messages, and the administrator's delivery log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from townops.api.deps import ActorDep, SessionDep
+from townops.api.params import DbId, PageNumber
+from townops.notify import inbox
+from townops.notify.schemas import DeliveryOut, DeliveryPage, InboxOut, ReadOut
+from townops.timeutil import utcnow
+
+router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+
+
+@router.get("", response_model=InboxOut)
+def my_notifications(
+    session: SessionDep,
+    actor: ActorDep,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> InboxOut:
+    """Your in-app messages (站内信), newest first, and how many are unread."""
+    return inbox.inbox(session, actor=actor, now=utcnow(), unread_only=unread, limit=limit)
+
+
+@router.post("/read", response_model=ReadOut)
+def mark_all_read(session: SessionDep, actor: ActorDep) -> ReadOut:
+    marked = inbox.mark_read(session, actor=actor, now=utcnow(), notification_id=None)
+    session.commit()
+    return ReadOut(marked=marked)
+
+
+@router.post("/{notification_id}/read", response_model=ReadOut)
+def mark_read(notification_id: DbId, session: SessionDep, actor: ActorDep) -> ReadOut:
+    marked = inbox.mark_read(session, actor=actor, now=utcnow(), notification_id=notification_id)
+    session.commit()
+    return ReadOut(marked=marked)
+
+
+@router.get("/deliveries", response_model=DeliveryPage)
+def delivery_log(
+    session: SessionDep,
+    actor: ActorDep,
+    state: str | None = None,
+    channel: Annotated[str | None, Query(max_length=60)] = None,
+    page: PageNumber = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> DeliveryPage:
+    """Every message sent or to be sent (administrator): state, attempts, last error."""
+    return inbox.delivery_log(
+        session, actor=actor, state=state, channel=channel, page=page, page_size=page_size
+    )
+
+
+@router.post("/deliveries/{notification_id}/resend", response_model=DeliveryOut)
+def resend(notification_id: DbId, session: SessionDep, actor: ActorDep) -> DeliveryOut:
+    out = inbox.resend(session, actor=actor, notification_id=notification_id, now=utcnow())
+    session.commit()
+    return out

@@ -1,0 +1,517 @@
+"""The rules of notification: from a case's event to the rows of the outbox (通知规则).
+
+Everything here runs inside the use case's transaction (called by the subscribers in
+:mod:`townops.notify.subscribers`), so the messages commit or roll back with the change
+that causes them. What is written:
+
+- one row per rule, recipient and channel (a group bot is one recipient), keyed so that
+  the same moment is never queued twice;
+- deadline reminders at ``due_at - before`` for the unit holding a case; whenever the case
+  moves (a dispatch, a return, an extension, a resolution) the reminders that no longer
+  apply are cancelled and the new ones queued;
+- one overdue digest per recipient per sweep.
+
+A message says what happened to which case, never who called: no names, no phone numbers
+(the requester's number is an SMS *address*, shown masked in the delivery log). Recipients
+are the people the access layer already lets see the case: the unit holding it, the town's
+duty officers and leaders, the summoned departments, the requester.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from townops.access.actor import Role
+from townops.access.masking import mask_text
+from townops.auth.models import User
+from townops.cases.enums import CLOCK_STATES
+from townops.cases.models import Case, Summons
+from townops.categories.models import Category
+from townops.jurisdiction.models import Jurisdiction
+from townops.notify.config import INAPP, NotificationRule, NotificationsConfig, QuietHours
+from townops.notify.models import PENDING_STATES, DeliveryState, Notification
+from townops.organization.models import Department
+from townops.timeutil import SHANGHAI
+from townops.towns.profile import get_profile
+
+__all__ = [
+    "Recipient",
+    "backfill_open_cases",
+    "cancel_reminders",
+    "notify_case",
+    "notify_overdue",
+    "reschedule_reminders",
+    "silence",
+    "silenced",
+]
+
+_SILENCED = "townops.notify.silenced"
+# Group bots are one recipient whatever the audience: the channel is the group.
+_GROUP_KINDS = frozenset({"wecom_bot", "dingtalk_bot"})
+_SMS_KINDS = frozenset({"aliyun_sms", "tencent_sms"})
+
+
+def silence(session: Session) -> None:
+    """Tell nobody about what this session does: the demo replaying a past year must not
+    queue a year of messages for the worker to send today."""
+    session.info[_SILENCED] = True
+
+
+def silenced(session: Session) -> bool:
+    return bool(session.info.get(_SILENCED))
+
+
+def config_of(session: Session) -> NotificationsConfig:
+    profile = get_profile(session)
+    return (
+        profile.config(NotificationsConfig)
+        if profile.has_config(NotificationsConfig)
+        else (NotificationsConfig())
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person (a user) or an address with no account (a hotline caller's phone)."""
+
+    user_id: int | None
+    phone: str | None = None
+    email: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"u{self.user_id}" if self.user_id is not None else "phone"
+
+
+# --------------------------------------------------------------------------- audiences
+
+
+def _users(session: Session, *conditions: Any) -> list[Recipient]:
+    rows = session.execute(
+        select(User.id, User.phone, User.email).where(User.active, *conditions).order_by(User.id)
+    )
+    return [Recipient(uid, phone, email) for uid, phone, email in rows]
+
+
+def holders(session: Session, case: Case) -> list[Recipient]:
+    """The people of the unit holding the case: a department's handlers, or a community's
+    staff and the grid workers of its micro-grids."""
+    if case.department_code is not None:
+        return _users(
+            session, User.role == Role.handler.value, User.department_code == case.department_code
+        )
+    community = case.assignee_community_code
+    if community is None:
+        return []
+    grids = select(Jurisdiction.code).where(
+        or_(Jurisdiction.code == community, Jurisdiction.parent_code == community)
+    )
+    return _users(
+        session,
+        User.role.in_([Role.community_staff.value, Role.grid_worker.value]),
+        User.scope_code.in_(grids),
+    )
+
+
+def _requester(session: Session, case: Case) -> list[Recipient]:
+    if case.requester_user_id is not None:
+        return _users(session, User.id == case.requester_user_id)
+    if case.requester_phone:
+        return [Recipient(None, phone=case.requester_phone)]
+    return []
+
+
+def _audience(
+    session: Session, case: Case, audience: str, summoned: Sequence[str]
+) -> list[Recipient]:
+    if audience == "holder":
+        return holders(session, case)
+    if audience == "requester":
+        return _requester(session, case)
+    if audience == "duty_officers":
+        return _users(session, User.role == Role.duty_officer.value)
+    if audience == "leaders":
+        return _users(session, User.role == Role.leader.value)
+    if audience == "summoned" and summoned:
+        return _users(
+            session, User.role == Role.handler.value, User.department_code.in_(list(summoned))
+        )
+    return []
+
+
+def recipients_of(
+    session: Session, case: Case, rule: NotificationRule, summoned: Sequence[str] = ()
+) -> list[Recipient]:
+    seen: dict[str, Recipient] = {}
+    for audience in rule.to:
+        for person in _audience(session, case, audience, summoned):
+            seen.setdefault(person.label, person)
+    return list(seen.values())
+
+
+# --------------------------------------------------------------------------- texts
+
+
+def case_facts(session: Session, case: Case, now: datetime) -> dict[str, dict[str, str]]:
+    """The placeholders' values for a case, in zh and en."""
+    category = session.get(Category, case.category_code)
+    community = session.get(Jurisdiction, case.community_code) if case.community_code else None
+    holder = case.department_code or case.assignee_community_code
+    department = session.get(Department, case.department_code) if case.department_code else None
+    holder_community = (
+        session.get(Jurisdiction, case.assignee_community_code)
+        if case.assignee_community_code
+        else None
+    )
+    due = case.due_at.astimezone(SHANGHAI)
+    common = {
+        "case_id": str(case.id),
+        "due_at": f"{due:%Y-%m-%d %H:%M}",
+        "token": case.token,
+        # A handler's reply may quote a number: masked like any free text sent out.
+        "reply": mask_text(case.reply or ""),
+    }
+
+    def name(row: Any, attr: str, fallback: str) -> str:
+        return str(getattr(row, attr)) if row is not None else fallback
+
+    holder_zh = name(department, "name_zh", "") or name(holder_community, "name_zh", holder or "")
+    holder_en = name(department, "name_en", "") or name(holder_community, "name_en", holder or "")
+    return {
+        "zh": {
+            **common,
+            "category": name(category, "name_zh", case.category_code),
+            "community": name(community, "name_zh", "—"),
+            "department": holder_zh,
+            "left": _left(case.due_at - now, "zh"),
+        },
+        "en": {
+            **common,
+            "category": name(category, "name_en", case.category_code),
+            "community": name(community, "name_en", "—"),
+            "department": holder_en,
+            "left": _left(case.due_at - now, "en"),
+        },
+    }
+
+
+def _left(delta: timedelta, lang: str) -> str:
+    hours = max(0, int(delta.total_seconds() // 3600))
+    days, hours = divmod(hours, 24)
+    if lang == "zh":
+        return f"{days}天{hours}小时" if days else f"{hours}小时"
+    return f"{days} d {hours} h" if days else f"{hours} h"
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    return template.format_map(_Blank(values))
+
+
+# --------------------------------------------------------------------------- queueing
+
+
+@dataclass(frozen=True)
+class _Draft:
+    key: str
+    rule: NotificationRule
+    channel: str
+    recipient: Recipient | None  # None: a group bot
+    due: datetime
+    values: dict[str, dict[str, str]]
+    expires_at: datetime | None = None
+
+
+def _address(channel_kind: str, recipient: Recipient | None) -> str | None:
+    """Where this channel reaches this recipient; None: it cannot."""
+    if channel_kind in _GROUP_KINDS:
+        return ""
+    if recipient is None:
+        return None
+    if channel_kind == INAPP:
+        return "" if recipient.user_id is not None else None
+    if channel_kind == "email":
+        return recipient.email or None
+    if channel_kind in _SMS_KINDS:
+        return recipient.phone or None
+    return None
+
+
+def _channel_kind(config: NotificationsConfig, channel: str) -> str:
+    if channel == INAPP:
+        return INAPP
+    return str(config.channels[channel].kind)
+
+
+def after_quiet_hours(moment: datetime, quiet: QuietHours | None) -> datetime:
+    """``moment``, or the end of the quiet hours it falls in (town time)."""
+    if quiet is None or quiet.start == quiet.end:
+        return moment
+    local = moment.astimezone(SHANGHAI)
+    clock = local.time()
+    wraps = quiet.start > quiet.end  # 22:00–07:00
+    inside = (
+        (clock >= quiet.start or clock < quiet.end) if wraps else quiet.start <= clock < quiet.end
+    )
+    if not inside:
+        return moment
+    end_day = local.date()
+    if wraps and clock >= quiet.start:
+        end_day += timedelta(days=1)
+    end = datetime.combine(end_day, quiet.end, tzinfo=SHANGHAI)
+    return end.astimezone(moment.tzinfo)
+
+
+def _queue(
+    session: Session,
+    config: NotificationsConfig,
+    case: Case | None,
+    drafts: Iterable[_Draft],
+    now: datetime,
+) -> int:
+    rows: list[Notification] = []
+    for draft in drafts:
+        kind = _channel_kind(config, draft.channel)
+        address = _address(kind, draft.recipient)
+        if address is None:
+            continue
+        due = draft.due
+        if kind != INAPP and not draft.rule.critical:
+            due = after_quiet_hours(due, config.quiet_hours)
+        zh, en = draft.values["zh"], draft.values["en"]
+        rows.append(
+            Notification(
+                key=draft.key[:250],
+                rule=draft.rule.id,
+                case_id=case.id if case is not None else None,
+                recipient_user_id=draft.recipient.user_id if draft.recipient else None,
+                channel=draft.channel,
+                address=address,
+                title=render(draft.rule.title.zh, zh)[:300],
+                body=render(draft.rule.body.zh, zh),
+                title_en=render(draft.rule.title.en, en)[:300],
+                body_en=render(draft.rule.body.en, en),
+                template_params={k: v for k, v in zh.items() if k != "cases"},
+                # In-app needs no sending: it is there once it is due.
+                state=(
+                    DeliveryState.delivered.value
+                    if kind == INAPP and due <= now
+                    else DeliveryState.queued.value
+                ),
+                sent_at=now if kind == INAPP and due <= now else None,
+                critical=draft.rule.critical,
+                next_attempt_at=due,
+                expires_at=draft.expires_at,
+                created_at=now,
+            )
+        )
+    if not rows:
+        return 0
+    taken = set(
+        session.scalars(select(Notification.key).where(Notification.key.in_([r.key for r in rows])))
+    )
+    fresh = [row for row in rows if row.key not in taken]
+    session.add_all(fresh)
+    return len(fresh)
+
+
+def notify_case(
+    session: Session,
+    case: Case,
+    trigger: str,
+    *,
+    now: datetime,
+    moment: str,
+    summoned: Sequence[str] = (),
+) -> int:
+    """Queue what the town's rules say for ``trigger`` on ``case``; ``moment`` makes the
+    keys of this occurrence (the case's version after the action). Returns rows queued."""
+    if silenced(session):
+        return 0
+    config = config_of(session)
+    rules = config.rules_on(trigger, case.kind)
+    if not rules:
+        return 0
+    values = case_facts(session, case, now)
+    if trigger == "whistled":
+        values = _with_report_in(session, case, values)
+    drafts = [
+        _Draft(
+            key=f"{rule.id}:c{case.id}:{moment}:{_who(recipient)}:{channel}",
+            rule=rule,
+            channel=channel,
+            recipient=recipient,
+            due=now,
+            values=values,
+        )
+        for rule in rules
+        for channel in rule.channels
+        for recipient in _for_channel(config, channel, recipients_of(session, case, rule, summoned))
+    ]
+    return _queue(session, config, case, drafts, now)
+
+
+def _who(recipient: Recipient | None) -> str:
+    return "group" if recipient is None else recipient.label
+
+
+def _for_channel(
+    config: NotificationsConfig, channel: str, people: list[Recipient]
+) -> list[Recipient | None]:
+    if _channel_kind(config, channel) in _GROUP_KINDS:
+        return [None] if people else []
+    return list(people)
+
+
+def _with_report_in(
+    session: Session, case: Case, values: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    due = session.scalar(
+        select(Summons.report_in_due_at)
+        .where(Summons.case_id == case.id)
+        .order_by(Summons.id.desc())
+        .limit(1)
+    )
+    text = f"{due.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if due else "—"
+    return {lang: {**v, "report_in_due_at": text} for lang, v in values.items()}
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+def _deadline_rules(config: NotificationsConfig, case: Case) -> list[NotificationRule]:
+    return config.rules_on("deadline", case.kind)
+
+
+def reschedule_reminders(session: Session, case: Case, *, now: datetime) -> int:
+    """Make the queued deadline reminders of ``case`` match where it stands: the ones that
+    no longer apply (another deadline, another holder, no longer being handled) are
+    cancelled, the missing ones queued. Returns the number queued."""
+    if silenced(session):
+        return 0
+    config = config_of(session)
+    rules = _deadline_rules(config, case)
+    if not rules:
+        return 0
+    drafts: list[_Draft] = []
+    if case.state in CLOCK_STATES and (case.department_code or case.assignee_community_code):
+        values = case_facts(session, case, now)
+        stamp = int(case.due_at.timestamp())
+        for rule in rules:
+            people = recipients_of(session, case, rule)
+            for offset in rule.offsets():
+                due = case.due_at - offset
+                if due < now:
+                    continue
+                left = {lang: {**v, "left": _left(offset, lang)} for lang, v in values.items()}
+                drafts.extend(
+                    _Draft(
+                        key=f"{rule.id}:c{case.id}:d{stamp}-{int(offset.total_seconds())}"
+                        f":{_who(recipient)}:{channel}",
+                        rule=rule,
+                        channel=channel,
+                        recipient=recipient,
+                        due=due,
+                        values=left,
+                        # A reminder not sent by the deadline (plus an hour) is of no use.
+                        expires_at=case.due_at + timedelta(hours=1),
+                    )
+                    for channel in rule.channels
+                    for recipient in _for_channel(config, channel, people)
+                )
+    keep = {draft.key[:250] for draft in drafts}
+    cancel_reminders(session, case, [rule.id for rule in rules], keep=keep)
+    return _queue(session, config, case, drafts, now)
+
+
+def cancel_reminders(
+    session: Session,
+    case: Case,
+    rule_ids: Sequence[str],
+    *,
+    keep: frozenset[str] | set[str] = frozenset(),
+) -> int:
+    """Cancel the pending reminders of ``case`` (in-app ones not yet due included) except
+    ``keep``."""
+    stmt = (
+        update(Notification)
+        .where(
+            Notification.case_id == case.id,
+            Notification.rule.in_(list(rule_ids)),
+            Notification.state.in_(PENDING_STATES),
+        )
+        .values(state=DeliveryState.cancelled.value, locked_until=None)
+    )
+    if keep:
+        stmt = stmt.where(Notification.key.not_in(sorted(keep)))
+    result = session.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --------------------------------------------------------------------------- digests
+
+
+def notify_overdue(session: Session, case_ids: Sequence[int], *, now: datetime) -> int:
+    """One digest per recipient of each ``overdue`` rule for the cases a sweep marked."""
+    if silenced(session) or not case_ids:
+        return 0
+    config = config_of(session)
+    rules = [rule for rule in config.rules if rule.when == "overdue"]
+    if not rules:
+        return 0
+    cases = list(session.scalars(select(Case).where(Case.id.in_(list(case_ids))).order_by(Case.id)))
+    stamp = int(now.timestamp())
+    drafts: list[_Draft] = []
+    for rule in rules:
+        mine = [c for c in cases if rule.kinds is None or c.kind in rule.kinds]
+        if not mine:
+            continue
+        listed = ", ".join(f"#{c.id}" for c in mine[:10]) + (" …" if len(mine) > 10 else "")
+        values = {lang: {"count": str(len(mine)), "cases": listed} for lang in ("zh", "en")}
+        people: dict[str, Recipient] = {}
+        for case in mine:
+            for person in recipients_of(session, case, rule):
+                people.setdefault(person.label, person)
+        drafts.extend(
+            _Draft(
+                key=f"{rule.id}:sweep{stamp}:{_who(recipient)}:{channel}",
+                rule=rule,
+                channel=channel,
+                recipient=recipient,
+                due=now,
+                values=values,
+            )
+            for channel in rule.channels
+            for recipient in _for_channel(config, channel, list(people.values()))
+        )
+    return _queue(session, config, None, drafts, now)
+
+
+def backfill_open_cases(session: Session, *, now: datetime) -> int:
+    """Tell the holders of the cases still being handled what they would have been told
+    (the dispatch, at its time) and queue the reminders still ahead: for a database whose
+    cases came in silenced (the demo's replay, an import). Returns the rows queued."""
+    queued = 0
+    open_cases = session.scalars(
+        select(Case)
+        .where(Case.state.in_([s.value for s in CLOCK_STATES]))
+        .where(or_(Case.department_code.is_not(None), Case.assignee_community_code.is_not(None)))
+        .order_by(Case.id)
+    )
+    for case in open_cases:
+        if case.dispatched_at is not None:
+            queued += notify_case(
+                session, case, "dispatched", now=case.dispatched_at, moment=f"v{case.version}"
+            )
+        queued += reschedule_reminders(session, case, now=now)
+    return queued

@@ -1,0 +1,54 @@
+"""What notifications do when the case engine acts: queue the town's messages, and keep the
+deadline reminders in step with the case (:mod:`townops.notify.service`)."""
+
+from __future__ import annotations
+
+from townops.cases import events
+from townops.cases.enums import Action
+from townops.notify import service
+
+# The engine's actions that are a notification trigger of their own.
+_TRIGGERS = {
+    Action.dispatch: "dispatched",
+    Action.resolve: "resolved",
+    Action.reopen: "reopened",
+    Action.whistle: "whistled",
+}
+
+
+def _on_created(event: events.CaseCreated) -> None:
+    moment = f"v{event.case.version}"
+    service.notify_case(event.session, event.case, "received", now=event.now, moment=moment)
+
+
+def _on_acted(event: events.CaseActed) -> None:
+    case = event.case
+    trigger = _TRIGGERS.get(event.action)
+    if trigger is not None:
+        summoned = [str(d) for d in event.data.get("departments") or []]
+        service.notify_case(
+            event.session,
+            case,
+            trigger,
+            now=event.now,
+            moment=f"v{case.version}",
+            summoned=summoned,
+        )
+    if event.from_state != event.to_state or event.action == Action.dispatch:
+        # The holder or the clock changed: the reminders follow.
+        service.reschedule_reminders(event.session, case, now=event.now)
+
+
+def _on_deadline_moved(event: events.DeadlineMoved) -> None:
+    service.reschedule_reminders(event.session, event.case, now=event.now)
+
+
+def _on_overdue(event: events.CasesOverdue) -> None:
+    service.notify_overdue(event.session, event.case_ids, now=event.now)
+
+
+def subscribe() -> None:
+    events.subscribe(events.CaseCreated, _on_created)
+    events.subscribe(events.CaseActed, _on_acted)
+    events.subscribe(events.DeadlineMoved, _on_deadline_moved)
+    events.subscribe(events.CasesOverdue, _on_overdue)

@@ -1,0 +1,163 @@
+// 通知 /notifications: the caller's own in-app messages (站内信), newest first, each with its
+// text and time, read or unread; "unread only" (?unread=1) and "mark all read". A message
+// about a case links to it, and opening it marks it read. The header's bell shows the same
+// count (core/bell.js) and hears of every change here.
+
+import { api } from "../core/api.js";
+import { UNREAD_EVENT, announceUnread, markRead, notificationHref, openOnClick } from "../core/bell.js";
+import { h, replaceChildren, useStyle } from "../core/dom.js";
+import { pick } from "../core/i18n.js";
+import { errorBox } from "../core/shell.js";
+
+const messages = {
+  zh: {
+    title: "通知",
+    unreadCount: "未读 {n} 条",
+    unreadOnly: "只看未读",
+    markAll: "全部已读",
+    markOne: "标为已读",
+    unread: "未读",
+    read: "已读",
+    openCase: "查看工单 #{id}",
+    none: "暂无通知。",
+    noneUnread: "没有未读通知。",
+    latest: "只显示最近 {n} 条。",
+    marked: "已全部标为已读。",
+  },
+  en: {
+    title: "Notifications",
+    unreadCount: "{n} unread",
+    unreadOnly: "Unread only",
+    markAll: "Mark all read",
+    markOne: "Mark read",
+    unread: "Unread",
+    read: "Read",
+    openCase: "Open case #{id}",
+    none: "No notifications yet.",
+    noneUnread: "No unread notifications.",
+    latest: "Only the latest {n} are shown.",
+    marked: "All marked read.",
+  },
+};
+
+const LIMIT = 200; // the API's largest page
+
+async function render({ main, t, fmt, url, setTitle }) {
+  await useStyle("../../css/notifications.css", import.meta.url);
+  setTitle(t("title"));
+  let unreadOnly = url.searchParams.get("unread") === "1";
+  let unread = 0;
+
+  const count = h("span", { class: "badge", "data-testid": "notifications-unread" });
+  const filter = h("input", { type: "checkbox", "data-testid": "unread-only", checked: unreadOnly });
+  const markAll = h("button", { type: "button", "data-testid": "mark-all" }, t("markAll"));
+  const flash = h("p", { class: "flash", role: "status", "data-testid": "flash" });
+  const list = h("ol", { class: "notification-list", "data-testid": "notification-list" });
+  const note = h("p", { class: "muted latest", hidden: true });
+  const errorSlot = h("div");
+  replaceChildren(main, h("section", { class: "notifications" },
+    h("div", { class: "page-head" },
+      h("h1", {}, t("title")), count,
+      h("div", { class: "notifications-tools" },
+        h("label", { class: "check" }, filter, h("span", {}, t("unreadOnly"))),
+        markAll)),
+    flash, errorSlot, list, note));
+
+  function setUnread(n, { tell = true } = {}) {
+    unread = n;
+    count.textContent = t("unreadCount", { n: fmt.number(n) });
+    count.classList.toggle("has-unread", n > 0);
+    markAll.disabled = n === 0;
+    if (tell) announceUnread(n);
+  }
+
+  function markedHere(li, item) {
+    item.read = true;
+    li.classList.remove("unread");
+    li.dataset.read = "1";
+    li.querySelector(".read-state").textContent = t("read");
+    li.querySelector(".mark-one")?.remove();
+    setUnread(Math.max(0, unread - 1));
+    if (unreadOnly) li.remove();
+  }
+
+  function row(item) {
+    const li = h("li", {
+      class: ["notification", "card", item.read ? null : "unread"],
+      "data-testid": "notification",
+      "data-id": item.id,
+      "data-case-id": item.case_id ?? null,
+      "data-rule": item.rule,
+      "data-read": item.read ? "1" : "0",
+    });
+    const title = h("a", { class: "n-title", href: notificationHref(item) }, pick(item, "title"));
+    title.addEventListener("click", openOnClick(item, () => markedHere(li, item)));
+    const markOne = item.read ? null : h("button", { type: "button", class: "link mark-one", "data-testid": "mark-one" }, t("markOne"));
+    markOne?.addEventListener("click", async () => {
+      markOne.disabled = true;
+      try {
+        await markRead(item.id);
+        markedHere(li, item);
+      } catch (error) {
+        markOne.disabled = false;
+        if (error?.status !== 401) replaceChildren(errorSlot, errorBox(error));
+      }
+    });
+    replaceChildren(li,
+      h("div", { class: "n-head" },
+        h("span", { class: "read-state", "data-testid": "read-state" }, item.read ? t("read") : t("unread")),
+        h("h2", {}, title),
+        h("time", { class: "n-time", datetime: item.at }, fmt.dateTime(item.at))),
+      h("p", { class: "n-body" }, pick(item, "body")),
+      h("div", { class: "n-foot" },
+        item.case_id ? h("a", { href: `/cases/${item.case_id}` }, t("openCase", { id: item.case_id })) : null,
+        markOne));
+    return li;
+  }
+
+  async function load() {
+    replaceChildren(errorSlot);
+    const data = await api("/api/v1/notifications", { query: { unread: unreadOnly, limit: LIMIT } });
+    setUnread(data.unread);
+    replaceChildren(list, data.items.length
+      ? data.items.map(row)
+      : h("li", { class: "empty card", "data-testid": "notifications-empty" }, unreadOnly ? t("noneUnread") : t("none")));
+    note.textContent = t("latest", { n: LIMIT });
+    note.hidden = data.items.length < LIMIT;
+  }
+
+  filter.addEventListener("change", async () => {
+    unreadOnly = filter.checked;
+    const next = new URL(location.href);
+    if (unreadOnly) next.searchParams.set("unread", "1");
+    else next.searchParams.delete("unread");
+    history.replaceState(null, "", next.pathname + next.search + next.hash);
+    flash.textContent = "";
+    try {
+      await load();
+    } catch (error) {
+      if (error?.status !== 401) replaceChildren(errorSlot, errorBox(error, load));
+    }
+  });
+  markAll.addEventListener("click", async () => {
+    markAll.disabled = true;
+    try {
+      await markRead(null);
+      await load();
+      flash.textContent = t("marked");
+    } catch (error) {
+      markAll.disabled = unread === 0;
+      if (error?.status !== 401) replaceChildren(errorSlot, errorBox(error));
+    }
+  });
+  // The bell saw a new message or marked some read: the list follows.
+  document.addEventListener(UNREAD_EVENT, (event) => {
+    if (event.detail.unread === unread) return;
+    setUnread(event.detail.unread, { tell: false });
+    load().catch(() => {}); // the next change tries again
+  });
+
+  await load();
+}
+
+export default { messages, render };

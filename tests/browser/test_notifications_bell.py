@@ -1,0 +1,75 @@
+"""The bell (通知) and /notifications: a case dispatched to the housing office is news there.
+
+The dispatcher sends a new case to housing_office; the housing handler's bell counts it,
+its panel lists "新工单 #<id>", clicking that opens the case and the count drops by one;
+in English /notifications lists it as "New case #<id>". On a phone the panel fits the
+screen's width.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import NANXIN, OpenPage
+from tests.browser.live import DESKTOP, PHONE, LiveServer
+from tests.browser.pages import log_in, ready, shoot
+
+
+def unread(page: Page) -> int:
+    return int(page.get_by_test_id("bell").get_attribute("data-unread") or "0")
+
+
+def test_bell_counts_lists_and_leads_to_the_case_in_both_languages(
+    open_page: OpenPage, server: LiveServer, screenshot_dir: Path
+) -> None:
+    case = server.create_case(
+        "dispatcher",
+        category="house_leak",
+        content="5号楼顶层卫生间渗水到楼下",
+        jurisdiction=NANXIN,
+        auto_dispatch=False,
+    )
+    case = server.act("dispatcher", case, "dispatch", department="housing_office")
+    item = f"[data-testid=bell-item][data-case-id='{case['id']}']"
+
+    page = open_page(viewport=DESKTOP)
+    log_in(page, "housing", then="/inbox")
+    ready(page)
+    bell = page.get_by_test_id("bell")
+    expect(page.get_by_test_id("bell-count")).to_be_visible()
+    expect(bell).to_have_attribute("aria-label", f"通知，{unread(page)} 条未读")
+    before = unread(page)
+    assert before >= 1
+
+    bell.click()
+    expect(bell).to_have_attribute("aria-expanded", "true")
+    panel = page.get_by_role("region", name="通知")
+    expect(panel.locator(item)).to_contain_text(f"新工单 #{case['id']}")
+    expect(panel.locator(item)).to_have_class("bell-item unread")
+    shoot(page, screenshot_dir, "notifications-bell-zh")
+    page.keyboard.press("Escape")  # closes, and the focus is back on the bell
+    expect(panel).to_be_hidden()
+    expect(bell).to_be_focused()
+
+    bell.click()
+    panel.locator(item).click()
+    page.wait_for_url(f"**/cases/{case['id']}")
+    ready(page)
+    expect(page.get_by_test_id("bell")).to_have_attribute("data-unread", str(before - 1))
+
+    page.goto("/notifications?lang=en")
+    ready(page)
+    row = page.locator(f"[data-testid=notification][data-case-id='{case['id']}']")
+    expect(row).to_contain_text(f"New case #{case['id']}")
+    expect(row).to_have_attribute("data-read", "1")
+    expect(page.locator("h1")).to_have_text("Notifications")
+    shoot(page, screenshot_dir, "notifications-en")
+
+    phone = open_page(viewport=PHONE)
+    log_in(phone, "housing", then="/inbox")
+    ready(phone)
+    phone.get_by_test_id("bell").click()
+    box = phone.get_by_test_id("bell-panel").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box

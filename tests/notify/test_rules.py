@@ -1,0 +1,260 @@
+"""Notification rules on real cases: who is told what, when, and that the reminders follow
+the case (Gaohang's notifications.yaml, in-app; the case engine's events, no edit in cases/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.factories import do_action, file_case
+from townops.access.actor import SYSTEM, Actor
+from townops.auth.models import User
+from townops.cases.enums import Action
+from townops.cases.models import Case
+from townops.cases.sweeps import sweep_overdue
+from townops.categories.models import Category
+from townops.notify import backfill_open_cases, silence
+from townops.notify.config import QuietHours
+from townops.notify.models import Notification
+from townops.notify.service import after_quiet_hours
+
+SH = ZoneInfo("Asia/Shanghai")
+NANXIN = "310115121020"
+# A Monday morning in town time: a 5-working-day case is due the next Monday 23:59:59.
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=SH).astimezone(UTC)
+
+
+def _five_day_category(session: Session) -> Category:
+    cat = session.scalars(
+        select(Category).where(
+            Category.deadline_working_days == 5, Category.department_code == "housing_office"
+        )
+    ).first()
+    assert cat is not None, "Gaohang needs a five-working-day category of the housing office"
+    return cat
+
+
+def _hotline(session: Session) -> Case:
+    return file_case(
+        session,
+        now=T0,
+        category=_five_day_category(session).code,
+        content="楼上漏水",
+        jurisdiction=NANXIN,
+        kind="hotline",
+        received_at=T0,
+        requester_phone="13812341234",
+    )
+
+
+def _rows(session: Session, case: Case, rule: str | None = None) -> list[Notification]:
+    stmt = select(Notification).where(Notification.case_id == case.id)
+    if rule is not None:
+        stmt = stmt.where(Notification.rule == rule)
+    return list(session.scalars(stmt.order_by(Notification.next_attempt_at, Notification.id)))
+
+
+def _user_ids(session: Session, **where: object) -> set[int]:
+    stmt = select(User.id).where(User.active)
+    for name, value in where.items():
+        stmt = stmt.where(getattr(User, name) == value)
+    return set(session.scalars(stmt))
+
+
+def test_a_dispatch_tells_every_handler_of_the_department_in_app(session: Session) -> None:
+    case = _hotline(session)
+    do_action(session, case, Action.dispatch, actor=SYSTEM, now=T0, department="housing_office")
+    told = _rows(session, case, "dispatched")
+    handlers = _user_ids(session, role="handler", department_code="housing_office")
+    assert handlers and {n.recipient_user_id for n in told} == handlers
+    first = told[0]
+    assert first.channel == "inapp" and first.state == "delivered"
+    assert first.title.startswith(f"新工单 #{case.id}：") and "请于" in first.body
+    assert first.title_en.startswith(f"New case #{case.id}: ")
+    # A message names the case, never who called.
+    assert "13812341234" not in first.body and "1234" not in first.body
+
+
+def test_reminders_are_queued_before_the_deadline_and_follow_an_extension_then_stop(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    case = _hotline(session)
+    case = do_action(
+        session, case, Action.dispatch, actor=SYSTEM, now=T0, department="housing_office"
+    )
+    due = case.due_at
+    reminders = _rows(session, case, "deadline_reminder")
+    handlers = _user_ids(session, role="handler", department_code="housing_office")
+    assert {n.next_attempt_at for n in reminders} == {
+        due - timedelta(hours=24),
+        due - timedelta(hours=4),
+        due,
+    }
+    assert len(reminders) == 3 * len(handlers)
+    assert all(n.state == "queued" and n.expires_at == due + timedelta(hours=1) for n in reminders)
+
+    housing = actor("housing")
+    later = T0 + timedelta(hours=2)
+    case = do_action(session, case, Action.accept, actor=housing, now=later)
+    case = do_action(
+        session,
+        case,
+        Action.request_extension,
+        actor=housing,
+        now=later,
+        working_days=5,
+        reason="需协调物业",
+    )
+    case = do_action(session, case, Action.approve_extension, actor=actor("duty"), now=later)
+    assert case.due_at > due
+    session.expire_all()
+    states = {(n.next_attempt_at, n.state) for n in _rows(session, case, "deadline_reminder")}
+    assert {(due - timedelta(hours=4), "cancelled"), (due, "cancelled")} <= states
+    assert (case.due_at - timedelta(hours=4), "queued") in states
+
+    do_action(session, case, Action.resolve, actor=housing, now=later, reply="已修复")
+    session.expire_all()
+    pending = [n for n in _rows(session, case, "deadline_reminder") if n.state == "queued"]
+    assert pending == [], "a resolved case reminds nobody"
+
+
+def test_a_resident_hears_of_the_receipt_and_of_the_resolution(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    resident = actor("resident_a")
+    case = file_case(
+        session,
+        actor=resident,
+        now=T0,
+        category=_five_day_category(session).code,
+        content="小区路灯坏了",
+        jurisdiction=NANXIN,
+        kind="request",
+        source="web",
+    )
+    (received,) = _rows(session, case, "request_received")
+    assert received.recipient_user_id == resident.user_id
+    assert case.token in received.title and received.state == "delivered"
+    case = do_action(
+        session, case, Action.dispatch, actor=SYSTEM, now=T0, department="housing_office"
+    )
+    housing = actor("housing")
+    case = do_action(session, case, Action.accept, actor=housing, now=T0)
+    do_action(
+        session, case, Action.resolve, actor=housing, now=T0, reply="已更换灯泡，电话13900001111"
+    )
+    (resolved,) = _rows(session, case, "request_resolved")
+    assert resolved.recipient_user_id == resident.user_id
+    assert "已更换灯泡" in resolved.body and "13900001111" not in resolved.body
+
+
+def test_the_overdue_sweep_sends_each_duty_officer_one_digest_not_one_per_case(
+    session: Session,
+) -> None:
+    cases = [_hotline(session) for _ in range(3)]
+    for case in cases:
+        do_action(session, case, Action.dispatch, actor=SYSTEM, now=T0, department="housing_office")
+    after = max(c.due_at for c in cases) + timedelta(minutes=5)
+    assert sweep_overdue(session, now=after) >= 3
+    digests = list(
+        session.scalars(
+            select(Notification).where(
+                Notification.rule == "overdue_digest", Notification.created_at == after
+            )
+        )
+    )
+    officers = _user_ids(session, role="duty_officer")
+    assert officers and {d.recipient_user_id for d in digests} == officers
+    assert len(digests) == len(officers)
+    assert all(f"#{cases[0].id}" in d.body for d in digests)
+
+
+def test_a_whistle_tells_each_summoned_department_with_its_report_in_deadline(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    case = _hotline(session)
+    case = do_action(
+        session, case, Action.dispatch, actor=SYSTEM, now=T0, department="housing_office"
+    )
+    do_action(
+        session,
+        case,
+        Action.whistle,
+        actor=actor("nanxin"),
+        now=T0,
+        departments=["urban_management"],
+        comment="违建需联合执法",
+    )
+    told = _rows(session, case, "summoned")
+    assert {n.recipient_user_id for n in told} == _user_ids(
+        session, role="handler", department_code="urban_management"
+    )
+    assert told and "前报到" in told[0].body and told[0].critical
+
+
+def test_messages_roll_back_with_the_change_that_caused_them(session: Session) -> None:
+    savepoint = session.begin_nested()
+    case = _hotline(session)
+    do_action(session, case, Action.dispatch, actor=SYSTEM, now=T0, department="housing_office")
+    case_id = case.id
+    assert session.scalar(select(Notification.id).where(Notification.case_id == case_id))
+    savepoint.rollback()
+    assert session.scalar(select(Notification.id).where(Notification.case_id == case_id)) is None
+
+
+def test_a_silenced_session_queues_nothing(session: Session) -> None:
+    silence(session)
+    try:
+        case = _hotline(session)
+        do_action(session, case, Action.dispatch, actor=SYSTEM, now=T0, department="housing_office")
+        assert _rows(session, case) == []
+    finally:
+        session.info.pop("townops.notify.silenced", None)
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        (datetime(2026, 3, 2, 23, 30), datetime(2026, 3, 3, 7, 0)),
+        (datetime(2026, 3, 3, 2, 0), datetime(2026, 3, 3, 7, 0)),
+        (datetime(2026, 3, 3, 7, 0), datetime(2026, 3, 3, 7, 0)),
+        (datetime(2026, 3, 3, 21, 59), datetime(2026, 3, 3, 21, 59)),
+    ],
+)
+def test_quiet_hours_push_a_message_to_their_end_in_town_time(
+    local: datetime, expected: datetime
+) -> None:
+    moment = local.replace(tzinfo=SH).astimezone(UTC)
+    assert after_quiet_hours(moment, QuietHours()) == expected.replace(tzinfo=SH).astimezone(UTC)
+
+
+def test_a_backfill_tells_the_holders_of_open_cases_what_a_silenced_replay_did_not(
+    session: Session,
+) -> None:
+    silence(session)
+    try:
+        case = _hotline(session)
+        case = do_action(
+            session, case, Action.dispatch, actor=SYSTEM, now=T0, department="housing_office"
+        )
+        closed = _hotline(session)
+        do_action(session, closed, Action.link, actor=SYSTEM, now=T0, duplicate_of=case.id)
+    finally:
+        session.info.pop("townops.notify.silenced", None)
+    assert _rows(session, case) == []
+    backfill_open_cases(session, now=T0 + timedelta(hours=1))
+    told = _rows(session, case, "dispatched")
+    assert told and all(n.next_attempt_at == case.dispatched_at for n in told)
+    assert all(n.state == "delivered" for n in told)
+    assert {n.next_attempt_at for n in _rows(session, case, "deadline_reminder")} == {
+        case.due_at - timedelta(hours=24),
+        case.due_at - timedelta(hours=4),
+        case.due_at,
+    }
+    assert _rows(session, closed) == [], "a case nobody holds tells nobody"
