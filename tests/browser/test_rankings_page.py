@@ -1,9 +1,9 @@
 """考核排名 (/rankings) in a real browser: the leader sees the month's ranking as the API
 computes it, the units not ranked and why, and downloads the month's workbook.
 
-The test database holds only this month's cases, so the page's first month (the month of
-the newest case) is this month; five cases closed by the urban management squad make it a
-ranked unit.
+The test database holds this month's cases and one of last month, so the page opens on
+last month (the last complete one) and this month is picked by its period; five cases
+closed by the urban management squad make it a ranked unit this month.
 """
 
 from __future__ import annotations
@@ -75,10 +75,15 @@ def test_leader_sees_the_months_ranking_as_the_api_computes_it(
     open_page: OpenPage, server: LiveServer, closed_by_urban_management: list[dict[str, Any]]
 ) -> None:
     page = open_page(viewport=DESKTOP)
-    month = open_rankings(page)
+    first = open_rankings(page)
     newest = closed_by_urban_management[-1]["received_at"][:7]
-    assert month == newest  # the latest month with a case
-    expect(page.get_by_test_id("month")).to_have_value(month)
+    # This month is still running: the page opens on the last complete month.
+    assert first < newest
+    expect(page.get_by_test_id("month")).to_have_value(first)
+    month = newest
+    page.goto(f"/rankings?period={month}")
+    page.wait_for_selector("body[data-ready='1']")
+    expect(page.get_by_test_id("rankings")).to_have_attribute("data-month", month)
 
     report = assessment(server, month, "departments")
     urban = next(r for r in report["rows"] if r["code"] == "urban_management")
@@ -145,7 +150,9 @@ def test_leader_downloads_the_months_workbook(
     tmp_path: Path,
 ) -> None:
     page = open_page(viewport=DESKTOP)
-    month = open_rankings(page)
+    this_month = closed_by_urban_management[-1]["received_at"][:7]
+    month = open_rankings(page, then=f"/rankings?period={this_month}")
+    assert month == this_month
     with page.expect_download() as info:
         page.get_by_test_id("export").click()
     download = info.value
@@ -170,18 +177,19 @@ def test_rankings_screenshots_and_who_may_see_them(
     closed_by_urban_management: list[dict[str, Any]],
     screenshot_dir: Path,
 ) -> None:
+    this_month = closed_by_urban_management[-1]["received_at"][:7]
     for size, viewport in SIZES.items():
         page = open_page(viewport=viewport)
         log_in(page, "leader")
         for lang in LANGS:
-            page.goto(f"/rankings?lang={lang}")
+            page.goto(f"/rankings?period={this_month}&lang={lang}")
             page.wait_for_selector("body[data-ready='1']")
             expect(page.locator("tr[data-testid=rank-row]").first).to_be_visible()
             shoot(page, screenshot_dir, f"rankings-{size}-{lang}")
     # The duty officer has the page; the API keeps the ranking to town-wide leadership roles,
     # so a dispatcher has no menu entry, and the address typed in shows the refusal.
     duty = open_page(viewport=PHONE)
-    open_rankings(duty, "duty")
+    open_rankings(duty, "duty", then=f"/rankings?period={this_month}")
     expect(duty.locator("tr[data-testid=rank-row]").first).to_be_visible()
     dispatcher = open_page(viewport=PHONE)
     log_in(dispatcher, "dispatcher", then="/rankings")

@@ -275,3 +275,30 @@ def test_a_department_that_does_not_report_in_on_time_is_supervised_once(
         )
     ).all()
     assert [e.department_code for e in late] == ["urban_management"]
+
+
+def test_an_alarm_cases_first_contact_is_never_due_after_the_case_itself(
+    session: Session,
+) -> None:
+    """A 30-minute device-alarm category: first contact is due with the case, not the next
+    working day (the clocks of one case never contradict each other)."""
+    cat = session.scalars(select(Category).where(Category.deadline_minutes == 30)).first()
+    assert cat is not None, "Gaohang has 30-minute device-alarm categories"
+    received = datetime(2022, 6, 6, 21, 40, tzinfo=SH)  # evening: tomorrow is a working day
+    case = _new(session, cat, received)
+    case = _do(
+        session, SYSTEM, case, Action.dispatch, received.astimezone(UTC), department="safety_office"
+    )
+    assert case.due_at == received + timedelta(minutes=30)
+    assert case.first_contact_due_at == case.due_at
+    five_day = _new(session, _category(session, working_days=5), received)
+    five_day = _do(
+        session,
+        SYSTEM,
+        five_day,
+        Action.dispatch,
+        received.astimezone(UTC),
+        department="housing_office",
+    )
+    assert five_day.first_contact_due_at is not None
+    assert five_day.first_contact_due_at < five_day.due_at

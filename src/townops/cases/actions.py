@@ -72,6 +72,12 @@ def dispatch(ctx: ActionContext) -> Outcome:
     case.first_contact_due_at = due_at(
         ctx.now, Deadline(working_days=ctx.profile.first_contact_working_days), ctx.profile.calendar
     )
+    category = find_category(ctx.session, case.category_code)
+    if category is not None and category.deadline.working_days is None:
+        # A case due in clock hours or minutes (a gas leak, a device alarm) is contacted
+        # within its own deadline: a 30-minute alarm must not show a first contact due
+        # tomorrow. (Working-day cases keep the town's rule: N working days from dispatch.)
+        case.first_contact_due_at = min(case.first_contact_due_at, case.due_at)
     data: dict[str, Any] = {"department": body.department, "community": body.community}
     if body.category is not None:
         data["category"] = case.category_code

@@ -98,6 +98,14 @@ def demo(
     device_rate: Annotated[
         float, typer.Option(min=0.1, help="Readings per second the simulator publishes.")
     ] = 25.0,
+    alarms_per_hour: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Alarm episodes the simulated devices raise per hour, town-wide (a real town "
+            "sees a few a day; the default shows some within a demo session).",
+        ),
+    ] = 4.0,
 ) -> None:
     """Build the Gaohang demo: simulate a year of its 12345 hotline (by default the year up
     to now), then serve the API."""
@@ -164,7 +172,9 @@ def demo(
     if not serve:
         return
     console.print(_logins_table(town))
-    live = _start_devices(database_url, broker, device_rate) if live_devices else None
+    live = (
+        _start_devices(database_url, broker, device_rate, alarms_per_hour) if live_devices else None
+    )
     try:
         run_server(database_url, host=host, port=port)
     finally:
@@ -184,7 +194,9 @@ class _LiveDevices:
         self.ingester.stop()
 
 
-def _start_devices(database_url: str, broker: str, rate: float) -> _LiveDevices | None:
+def _start_devices(
+    database_url: str, broker: str, rate: float, alarms_per_hour: float
+) -> _LiveDevices | None:
     try:
         # Its own client id and a session that ends with the demo: a production ingester's
         # persistent session (townops-ingest-…) is never taken over or left queueing.
@@ -199,10 +211,13 @@ def _start_devices(database_url: str, broker: str, rate: float) -> _LiveDevices 
     except Exception as exc:  # no broker: the demo still serves, without live devices
         console.print(f"[yellow]no live devices: cannot ingest from {broker} ({exc})[/yellow]")
         return None
-    simulator = run_in_background(database_url, broker=broker, rate=rate)
+    simulator = run_in_background(
+        database_url, broker=broker, rate=rate, alarms_per_minute=alarms_per_hour / 60
+    )
     console.print(
-        f"live devices: the simulator publishes {rate:g} readings/s to {broker}; an ingester "
-        "stores them, raises alarms and opens cases (GET /api/v1/alarms, /api/v1/devices)"
+        f"live devices: the simulator publishes {rate:g} readings/s to {broker}, about "
+        f"{alarms_per_hour:g} alarm episodes an hour; an ingester stores them, raises alarms "
+        "and opens cases (GET /api/v1/alarms, /api/v1/devices)"
     )
     return _LiveDevices(ingester, simulator)
 

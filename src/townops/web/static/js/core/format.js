@@ -17,12 +17,15 @@ export function makeFormat(timeZone = "Asia/Shanghai") {
     number: (n) => (n === null || n === undefined ? "—" : numberFormat.format(n)),
     percent: (r, digits = 1) => (r === null || r === undefined ? "—" : `${(r * 100).toFixed(digits)}%`),
     dateTime: (iso) => (iso ? dateTime.format(new Date(iso)) : "—"),
-    /** "14:05" today, "12-30 14:05" another day (the town's days). */
+    /** "14:05" today, "12-30 14:05" another day this year, "2025-12-30 14:05" (the whole
+     * date) in another year: the town's days. */
     when: (iso) => {
       if (!iso) return "—";
       const d = new Date(iso);
-      const today = dayKey.format(new Date()) === dayKey.format(d);
-      return today ? shortTime.format(d) : `${monthDay.format(d)} ${shortTime.format(d)}`;
+      const [day, now] = [dayKey.format(d), dayKey.format(new Date())];
+      if (day === now) return shortTime.format(d);
+      if (day.slice(0, 4) !== now.slice(0, 4)) return dateTime.format(d);
+      return `${monthDay.format(d)} ${shortTime.format(d)}`;
     },
     /** A calendar day "2022-12-31" as given by the API (no time zone shift). */
     day: (text) => text || "—",

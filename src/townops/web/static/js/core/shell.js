@@ -25,6 +25,15 @@ const t = translator({
     forbidden: "您的角色无权查看此页面。",
     notFound: "没有找到，或您无权查看。",
     retry: "重试",
+    // The API's messages are English: in Chinese a refusal is named by its code.
+    stale_version: "工单已被他人更新，请刷新后再试。",
+    illegal_transition: "工单当前状态不允许此操作，请刷新查看最新状态。",
+    conflict: "与现有数据冲突，请刷新后再试。",
+    too_many_requests: "操作过于频繁，请稍后再试。",
+    unauthenticated: "登录已失效，请重新登录。",
+    payload_too_large: "提交的内容过大。",
+    invalid_input: "填写的内容有误：{field}",
+    server: "服务器出错，请稍后再试。",
   },
   en: {
     brand: "Unified town operations",
@@ -80,9 +89,24 @@ export function renderHeader(header, { me, config, active }) {
   );
 }
 
+const ZH_CODES = new Set([
+  "stale_version", "illegal_transition", "conflict", "too_many_requests", "unauthenticated",
+  "payload_too_large", "invalid_input",
+]);
+
+/** The Chinese words for an API refusal (its message is English), or null. */
+function zhMessage(error) {
+  if (error.status >= 500) return t("server");
+  if (!ZH_CODES.has(error.code)) return null;
+  const field = error.details?.field;
+  if (error.code === "invalid_input") return field ? t("invalid_input", { field }) : null;
+  return t(error.code);
+}
+
 /** An error as a box on the page (API errors carry a code and a message). */
 export function errorBox(error, onRetry) {
   let text = error?.message || String(error);
+  if (lang() === "zh" && error?.code) text = zhMessage(error) || text;
   if (error?.status === 403) text = t("forbidden");
   if (error?.status === 404) text = t("notFound");
   const problems = error?.details?.problems || [];

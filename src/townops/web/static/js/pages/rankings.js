@@ -2,8 +2,9 @@
 // quarter or year: rank, total, every component (the figure and its points), the move since
 // the period before, the units not ranked and why; the period's workbook as an XLSX download.
 //
-// The period shown first is the latest month with a case in it (the newest case's month in
-// the town's time zone): on a live system that is this month, on the demo year 2022-12.
+// The period shown first is the last complete month with cases: last month on a live
+// system (this month is still running), 2022-12 on the demo's 2022 replay. The picker
+// offers the months from the oldest case's to the newest case's.
 
 import { api, toLogin } from "../core/api.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
@@ -149,10 +150,13 @@ async function render(ctx) {
   const thisMonth = monthOf(new Date().toISOString(), zone);
   const latest = newest.items[0] ? monthOf(newest.items[0].received_at, zone) : thisMonth;
   const earliest = oldest.items[0] ? monthOf(oldest.items[0].received_at, zone) : latest;
-  const months = monthsBetween(earliest, thisMonth > latest ? thisMonth : latest);
+  // Only the months that have cases are offered.
+  const months = monthsBetween(earliest, latest);
+  // The month a leader ranks is the last complete one: this month is still running.
+  const lastComplete = latest === thisMonth && earliest < latest ? shiftMonth(latest, -1) : latest;
   // `month` is the period shown: a month, a quarter or a year (`?period=`; `?month=` of old).
   const asked = url.searchParams.get("period") || url.searchParams.get("month");
-  let month = asked && PERIOD.test(asked) ? asked : latest;
+  let month = asked && PERIOD.test(asked) ? asked : lastComplete;
   if (kindOf(month) === "month" && !months.includes(month)) {
     months.push(month);
     months.sort().reverse();
