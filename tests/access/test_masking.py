@@ -8,6 +8,8 @@ import pytest
 
 from townops.access.masking import (
     address_to_building,
+    mask_address_of,
+    mask_email,
     mask_id_number,
     mask_name,
     mask_phone,
@@ -158,3 +160,11 @@ def test_public_address_stops_at_the_building(address: str, public: str) -> None
 def test_public_address_masks_a_number_written_into_it() -> None:
     assert "13812341234" not in public_address("电话13812341234")
     assert "1234" not in public_address("华高新村 138 1234 1234")
+
+
+def test_a_message_address_is_masked_as_an_email_or_as_a_phone() -> None:
+    assert mask_email("handler@gaohang.example") == "h***@gaohang.example"
+    assert mask_address_of("handler@gaohang.example") == "h***@gaohang.example"
+    assert mask_address_of("13812341234") == "138****1234"
+    assert mask_address_of("") == ""
+    assert mask_email("no-at-sign") == "**********"

@@ -40,6 +40,21 @@ def mask_phone(phone: str) -> str:
     return "*" * len(value)
 
 
+def mask_email(address: str) -> str:
+    """w***@gaohang.example: the first letter and the domain."""
+    name, at, domain = address.strip().partition("@")
+    if not at:
+        return "*" * len(name)
+    return f"{name[:1]}***@{domain}"
+
+
+def mask_address_of(contact: str) -> str:
+    """An e-mail address or a phone number (a message's address), masked as what it is."""
+    if not contact:
+        return ""
+    return mask_email(contact) if "@" in contact else mask_phone(contact)
+
+
 def mask_id_number(value: str) -> str:
     """310***********1234 for a resident ID number."""
     v = value.strip()

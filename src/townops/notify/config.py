@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import string
 from datetime import time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -45,9 +45,6 @@ __all__ = [
 INAPP = "inapp"
 
 Trigger = Literal[
-    "received", "dispatched", "deadline", "resolved", "reopened", "whistled", "overdue"
-]
-TRIGGERS: tuple[str, ...] = (
     "received",  # a case filed: its requester (a tracking code to follow it)
     "dispatched",  # sent to a department or a community: the unit now holding it
     "deadline",  # ``before`` the deadline of a case still being handled: its holder
@@ -55,9 +52,10 @@ TRIGGERS: tuple[str, ...] = (
     "reopened",  # 重办: the unit holding it again
     "whistled",  # 吹哨: each summoned department, with its report-in deadline
     "overdue",  # the overdue sweep: one digest per recipient, not one message per case
-)
+]
+TRIGGERS: tuple[str, ...] = get_args(Trigger)
 Audience = Literal["holder", "requester", "duty_officers", "leaders", "summoned"]
-AUDIENCES: tuple[str, ...] = ("holder", "requester", "duty_officers", "leaders", "summoned")
+AUDIENCES: tuple[str, ...] = get_args(Audience)
 
 #: What a text may say. No contact data: names and phone numbers never go in a message.
 PLACEHOLDERS = frozenset(

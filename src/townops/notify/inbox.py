@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from townops.access.actor import Actor, Role
-from townops.access.masking import mask_phone
+from townops.access.masking import mask_address_of
 from townops.auth.models import AuditEntry
 from townops.errors import Forbidden, InvalidInput, NotFound
 from townops.notify.config import INAPP
@@ -87,15 +87,6 @@ def _require_admin(actor: Actor) -> None:
         raise Forbidden("the delivery log is for the administrator")
 
 
-def masked_address(channel_kind_hint: str, address: str) -> str:
-    if not address:
-        return ""
-    if "@" in address:
-        name, _, domain = address.partition("@")
-        return f"{name[:1]}***@{domain}"
-    return mask_phone(address)
-
-
 def delivery_log(
     session: Session,
     *,
@@ -135,7 +126,7 @@ def _delivery(row: Notification) -> DeliveryOut:
         case_id=row.case_id,
         channel=row.channel,
         recipient_user_id=row.recipient_user_id,
-        address=masked_address(row.channel, row.address),
+        address=mask_address_of(row.address),
         title=row.title,
         state=row.state,
         attempts=row.attempts,

@@ -41,6 +41,7 @@ from townops.timeutil import SHANGHAI
 from townops.towns.profile import get_profile
 
 __all__ = [
+    "Audiences",
     "Recipient",
     "backfill_open_cases",
     "cancel_reminders",
@@ -145,14 +146,39 @@ def _audience(
     return []
 
 
-def recipients_of(
-    session: Session, case: Case, rule: NotificationRule, summoned: Sequence[str] = ()
-) -> list[Recipient]:
-    seen: dict[str, Recipient] = {}
-    for audience in rule.to:
-        for person in _audience(session, case, audience, summoned):
-            seen.setdefault(person.label, person)
-    return list(seen.values())
+class Audiences:
+    """Who each audience is, looked up once per unit however many rules and cases ask: a
+    dispatch both tells the holder and plans the holder's reminders; an overdue digest
+    names the same duty officers for every case it lists."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._known: dict[tuple[object, ...], list[Recipient]] = {}
+
+    def of(
+        self, case: Case, rule: NotificationRule, summoned: Sequence[str] = ()
+    ) -> list[Recipient]:
+        """The rule's recipients for ``case``, each person once."""
+        seen: dict[str, Recipient] = {}
+        for audience in rule.to:
+            key = _unit(case, audience, summoned)
+            if key not in self._known:
+                self._known[key] = _audience(self.session, case, audience, summoned)
+            for person in self._known[key]:
+                seen.setdefault(person.label, person)
+        return list(seen.values())
+
+
+def _unit(case: Case, audience: str, summoned: Sequence[str]) -> tuple[object, ...]:
+    """What an audience depends on: the unit holding the case, the case's requester, the
+    summoned departments, or nothing (the town's duty officers, its leaders)."""
+    if audience == "holder":
+        return (audience, case.department_code, case.assignee_community_code)
+    if audience == "requester":
+        return (audience, case.id)
+    if audience == "summoned":
+        return (audience, *summoned)
+    return (audience,)
 
 
 # --------------------------------------------------------------------------- texts
@@ -333,6 +359,7 @@ def notify_case(
     now: datetime,
     moment: str,
     summoned: Sequence[str] = (),
+    audiences: Audiences | None = None,
 ) -> int:
     """Queue what the town's rules say for ``trigger`` on ``case``; ``moment`` makes the
     keys of this occurrence (the case's version after the action). Returns rows queued."""
@@ -342,6 +369,7 @@ def notify_case(
     rules = config.rules_on(trigger, case.kind)
     if not rules:
         return 0
+    audiences = audiences or Audiences(session)
     values = case_facts(session, case, now)
     if trigger == "whistled":
         values = _with_report_in(session, case, values)
@@ -356,7 +384,7 @@ def notify_case(
         )
         for rule in rules
         for channel in rule.channels
-        for recipient in _for_channel(config, channel, recipients_of(session, case, rule, summoned))
+        for recipient in _for_channel(config, channel, audiences.of(case, rule, summoned))
     ]
     return _queue(session, config, case, drafts, now)
 
@@ -393,7 +421,9 @@ def _deadline_rules(config: NotificationsConfig, case: Case) -> list[Notificatio
     return config.rules_on("deadline", case.kind)
 
 
-def reschedule_reminders(session: Session, case: Case, *, now: datetime) -> int:
+def reschedule_reminders(
+    session: Session, case: Case, *, now: datetime, audiences: Audiences | None = None
+) -> int:
     """Make the queued deadline reminders of ``case`` match where it stands: the ones that
     no longer apply (another deadline, another holder, no longer being handled) are
     cancelled, the missing ones queued. Returns the number queued."""
@@ -407,8 +437,9 @@ def reschedule_reminders(session: Session, case: Case, *, now: datetime) -> int:
     if case.state in CLOCK_STATES and (case.department_code or case.assignee_community_code):
         values = case_facts(session, case, now)
         stamp = int(case.due_at.timestamp())
+        audiences = audiences or Audiences(session)
         for rule in rules:
-            people = recipients_of(session, case, rule)
+            people = audiences.of(case, rule)
             for offset in rule.offsets():
                 due = case.due_at - offset
                 if due < now:
@@ -472,6 +503,7 @@ def notify_overdue(session: Session, case_ids: Sequence[int], *, now: datetime) 
     cases = list(session.scalars(select(Case).where(Case.id.in_(list(case_ids))).order_by(Case.id)))
     stamp = int(now.timestamp())
     drafts: list[_Draft] = []
+    audiences = Audiences(session)
     for rule in rules:
         mine = [c for c in cases if rule.kinds is None or c.kind in rule.kinds]
         if not mine:
@@ -480,7 +512,7 @@ def notify_overdue(session: Session, case_ids: Sequence[int], *, now: datetime) 
         values = {lang: {"count": str(len(mine)), "cases": listed} for lang in ("zh", "en")}
         people: dict[str, Recipient] = {}
         for case in mine:
-            for person in recipients_of(session, case, rule):
+            for person in audiences.of(case, rule):
                 people.setdefault(person.label, person)
         drafts.extend(
             _Draft(
@@ -508,10 +540,16 @@ def backfill_open_cases(session: Session, *, now: datetime) -> int:
         .where(or_(Case.department_code.is_not(None), Case.assignee_community_code.is_not(None)))
         .order_by(Case.id)
     )
+    audiences = Audiences(session)
     for case in open_cases:
         if case.dispatched_at is not None:
             queued += notify_case(
-                session, case, "dispatched", now=case.dispatched_at, moment=f"v{case.version}"
+                session,
+                case,
+                "dispatched",
+                now=case.dispatched_at,
+                moment=f"v{case.version}",
+                audiences=audiences,
             )
-        queued += reschedule_reminders(session, case, now=now)
+        queued += reschedule_reminders(session, case, now=now, audiences=audiences)
     return queued

@@ -23,6 +23,8 @@ def _on_created(event: events.CaseCreated) -> None:
 
 def _on_acted(event: events.CaseActed) -> None:
     case = event.case
+    # A dispatch both tells the holder and plans the holder's reminders: one look-up.
+    audiences = service.Audiences(event.session)
     trigger = _TRIGGERS.get(event.action)
     if trigger is not None:
         summoned = [str(d) for d in event.data.get("departments") or []]
@@ -33,10 +35,11 @@ def _on_acted(event: events.CaseActed) -> None:
             now=event.now,
             moment=f"v{case.version}",
             summoned=summoned,
+            audiences=audiences,
         )
     if event.from_state != event.to_state or event.action == Action.dispatch:
         # The holder or the clock changed: the reminders follow.
-        service.reschedule_reminders(event.session, case, now=event.now)
+        service.reschedule_reminders(event.session, case, now=event.now, audiences=audiences)
 
 
 def _on_deadline_moved(event: events.DeadlineMoved) -> None:

@@ -63,15 +63,6 @@ class ChannelReport:
     def sent(self) -> int:
         return self.delivered + self.retrying + self.failed
 
-    def add(self, other: ChannelReport) -> None:
-        self.delivered += other.delivered
-        self.retrying += other.retrying
-        self.failed += other.failed
-        self.expired += other.expired
-        self.reclaimed += other.reclaimed
-        for reason, count in other.errors.items():
-            self.errors[reason] = self.errors.get(reason, 0) + count
-
 
 def channels_of(
     config: NotificationsConfig, environment: Environment | None = None
