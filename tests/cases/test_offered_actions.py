@@ -119,6 +119,7 @@ def _body(action: Action, case: Case, other_open: int) -> dict[str, object]:
         Action.callback: {"rating": Rating.satisfied.value},
         Action.whistle: {"departments": [POLICE]},
         Action.report_in: {"department": URBAN},
+        Action.comment: {"comment": "补充：晚上更严重"},
     }
     return bodies.get(action, {})
 

@@ -20,9 +20,9 @@ from townops.cases.models import Case
 from townops.cases.sweeps import sweep_overdue
 from townops.categories.models import Category
 from townops.notify import backfill_open_cases, silence
-from townops.notify.config import QuietHours
+from townops.notify.config import INAPP, QuietHours
 from townops.notify.models import Notification
-from townops.notify.service import after_quiet_hours
+from townops.notify.service import _address, _audience, after_quiet_hours
 
 SH = ZoneInfo("Asia/Shanghai")
 NANXIN = "310115121020"
@@ -258,3 +258,23 @@ def test_a_backfill_tells_the_holders_of_open_cases_what_a_silenced_replay_did_n
         case.due_at,
     }
     assert _rows(session, closed) == [], "a case nobody holds tells nobody"
+
+
+def test_an_open311_reporter_with_only_an_email_is_reached_by_email_not_sms(
+    session: Session,
+) -> None:
+    """FixMyStreet sends an e-mail and often no phone: the requester audience carries it."""
+    case = file_case(
+        session,
+        now=T0,
+        category=_five_day_category(session).code,
+        content="路灯不亮",
+        jurisdiction=NANXIN,
+        kind="request",
+        source="open311",
+        requester_email="li.wei@example.org",
+    )
+    (person,) = _audience(session, case, "requester", ())
+    assert (person.user_id, person.phone, person.email) == (None, None, "li.wei@example.org")
+    assert _address("email", person) == "li.wei@example.org"
+    assert _address("aliyun_sms", person) is None and _address(INAPP, person) is None

@@ -222,6 +222,8 @@ EXPECTED_BROKEN_ISSUES = [
     ("categories.yaml", 16, "needs exactly one of working_days, hours or minutes"),
     ("categories.yaml", 28, "deadline.hours: Input should be greater than 0"),
     ("categories.yaml", 34, "duplicate category code 'noise_construction_night'"),
+    ("categories.yaml", 54, "a singlevaluelist needs its values"),
+    ("categories.yaml", 59, "unknown attribute datatype 'barcode'"),
     ("roles.yaml", 2, "missing roles: resident"),
     ("roles.yaml", 13, "unknown action 'delete'"),
     ("roles.yaml", 47, "unknown role 'superuser'"),

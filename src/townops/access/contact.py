@@ -118,6 +118,11 @@ class ContactView:
             return ""
         return value if self.full else masking.mask_name(value)
 
+    def email(self, value: str | None) -> str:
+        if not value:
+            return ""
+        return value if self.full else masking.mask_email(value)
+
     def id_number(self, value: str | None) -> str:
         if not value:
             return ""

@@ -77,8 +77,23 @@ def mask_text(text: str) -> str:
     touch ("ID310115199001017777"). Dates ("2022-12-01") and runs of fewer than seven digits
     (a house number, an amount) are left alone; a decimal of seven digits or more
     ("121.5952") is masked too, the price of never showing a number by mistake.
+
+    A web link's host and path are left alone (``…/report/6543210`` is a report's
+    address, not a person's number); its query string is masked like any text, since that
+    is where a form would carry a phone (``?tel=…``).
     """
-    return _NUMBER.sub(_mask_number_match, text)
+    parts: list[str] = []
+    start = 0
+    for link in _LINK_PATH.finditer(text):
+        parts.append(_NUMBER.sub(_mask_number_match, text[start : link.start()]))
+        parts.append(link.group(0))
+        start = link.end()
+    parts.append(_NUMBER.sub(_mask_number_match, text[start:]))
+    return "".join(parts)
+
+
+# Scheme, host and path of an http(s) link: up to a query, a fragment, a space or a quote.
+_LINK_PATH = re.compile(r"https?://[^\s?#<>\"'，。；）]+", re.IGNORECASE)
 
 
 def _mask_match(match: re.Match[str]) -> str:

@@ -191,6 +191,8 @@ def _forbidden(
     own_request = case.requester_user_id == actor.user_id
     if action == Action.callback and actor.role == Role.resident and not own_request:
         return "a resident may rate only their own request"
+    if action == Action.comment and actor.role == Role.resident and not own_request:
+        return "a resident may add to their own request only"
     if action == Action.report_in and actor.role == Role.handler and facts is not None:
         summoned = facts.pending_summons or frozenset()
         if actor.department_code not in summoned:

@@ -286,6 +286,16 @@ def callback(ctx: ActionContext) -> Outcome:
     return Outcome({"rating": rating.value}, follow_up=follow_up)
 
 
+def comment(ctx: ActionContext) -> Outcome:
+    """补充: the requester adds a fact or a photo; the case does not move."""
+    if not ctx.body.comment.strip() and not ctx.body.photos:
+        raise InvalidInput("a comment needs its text or a photo", field="comment")
+    data: dict[str, Any] = {}
+    if ctx.body.reference:
+        data["reference"] = ctx.body.reference
+    return Outcome(data)
+
+
 def close(ctx: ActionContext) -> Outcome:
     ctx.case.closed_at = ctx.now
     return Outcome()
@@ -318,6 +328,7 @@ RULES: dict[Action, Callable[[ActionContext], Outcome]] = {
     Action.whistle: whistle,
     Action.report_in: report_in,
     Action.callback: callback,
+    Action.comment: comment,
     Action.close: close,
     Action.reopen: reopen,
 }

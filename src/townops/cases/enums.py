@@ -42,6 +42,7 @@ class Action(StrEnum):
     reopen = "reopen"
     whistle = "whistle"
     report_in = "report_in"
+    comment = "comment"  # 补充: the requester's follow-up (or one taken down for them)
 
 
 class Rating(StrEnum):

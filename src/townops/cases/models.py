@@ -107,6 +107,12 @@ class Case(Base):
     lat: Mapped[float | None] = mapped_column(Float, default=None)
     lon: Mapped[float | None] = mapped_column(Float, default=None)
     media_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Every picture link a client sent (media_url is the first): Open311 clients send
+    # several.
+    media_urls: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # The category's attributes (属性), e.g. a street light's pole number: code → value
+    # (a list for a multi-choice), checked by townops.categories.attributes.
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     jurisdiction_code: Mapped[str | None] = mapped_column(
         ForeignKey("jurisdictions.code"), default=None
@@ -123,6 +129,7 @@ class Case(Base):
     requester_name: Mapped[str] = mapped_column(String(100), default="")
     requester_phone: Mapped[str] = mapped_column(String(40), default="")
     requester_id_number: Mapped[str] = mapped_column(String(40), default="")
+    requester_email: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     state: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,8 +27,17 @@ def _requester(case: Case, contact: ContactView) -> Requester:
         name=contact.name(case.requester_name),
         phone=contact.phone(case.requester_phone),
         id_number=contact.id_number(case.requester_id_number),
+        email=contact.email(case.requester_email),
         masked=not contact.full,
     )
+
+
+def _attributes(values: dict[str, Any] | None, contact: ContactView) -> dict[str, Any]:
+    """Attribute values as the viewer may see them: typed-in numbers masked like free text."""
+    return {
+        code: value if isinstance(value, list) else contact.text(str(value)) or ""
+        for code, value in (values or {}).items()
+    }
 
 
 def present_case(
@@ -92,6 +102,8 @@ def present_case(
         extension_count=case.extension_count,
         supervision_count=case.supervision_count,
         duplicate_of=case.duplicate_of_id,
+        attributes=_attributes(case.attributes, contact),
+        media_urls=list(case.media_urls or ()),
         requester=_requester(case, contact),
         allowed_actions=[],
     )

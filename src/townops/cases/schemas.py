@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from townops.bounded import MAX_DB_ID, BoundedDatetime, DbId, MediaUrl, NoNul
 from townops.cases.enums import Rating
@@ -25,6 +26,27 @@ def _column(length: int) -> Any:
 
 
 Code60 = Annotated[str, _column(60), NoNul]  # categories.code
+AttributeCode = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul]
+AttributeInput = (
+    Annotated[str, Field(max_length=4000), NoNul]
+    | Annotated[list[Annotated[str, Field(max_length=200), NoNul]], Field(max_length=50)]
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _plausible_email(value: str) -> str:
+    # Only the shape: whether anyone reads it is the mail server's to say.
+    if value and not _EMAIL.match(value):
+        raise ValueError("is not an e-mail address (name@example.org)")
+    return value
+
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=200),
+    NoNul,
+    AfterValidator(_plausible_email),
+]
 Code40 = Annotated[str, _column(40), NoNul]  # departments, jurisdictions (communities)
 
 
@@ -60,7 +82,18 @@ class CaseCreate(BaseModel):
     requester_name: Annotated[str, _column(100), NoNul] = ""
     requester_phone: Annotated[str, _column(40), NoNul] = ""
     requester_id_number: Annotated[str, _column(40), NoNul] = ""
+    requester_email: Email = ""
     media_url: MediaUrl | None = None
+    media_urls: list[MediaUrl] = Field(
+        default_factory=list,
+        max_length=9,
+        description="More picture links (http/https), at most 9; media_url is the first",
+    )
+    attributes: dict[AttributeCode, AttributeInput] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="The category's attributes (GET /open311/v2/services/{code} lists them)",
+    )
     received_at: BoundedDatetime | None = Field(
         default=None,
         description="When it was received; default now. Naive = Asia/Shanghai. Intake desk "
@@ -108,10 +141,15 @@ class ActionInput(BaseModel):
         default=None, max_length=100, description="whistle: summoned units"
     )
     report_in_hours: int | None = Field(default=None, ge=1, le=720)
+    reference: Annotated[str, Field(min_length=1, max_length=80), NoNul] | None = Field(
+        default=None,
+        description="comment: the sender's own id for it (an Open311 client's update_id)",
+    )
     photos: list[DbId] = Field(
         default_factory=list,
         max_length=9,
-        description="resolve: ids of your photos from POST /api/v1/media/photos (at most 9)",
+        description="resolve, comment: ids of your photos from POST /api/v1/media/photos "
+        "(at most 9)",
     )
 
 
@@ -146,6 +184,7 @@ class Requester(BaseModel):
     name: str
     phone: str
     id_number: str
+    email: str = ""
     masked: bool
 
 
@@ -189,6 +228,12 @@ class CaseOut(BaseModel):
     extension_count: int
     supervision_count: int
     duplicate_of: int | None
+    attributes: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="The category's attributes, e.g. a pole number"
+    )
+    media_urls: list[str] = Field(
+        default_factory=list, description="Picture links the requester's client sent"
+    )
     requester: Requester
     allowed_actions: list[str]
     summonses: list[SummonsOut] = []

@@ -27,6 +27,7 @@ from townops.cases.intake import check_server_set_fields
 from townops.cases.models import Case, CaseEvent, Extension
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.transitions import allowed_actions, next_state
+from townops.categories.attributes import check_attributes
 from townops.categories.service import get_category
 from townops.deadlines import due_at
 from townops.errors import (
@@ -62,6 +63,11 @@ def _resolve_place(session: Session, *, actor: Actor, data: CaseCreate) -> Place
     return info
 
 
+def _all_links(first: str | None, more: list[str]) -> list[str]:
+    """Every picture link once, in the order sent."""
+    return list(dict.fromkeys([first, *more] if first else more))
+
+
 def create_case(
     session: Session, *, actor: Actor, data: CaseCreate, now: datetime | None = None
 ) -> Case:
@@ -89,6 +95,7 @@ def create_case(
             "vital-sign warnings), not by a person",
             field="category",
         )
+    attributes = check_attributes(category.attributes, data.attributes)
     received_at = as_utc(data.received_at) if data.received_at else now
     info = _resolve_place(session, actor=actor, data=data)
     due = due_at(received_at, category.deadline, profile.calendar)
@@ -102,7 +109,9 @@ def create_case(
         address=data.address,
         lat=data.lat,
         lon=data.lon,
-        media_url=data.media_url,
+        media_url=data.media_url or (data.media_urls[0] if data.media_urls else None),
+        media_urls=_all_links(data.media_url, data.media_urls),
+        attributes=attributes,
         jurisdiction_code=info.code if info else None,
         jurisdiction_path=info.path if info else None,
         community_code=info.community_code if info else None,
@@ -110,6 +119,7 @@ def create_case(
         requester_name=data.requester_name,
         requester_phone=data.requester_phone,
         requester_id_number=data.requester_id_number,
+        requester_email=data.requester_email,
         state=State.received.value,
         urgency=category.urgency,
         received_at=received_at,
@@ -227,8 +237,8 @@ def perform_action(
     case = get_case_for(session, actor=actor, case_id=case_id)
     if body.version != case.version:
         raise StaleVersion(expected=body.version, actual=case.version)
-    if body.photos and action != Action.resolve:
-        raise InvalidInput("photos go with the resolve action only", field="photos")
+    if body.photos and action not in (Action.resolve, Action.comment):
+        raise InvalidInput("photos go with the resolve and comment actions only", field="photos")
     # The versioned UPDATE may run at any flush from here on — an autoflush before a query
     # in the rule, the follow-up or the repeats it answers — so the whole step is guarded:
     # a concurrent writer got there first, and every loser hears 409, never a 500.

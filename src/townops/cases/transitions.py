@@ -19,6 +19,8 @@ _STAYS: dict[Action, tuple[State, ...]] = {
     A.supervise: (S.received, S.dispatched, S.accepted, S.returned, S.reopened, S.resolved),
     A.whistle: (S.received, S.dispatched, S.accepted, S.returned, S.reopened),
     A.report_in: (S.received, S.dispatched, S.accepted, S.returned, S.reopened, S.resolved),
+    # The requester may add to a case at any time, before or after it is closed.
+    A.comment: tuple(S),
 }
 
 TRANSITIONS: dict[tuple[State, Action], State] = {

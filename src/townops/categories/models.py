@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,9 +26,14 @@ class Category(Base):
     urgency: Mapped[str] = mapped_column(String(20), default="normal")
     type: Mapped[str] = mapped_column(String(20), default="help")
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
-    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     description_zh: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
+    # The extra facts a case of this category needs (townops.categories.attributes), as
+    # categories.yaml declares them; [] for most.
+    attributes: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
 
     @property
     def townops_only(self) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townops.categories.attributes import AttributeSpec, attribute_specs
 from townops.categories.models import Category
 from townops.db import database_key
 from townops.deadlines import Deadline
@@ -28,6 +29,7 @@ class CategoryInfo:
     type: str
     keywords: tuple[str, ...] = ()
     opened_by: str = "people"
+    attributes: tuple[AttributeSpec, ...] = ()
 
 
 _cache: dict[str, dict[str, CategoryInfo]] = {}
@@ -49,6 +51,7 @@ def _load(session: Session) -> dict[str, CategoryInfo]:
             type=c.type,
             keywords=tuple(c.keywords or ()),
             opened_by=c.opened_by,
+            attributes=attribute_specs(c.attributes),
         )
         for c in session.scalars(select(Category))
     }

@@ -20,10 +20,12 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from townops import notify
+from townops.auth.service import create_api_key
 from townops.auth.sessions import DEMO_MARK
 from townops.cli.common import console, err_console, transaction
 from townops.cli.serve import run_server
 from townops.db import make_engine
+from townops.demo.behaviour import OPEN311_CLIENT
 from townops.demo.cast import DEMO_PASSWORD
 from townops.demo.devices import (
     ELDERLY_GAS_ALARMS,
@@ -148,6 +150,8 @@ def demo(
         seed_figures = load_seed_figures(session, year=figures_year, now=span.end)
         # The replay told nobody: the holders of today's open cases get their messages.
         told = notify.backfill_open_cases(session, now=span.end) if year is None else 0
+        # The key of the town's Open311 front end (FixMyStreet), for trying a client.
+        open311_key = create_api_key(session, name=OPEN311_CLIENT, actor="demo")
     engine.dispose()
     console.print(_summary_table(figures, span))
     console.print(
@@ -164,6 +168,10 @@ def demo(
             f"notifications (通知): {told} in-app messages and reminders for the open cases "
             "(the bell in the web app; `townops worker notify` sends what falls due)"
         )
+    console.print(
+        f"Open311 (docs/open311.md): a client key for FixMyStreet and the like: {open311_key} "
+        f"(jurisdiction_id {town.info.open311.jurisdiction_id}, endpoint /open311/v2/)"
+    )
     if report.users_created:
         console.print(
             f"{len(report.users_created)} demo accounts were added for units without a demo "

@@ -111,6 +111,27 @@ RESIDENT_CATEGORIES = (
     "lift_failure",
 )
 
+# Reports from the town's Open311 front end (a FixMyStreet-style site or app): problems
+# in public places, each with the reporter's e-mail (no phone), a street light's pole
+# number and fault; public, so their replies and steps reach the client.
+OPEN311_REPORTS_PER_YEAR = 240
+RECENT_OPEN311_REPORTS = 6  # in the last three days: still being handled
+OPEN311_CATEGORIES = ("street_light", "road_damage", "public_toilet", "greenery", "sanitation")
+OPEN311_CLIENT = "fixmystreet"
+# What the reporter picks in the client's form, read from what they wrote.
+STREET_LIGHT_FAULTS = (
+    ("白天", "day_burning"),
+    ("闪", "flickering"),
+    ("倒", "damaged"),
+    ("歪", "damaged"),
+    ("损坏", "damaged"),
+)
+
+
+def street_light_fault(content: str) -> str:
+    return next((fault for word, fault in STREET_LIGHT_FAULTS if word in content), "out")
+
+
 # Departments a community summons for problems it cannot solve alone (居村吹哨).
 WHISTLE_PARTNERS: dict[str, tuple[str, ...]] = {
     "illegal_construction": ("urban_management", "housing_office", "police_station"),

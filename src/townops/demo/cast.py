@@ -55,6 +55,10 @@ class Cast:
         ).first()
         return actor_for(self._session, user) if user is not None else None
 
+    def open311_client(self, name: str) -> Actor:
+        """The town's Open311 front end, as its API key acts (:mod:`townops.open311`)."""
+        return Actor(username=f"open311:{name}", role=Role.admin)
+
     def _town_role(self, role: Role, preferred: str) -> Actor:
         user = self._session.scalars(
             select(User).where(User.username == preferred, User.role == role.value, User.active)

@@ -110,9 +110,11 @@ class _Year(EventLoop):
         # communities' recent cases (both only with ``personas``).
         self.residents: dict[int, tuple[Actor, str]] = {}
         self.community_cases: dict[int, str] = {}
+        self.open311_reports: set[int] = set()
         if self.personas:
             self.add_resident_requests(params.year)
             self.add_recent_community_cases(params.year)
+            self.add_open311_reports(params.year)
         self.steps = {
             Step.dispatch: self.do_dispatch,
             Step.return_: self.do_return,
@@ -158,6 +160,46 @@ class _Year(EventLoop):
                 self.arrivals.append(arrival)
                 self.community_cases[len(self.arrivals)] = community
 
+    def add_open311_reports(self, year: DemoYear) -> None:
+        """Reports from the town's Open311 front end over the year (FixMyStreet-style)."""
+        codes = [c for c in b.OPEN311_CATEGORIES if c in self.categories]
+        if not codes:
+            return
+        arrivals = draw_arrivals(
+            self.persona_rng, b.OPEN311_REPORTS_PER_YEAR, codes, self.calendar, year
+        )
+        arrivals += self.recent_arrivals(year, codes, b.RECENT_OPEN311_REPORTS, 72)
+        for arrival in arrivals:
+            self.arrivals.append(arrival)
+            self.open311_reports.add(len(self.arrivals))
+
+    def open311_report(self, serial: int, arrival: Arrival) -> Case:
+        """A report as an Open311 client sends it: an e-mail and no phone, the
+        category's attributes, public."""
+        rng = self.persona_rng
+        data = case_input(rng, arrival, self.places.draw(rng), 0)
+        attributes: dict[str, str | list[str]] = {}
+        if arrival.category == "street_light":
+            attributes = {
+                "pole_number": f"GH-{rng.randrange(1, 3000):04d}",
+                "fault": b.street_light_fault(data.content),
+            }
+        report = {
+            "kind": REQUEST.name,
+            "source": "open311",
+            "external_id": None,
+            "received_at": None,
+            "requester_phone": "",
+            "requester_email": f"reporter{serial}@example.org",
+            "attributes": attributes,
+        }
+        return create_case(
+            self.session,
+            actor=self.cast.open311_client(b.OPEN311_CLIENT),
+            data=data.model_copy(update=report),
+            now=self.now,
+        )
+
     def recent_arrivals(
         self, year: DemoYear, codes: list[str], count: int, within_hours: float
     ) -> list[Arrival]:
@@ -189,7 +231,10 @@ class _Year(EventLoop):
     # ------------------------------------------------------------------ steps
 
     def file(self, serial: int, arrival: Arrival) -> Case:
-        """The case as the 12345 desk keys it in, or as a demo resident files it."""
+        """The case as the 12345 desk keys it in, as a demo resident files it, or as the
+        town's Open311 front end sends it."""
+        if serial in self.open311_reports:
+            return self.open311_report(serial, arrival)
         resident = self.residents.get(serial)
         if resident is None:
             community = self.community_cases.get(serial)

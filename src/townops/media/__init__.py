@@ -4,7 +4,15 @@ What other domains may use of it is re-exported here (``__all__``); they import
 ``townops.media``, never its modules (the ``protected`` contracts of .importlinter).
 """
 
-from townops.media.presenters import present_case_photos
+from townops.media.presenters import present_case_photos, present_photos_of_cases
 from townops.media.schemas import PhotoOut
+from townops.media.service import MAX_PER_CALL, PhotoRejected, store_photo
 
-__all__ = ["PhotoOut", "present_case_photos"]
+__all__ = [
+    "MAX_PER_CALL",
+    "PhotoOut",
+    "PhotoRejected",
+    "present_case_photos",
+    "present_photos_of_cases",
+    "store_photo",
+]

@@ -22,8 +22,8 @@ class Photo(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
-    # "report" (sent with a new case) or "resolve" (sent with the resolve action); NULL
-    # while unattached.
+    # "report" (sent with a new case), "resolve" (with the resolve action) or "comment"
+    # (with the requester's comment); NULL while unattached.
     stage: Mapped[str | None] = mapped_column(String(10), default=None)
     uploader_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     uploaded_by: Mapped[str] = mapped_column(String(80))

@@ -18,7 +18,17 @@ from io import BytesIO
 from typing import Any, Literal, cast
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
-from sqlalchemy import CursorResult, and_, delete, false, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    and_,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from townops.access.actor import Actor
@@ -42,7 +52,7 @@ JPEG_QUALITY = 85
 THUMB_QUALITY = 80
 MAX_PER_CALL = 9
 UPLOADS_PER_HOUR = 100
-STAGES = ("report", "resolve")
+STAGES = ("report", "resolve", "comment")
 VARIANTS = ("full", "thumb")
 URL_TTL_SECONDS = 3600
 # Expiry is rounded up to this grain, so a page reloaded within it gets the same URLs and
@@ -246,11 +256,7 @@ def attach_photos(
         CursorResult[Any],
         session.execute(
             update(Photo)
-            .where(
-                Photo.id.in_(ids),
-                Photo.case_id.is_(None),
-                Photo.uploader_user_id == actor.user_id,
-            )
+            .where(Photo.id.in_(ids), Photo.case_id.is_(None), _uploaded_by(actor))
             .values(case_id=case.id, stage=stage)
             .execution_options(synchronize_session="fetch")
         ),
@@ -260,18 +266,24 @@ def attach_photos(
     return list(session.scalars(select(Photo).where(Photo.id.in_(ids)).order_by(Photo.id)))
 
 
+def _uploaded_by(actor: Actor) -> ColumnElement[bool]:
+    """The actor's own photos: a user's by their id; a keyed client's (an Open311 client,
+    no user behind it) by the client's name."""
+    if actor.user_id is not None:
+        return Photo.uploader_user_id == actor.user_id
+    return and_(Photo.uploader_user_id.is_(None), Photo.uploaded_by == actor.username)
+
+
 def _attach_problems(session: Session, *, actor: Actor, ids: list[int]) -> dict[int, str]:
     problems = {i: "listed twice" for i in ids if ids.count(i) > 1}
-    rows = {
-        pid: (uploader, case_id)
-        for pid, uploader, case_id in session.execute(
-            select(Photo.id, Photo.uploader_user_id, Photo.case_id).where(Photo.id.in_(ids))
-        )
-    }
+    found = session.execute(
+        select(Photo.id, _uploaded_by(actor), Photo.case_id).where(Photo.id.in_(ids))
+    )
+    rows = {pid: (bool(own), case_id) for pid, own, case_id in found}
     for pid in ids:
-        uploader, case_id = rows.get(pid, (None, None))
+        own, case_id = rows.get(pid, (False, None))
         # One wording for "missing" and "someone else's": existence is not revealed.
-        if pid not in rows or actor.user_id is None or uploader != actor.user_id:
+        if not own:
             problems.setdefault(pid, "no such photo of yours")
         elif case_id is not None:
             problems.setdefault(pid, "already attached to a case")
@@ -320,6 +332,14 @@ def photo_bytes(session: Session, *, photo_id: int, variant: Variant) -> tuple[b
 def case_photos(session: Session, *, case_id: int) -> list[Photo]:
     """A case's photos in upload order (metadata only: the bytes stay in the database)."""
     return list(session.scalars(select(Photo).where(Photo.case_id == case_id).order_by(Photo.id)))
+
+
+def photos_of_cases(session: Session, *, case_ids: Sequence[int]) -> list[Photo]:
+    """The photos of many cases in one query, in upload order."""
+    if not case_ids:
+        return []
+    stmt = select(Photo).where(Photo.case_id.in_(sorted(set(case_ids)))).order_by(Photo.id)
+    return list(session.scalars(stmt))
 
 
 def purge_unattached(

@@ -1,4 +1,4 @@
-"""Photos sent with a case (on filing) or with its resolution are attached to it in the
+"""Photos sent with a case (on filing), its resolution or a comment are attached to it in the
 same transaction: all of them, or the use case fails
 (:func:`townops.media.service.attach_photos`)."""
 
@@ -15,17 +15,21 @@ def _attach_report_photos(event: events.CaseCreated) -> None:
     )
 
 
-def _attach_resolve_photos(event: events.CaseActed) -> None:
-    if event.action == Action.resolve and event.photos:
+_STAGE_OF_ACTION = {Action.resolve: "resolve", Action.comment: "comment"}
+
+
+def _attach_action_photos(event: events.CaseActed) -> None:
+    stage = _STAGE_OF_ACTION.get(event.action)
+    if stage is not None and event.photos:
         attach_photos(
             event.session,
             actor=event.actor,
             case=event.case,
             photo_ids=event.photos,
-            stage="resolve",
+            stage=stage,
         )
 
 
 def subscribe() -> None:
     events.subscribe(events.CaseCreated, _attach_report_photos)
-    events.subscribe(events.CaseActed, _attach_resolve_photos)
+    events.subscribe(events.CaseActed, _attach_action_photos)

@@ -79,7 +79,8 @@ def config_of(session: Session) -> NotificationsConfig:
 
 @dataclass(frozen=True)
 class Recipient:
-    """A person (a user) or an address with no account (a hotline caller's phone)."""
+    """A person (a user) or addresses with no account (a hotline caller's phone, an
+    Open311 reporter's e-mail)."""
 
     user_id: int | None
     phone: str | None = None
@@ -123,8 +124,11 @@ def holders(session: Session, case: Case) -> list[Recipient]:
 def _requester(session: Session, case: Case) -> list[Recipient]:
     if case.requester_user_id is not None:
         return _users(session, User.id == case.requester_user_id)
-    if case.requester_phone:
-        return [Recipient(None, phone=case.requester_phone)]
+    if case.requester_phone or case.requester_email:
+        # A hotline caller has a phone; an Open311 client's reporter often only an e-mail.
+        return [
+            Recipient(None, phone=case.requester_phone or None, email=case.requester_email or None)
+        ]
     return []
 
 

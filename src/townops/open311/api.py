@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
@@ -25,7 +26,8 @@ from townops.api.deps import SessionDep
 from townops.api.errors import register_error_format
 from townops.cases import idempotency
 from townops.errors import DomainError, NotFound
-from townops.open311 import service
+from townops.media import MAX_PER_CALL
+from townops.open311 import service, updates
 from townops.open311.formats import (
     Locale,
     open311_error_response,
@@ -33,7 +35,7 @@ from townops.open311.formats import (
     respond,
     respond_object,
 )
-from townops.open311.schemas import parse_request_query
+from townops.open311.schemas import SubmittedForm, parse_request_query, parse_update_query
 from townops.ratelimit import MissLimiter
 
 PREFIX = "/open311/v2"
@@ -86,13 +88,20 @@ LocaleDep = Annotated[Locale, Depends(_locale)]
 
 @dataclass(frozen=True)
 class Lookups:
-    """The look-up limit of one anonymous client (by address) on this application."""
+    """The look-up limit of one anonymous client (by address) on this application.
+
+    A client that sends its ``api_key`` on a read is known, not anonymous: it is not
+    limited (FixMyStreet polls every open report's id, some of which the town may since
+    have stopped publishing)."""
 
     limiter: MissLimiter
     client: str
+    keyed: bool = False
 
     def refusal(self, request: Request) -> Response | None:
         """The 429 to answer if the client is past its limit, else None."""
+        if self.keyed:
+            return None
         wait = self.limiter.wait_seconds(self.client)
         if wait is None:
             return None
@@ -101,12 +110,21 @@ class Lookups:
         )
 
     def missed(self, count: int = 1) -> None:
+        if self.keyed:
+            return
         # More than the limit changes nothing; do not let one query fill the memory.
         for _ in range(min(count, self.limiter.max_misses)):
             self.limiter.miss(self.client)
 
 
-def _lookups(request: Request) -> Lookups:
+def _lookups(
+    request: Request,
+    session: SessionDep,
+    api_key: Annotated[
+        str | None, Query(description="Optional on reads: a known client is not limited")
+    ] = None,
+) -> Lookups:
+    keyed = bool(api_key) and service.client_key(session, api_key=api_key) is not None
     # One limiter per application, so each app (and each test's app) counts its own misses.
     limiter: MissLimiter | None = getattr(request.app.state, "open311_lookups", None)
     if limiter is None:
@@ -115,7 +133,7 @@ def _lookups(request: Request) -> Lookups:
         )
         request.app.state.open311_lookups = limiter
     # Behind a proxy that does not pass the client's own address on, all share one limit.
-    return Lookups(limiter, request.client.host if request.client else "unknown")
+    return Lookups(limiter, request.client.host if request.client else "unknown", keyed)
 
 
 LookupsDep = Annotated[Lookups, Depends(_lookups)]
@@ -124,24 +142,84 @@ Jurisdiction = Annotated[
 ]
 
 
-async def _submitted_fields(request: Request) -> dict[str, str]:
-    """The POST fields: form-encoded or multipart (the spec), or a JSON object (lenient).
+async def _submitted_form(request: Request) -> SubmittedForm:
+    """The POST's fields: form-encoded or multipart (the spec), or a JSON object (lenient).
 
-    Query-string fields count too, below the body, because some clients put api_key there.
+    Every value of a repeated field is kept (several ``media_url``), and a multipart
+    request's file parts are read (``photo1``, ``photo2``, …). A form body is read as
+    UTF-8 unless its ``Content-Type`` names another charset: clients send raw UTF-8 as
+    often as percent-escapes. Query-string fields count too, below the body, because some
+    clients put api_key there.
     """
-    fields = dict(request.query_params)
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body = await request.json()
-        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
-            raise DomainError("the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise DomainError("a JSON body must be an object of fields")
-        fields.update({k: str(v) for k, v in body.items() if isinstance(v, str | int | float)})
+    pairs = list(request.query_params.multi_items())
+    files: list[tuple[str, bytes, str]] = []
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "application/json":
+        pairs += _json_pairs(await _json_body(request))
+    elif kind == "multipart/form-data":
+        form = await request.form(max_files=MAX_PER_CALL + 1)
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                pairs.append((name, value))
+            elif value.filename or value.size:
+                files.append((name, await value.read(), value.filename or ""))
     else:
-        form = await request.form()
-        fields.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return fields
+        pairs += _form_pairs(await request.body(), content_type)
+    return SubmittedForm.from_pairs(pairs, files)
+
+
+def _form_pairs(body: bytes, content_type: str) -> list[tuple[str, str]]:
+    charset = _charset(content_type)
+    try:
+        text = body.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        raise DomainError(f"the form body is not valid {charset}: send UTF-8") from None
+    try:
+        return parse_qsl(
+            text, keep_blank_values=True, encoding=charset, errors="strict", max_num_fields=1000
+        )
+    except (UnicodeDecodeError, LookupError):
+        raise DomainError(f"a percent-escape in the form body is not valid {charset}") from None
+    except ValueError:
+        raise DomainError("the form body has more than 1000 fields") from None
+
+
+def _charset(content_type: str) -> str:
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return "utf-8"
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
+        raise DomainError("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise DomainError("a JSON body must be an object of fields")
+    return body
+
+
+def _json_pairs(body: dict[str, Any]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for name, value in body.items():
+        if isinstance(value, list):
+            pairs += [(name, str(v)) for v in value if isinstance(v, str | int | float)]
+        elif isinstance(value, dict) and name == "attribute":
+            pairs += [(f"attribute[{k}]", str(v)) for k, v in value.items()]
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            pairs.append((name, str(value)))
+    return pairs
+
+
+FormDep = Annotated[SubmittedForm, Depends(_submitted_form)]
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
 
 
 @_route("/discovery", summary="Service discovery")
@@ -163,11 +241,17 @@ def services(
 
 @_route("/services/{service_code}", summary="GET Service Definition")
 def service_definition(
-    request: Request, service_code: str, session: SessionDep, jurisdiction_id: Jurisdiction = None
+    request: Request,
+    service_code: str,
+    session: SessionDep,
+    locale: LocaleDep,
+    jurisdiction_id: Jurisdiction = None,
 ) -> Response:
+    """The category's attributes (``metadata: true`` in the list): a street light's pole
+    number and the like, sent as ``attribute[code]`` with the request."""
     service.check_jurisdiction(session, jurisdiction_id=jurisdiction_id)
-    definition = service.service_definition(session, service_code=service_code)
-    return respond_object(request, root="service_definition", obj=definition)
+    definition = service.service_definition(session, service_code=service_code, locale=locale)
+    return respond_object(request, root="service_definition", obj=definition, vary_language=True)
 
 
 @_route("/requests", method="POST", summary="POST Service Request")
@@ -175,7 +259,7 @@ def post_request(
     request: Request,
     session: SessionDep,
     locale: LocaleDep,
-    fields: Annotated[dict[str, str], Depends(_submitted_fields)],
+    form: FormDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -190,7 +274,7 @@ def post_request(
     Answers 200 with the spec's list of one ``{service_request_id, token, service_notice,
     account_id}``; the token is the case's tracking code (查询码) for ``GET /tokens/{token}``.
     """
-    case = service.submit_request(session, fields=fields, idempotency_key=idempotency_key)
+    case = service.submit_request(session, fields=form, idempotency_key=idempotency_key)
     session.commit()
     receipt = service.submission_receipt(session, case=case, locale=locale)
     return respond(
@@ -215,9 +299,12 @@ def get_requests(
     status: Annotated[str | None, Query(description="open, closed or open,closed")] = None,
     jurisdiction_id: Jurisdiction = None,
 ) -> Response:
-    """Newest first, at most 1000; by default the last 90 days. Only what the town publishes
-    (its public-output policy), with no personal data; ids that find nothing count against
-    the client's look-up limit."""
+    """At most 1000, newest first, by default from the last 90 days; oldest first from a
+    ``start_date`` (walk on from the last ``requested_datetime``). An explicit
+    ``service_request_id`` list is answered in full (up to 10,000 ids). ``status`` is
+    ``closed`` once a request is resolved. Only what the town publishes (its public-output
+    policy), with no personal data; ids that find nothing count against the client's
+    look-up limit."""
     service.check_jurisdiction(session, jurisdiction_id=jurisdiction_id)
     query = parse_request_query(
         service_request_id=service_request_id,
@@ -229,9 +316,14 @@ def get_requests(
     if query.ids is not None and (refused := lookups.refusal(request)) is not None:
         return refused
     cases = service.find_requests(session, query=query)
-    if query.ids is not None:
-        lookups.missed(len(set(query.ids)) - len(cases))
-    rows = service.present_requests(session, cases=cases, locale=locale)
+    if query.ids is not None and len(set(query.ids)) > len(cases):
+        # One miss per list, not per id: FixMyStreet asks for every open report at once, and
+        # a few the town stopped publishing must not lock it out. A list reveals nothing
+        # about what is not public, which is answered as absent.
+        lookups.missed()
+    rows = service.present_requests(
+        session, cases=cases, locale=locale, base_url=_base_url(request)
+    )
     return respond(request, root="service_requests", item="request", rows=rows, vary_language=True)
 
 
@@ -254,8 +346,66 @@ def get_request(
     except NotFound:
         lookups.missed()
         raise
-    rows = service.present_requests(session, cases=[case], locale=locale)
+    rows = service.present_requests(
+        session, cases=[case], locale=locale, base_url=_base_url(request)
+    )
     return respond(request, root="service_requests", item="request", rows=rows, vary_language=True)
+
+
+@_route("/servicerequestupdates", summary="GET Service Request Updates (mySociety extension)")
+def get_updates(
+    request: Request,
+    session: SessionDep,
+    locale: LocaleDep,
+    start_date: Annotated[
+        str | None, Query(description="W3C datetime; updates at or after it")
+    ] = None,
+    end_date: Annotated[str | None, Query(description="W3C datetime; span at most 90 days")] = None,
+    service_request_id: Annotated[
+        str | None, Query(description="Optional comma-separated request ids")
+    ] = None,
+    api_key: Annotated[
+        str | None, Query(description="Accepted (FixMyStreet sends it); not needed")
+    ] = None,
+    jurisdiction_id: Jurisdiction = None,
+) -> Response:
+    """Each step of a public request a resident should hear of, oldest first, at most 1000
+    (ask again from the last ``updated_datetime``; ``update_id`` is stable). ``status`` is
+    one of OPEN, ACTION_SCHEDULED, IN_PROGRESS, INVESTIGATING, DUPLICATE, FIXED, CLOSED;
+    ``description`` is the reply, the requester's comment or a sentence for the step;
+    ``media_url`` a photo of the step (a signed link)."""
+    service.check_jurisdiction(session, jurisdiction_id=jurisdiction_id)
+    query = parse_update_query(
+        start_date=start_date, end_date=end_date, service_request_id=service_request_id
+    )
+    events = updates.find_updates(session, query=query)
+    rows = updates.present_updates(
+        session, events=events, locale=locale, base_url=_base_url(request)
+    )
+    return respond(
+        request,
+        root="service_request_updates",
+        item="request_update",
+        rows=rows,
+        vary_language=True,
+    )
+
+
+@_route(
+    "/servicerequestupdates",
+    method="POST",
+    summary="POST Service Request Update (mySociety extension)",
+)
+def post_update(request: Request, session: SessionDep, form: FormDep) -> Response:
+    """A requester's comment or photo on a request (api_key required): ``service_request_id``,
+    ``description``, ``update_id`` (the client's own id: sent again, the first answer is
+    repeated), ``status`` (``OPEN`` on a resolved request asks to reopen it),
+    ``media_url`` (repeatable) and photos as multipart parts. Answers the new
+    ``update_id``."""
+    update_id = updates.post_update(session, form=form)
+    session.commit()
+    rows = [{"update_id": str(update_id)}]
+    return respond(request, root="service_request_updates", item="request_update", rows=rows)
 
 
 @_route("/tokens/{token}", summary="GET service_request_id from a token")

@@ -33,6 +33,7 @@ __all__ = [
     "public_condition",
     "public_coordinate",
     "public_text",
+    "publishes_reply",
 ]
 
 # The town's own photos (townops.media): a signed path on this server.
@@ -75,6 +76,17 @@ def _publishable(policy: Open311Public) -> list[str]:
     """The policy's kinds that may be public at all (the kind's rule has the last word)."""
     public = set(public_kinds())
     return [kind for kind in policy.kinds if kind in public]
+
+
+def publishes_reply(source: str, policy: Open311Public) -> bool:
+    """Whether a public case's reply (答复) is published word for word.
+
+    Only for what was filed to be public (a source the policy publishes, e.g. what an
+    Open311 client filed): its reporter waits for the reply on the client. A case public by
+    its category only (a caller's street light) was answered to a caller, and a reply to a
+    caller may name them: it is published as a sentence for the step instead.
+    """
+    return source in policy.sources
 
 
 def public_text(text: str | None) -> str | None:

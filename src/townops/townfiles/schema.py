@@ -31,7 +31,11 @@ files together)::
          urgency: low | normal | high | urgent,
          type: consultation | help | complaint | advice | complex | urgent,
          requires_approval: bool = false, keywords: [str],
-         description_zh, description_en}
+         description_zh, description_en,
+         attributes?: [{code, datatype: string | number | datetime | text |
+                        singlevaluelist | multivaluelist, required: bool = false,
+                        description_zh, description_en, pattern?: regex,
+                        values?: [{key, name_zh, name_en}], variable: bool = true}]}
 
     roles.yaml                # mapping Role -> RoleSpec; all eight roles, no others
       duty_officer: {name_zh, name_en, actions: [Action], sees_full_phone: bool}
@@ -76,6 +80,8 @@ from pydantic import (
 )
 
 from townops.assessment.config import AssessmentConfig
+from townops.categories.attributes import DATATYPES
+from townops.categories.attributes import Datatype as AttributeDatatype
 from townops.dispatch.config import DispatchConfig
 from townops.gazetteer.config import DEFAULT_MIN_CONFIDENCE
 from townops.notify.config import NotificationsConfig
@@ -147,6 +153,7 @@ Action = Literal[
     "reopen",
     "whistle",
     "report_in",
+    "comment",
 ]
 DepartmentKind = Literal["operations_centre", "department", "community_office"]
 Urgency = Literal["low", "normal", "high", "urgent"]
@@ -339,6 +346,41 @@ class Deadline(_Model):
         return self
 
 
+class AttributeChoice(_Model):
+    """One choice of a list attribute."""
+
+    key: Code
+    name_zh: Text
+    name_en: Text
+
+
+class CategoryAttribute(_Model):
+    """One attribute of a category (:mod:`townops.categories.attributes`)."""
+
+    code: Identifier
+    datatype: Annotated[AttributeDatatype, _one_of("attribute datatype", DATATYPES)]
+    required: StrictBool = False
+    variable: StrictBool = True
+    description_zh: Text
+    description_en: Text
+    pattern: str | None = None
+    values: list[AttributeChoice] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _lists_have_choices(self) -> CategoryAttribute:
+        listed = self.datatype in ("singlevaluelist", "multivaluelist")
+        if listed and not self.values:
+            raise ValueError(f"a {self.datatype} needs its values: [{{key, name_zh, name_en}}]")
+        if not listed and self.values:
+            raise ValueError(f"values are only for list attributes, not a {self.datatype}")
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a regular expression: {exc}") from None
+        return self
+
+
 class Category(_Model):
     """A case category; ``code`` doubles as the Open311 ``service_code``."""
 
@@ -355,6 +397,19 @@ class Category(_Model):
     keywords: list[Text] = Field(default_factory=list)
     description_zh: Text
     description_en: Text
+    attributes: list[CategoryAttribute] = Field(default_factory=list)
+    """Extra facts a case of this category needs (Open311's service definition)."""
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_codes_are_unique(
+        cls, values: list[CategoryAttribute]
+    ) -> list[CategoryAttribute]:
+        codes = [a.code for a in values]
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        if repeated:
+            raise ValueError(f"attribute codes listed twice: {', '.join(repeated)}")
+        return values
 
 
 # --- roles.yaml --------------------------------------------------------------------------

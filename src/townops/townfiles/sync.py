@@ -172,6 +172,7 @@ def sync_town(session: Session, town: Town, *, with_demo_users: bool = True) -> 
                 "keywords": list(c.keywords),
                 "description_zh": c.description_zh,
                 "description_en": c.description_en,
+                "attributes": [a.model_dump(exclude_none=True) for a in c.attributes],
             },
         )
     gazetteer_entries = _replace_gazetteer(session, town)

@@ -1,5 +1,7 @@
 // The engine's vocabulary in both languages: states, actions, roles, ratings, alarm
-// words (case kinds are learnt from the server's reference data). Pages share these (they are the API's codes, not a page's messages).
+// words. The town's own codes — case kinds, categories, departments, places, device types,
+// alarm rules — are learnt from the server's reference data (core/reference.js →
+// learnWords). Pages share these (they are the API's codes, not a page's messages).
 
 import { lang } from "./i18n.js";
 
@@ -32,6 +34,7 @@ const WORDS = {
     reopen: ["重办", "Reopen"],
     whistle: ["吹哨", "Whistle"],
     report_in: ["报到", "Report in"],
+    comment: ["补充", "Add a comment"],
     // Recorded on a case's timeline from its device alarm (townops.sensing.alarms).
     alarm_acknowledged: ["告警已确认", "Alarm acknowledged"],
     alarm_false: ["告警标为误报", "Alarm marked false"],
@@ -46,7 +49,16 @@ const WORDS = {
     api: ["接口录入", "API"],
     web: ["网页", "web app"],
     iot: ["物联感知", "sensing network"],
+    vital_sign: ["体征预警", "vital-sign warning"],
+    systemic: ["举一反三", "systemic issue"],
   },
+  // Learnt from the reference data (core/reference.js): the town's categories, departments,
+  // places (jurisdictions), device types and alarm rules.
+  category: {},
+  department: {},
+  place: {},
+  device_type: {},
+  alarm_rule: {},
   role: {
     admin: ["系统管理员", "Administrator"],
     leader: ["镇领导", "Town leader"],
@@ -57,6 +69,11 @@ const WORDS = {
     grid_worker: ["网格员", "Grid worker"],
     resident: ["市民", "Resident"],
     system: ["系统", "System"],
+  },
+  extension_status: {
+    pending: ["待审批", "pending"],
+    approved: ["已批准", "approved"],
+    denied: ["已驳回", "denied"],
   },
   rating: {
     satisfied: ["满意", "Satisfied"],
@@ -112,6 +129,11 @@ export function label(group, code) {
   const pair = WORDS[group]?.[code];
   if (!pair) return code ?? "";
   return lang() === "zh" ? pair[0] : pair[1];
+}
+
+/** label() for a code the town names (category, department, place …), or null if unknown. */
+export function known(group, code) {
+  return WORDS[group]?.[code] ? label(group, code) : null;
 }
 
 /** Adds or replaces the names of a group's codes from [{code, name_zh, name_en}]. */
