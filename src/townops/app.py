@@ -37,6 +37,7 @@ from townops.systemic.api import router as systemic_router
 from townops.towns.models import TownRecord
 from townops.web.api import router as web_api_router
 from townops.web.docs import install_api_docs
+from townops.web.not_found import install_not_found_page
 from townops.web.routes import router as web_pages_router
 from townops.web.tiles import router as map_tiles_router
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_error_handlers(app)
     install_request_limits(app, settings)
     install_api_docs(app)
+    install_not_found_page(app)
     for router in (
         alarms_router,
         assessment_router,

@@ -183,6 +183,16 @@ def test_inbox_screenshots_phone_and_wall_in_both_languages(
             expect(page.get_by_test_id("inbox")).to_be_visible()
             expect(page.locator("[data-testid=inbox] li[data-case-id]").first).to_be_visible()
             overdue = row(page, "overdue", late).get_by_test_id("countdown")
+            expect(overdue).to_have_count(1)
+            # One card per case: the late case is in 已超期 only (with its state), not also
+            # in 待签收, which holds the cases still on time.
+            expect(row(page, "accept", late)).to_have_count(0)
+            expect(row(page, "overdue", late).locator("[data-state=dispatched]")).to_have_count(1)
+            ids = page.locator("[data-testid=inbox] li[data-case-id]").evaluate_all(
+                "els => els.filter(e => !e.closest('[data-section=area]'))"
+                ".map(e => e.dataset.caseId)"
+            )
+            assert len(ids) == len(set(ids)), f"a case shown twice: {ids}"
             if size == "wall":
                 expect(overdue).to_have_class(re.compile(r"\blate\b"))
             heading = "我的待办" if lang == "zh" else "My inbox"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from townops.access.actor import Actor
+from townops.casefile.routing import category_pending
 from townops.casefile.schemas import CaseFileOut
 from townops.cases.models import Case
 from townops.cases.presenters import present_case
@@ -42,4 +43,5 @@ def present_case_file(
         **dict(base),
         routing=routing_out(decision, actor=actor, profile=profile),
         photos=present_case_photos(session, case_id=case.id) if photos else [],
+        category_pending=category_pending(case, decision),
     )

@@ -12,3 +12,8 @@ class CaseFileOut(RoutedCaseOut):
     photos: list[PhotoOut] = Field(
         default=[], description="report and resolve photos (single-case answers only)"
     )
+    category_pending: bool = Field(
+        default=False,
+        description="the category is still the classifier's low-confidence guess, not yet "
+        "confirmed by a dispatcher: the resident's pages show 待分类 (being routed) instead",
+    )

@@ -2,8 +2,10 @@
 
 * ``GET /api/v1/overview`` — every figure of the one screen for one node, in one answer.
 * ``POST /api/v1/live/ticket`` and ``GET /api/v1/live`` — the live feed (SSE).
-* ``GET /api/v1/web/reference`` — names of categories, departments, jurisdictions and case
-  kinds.
+* ``GET /api/v1/web/reference`` — names of categories, departments, jurisdictions, case
+  kinds and the sensing words (device types, their quantities, alarm rules).
+* ``GET /api/v1/web/category-pending`` — which of a page's cases still carry the
+  classifier's unconfirmed guess as their category (shown to residents as 待分类).
 * ``GET /api/v1/web/config`` — the town's name and time zone, for the log-in page (public).
 """
 
@@ -20,12 +22,15 @@ from starlette.concurrency import run_in_threadpool
 
 from townops.access.actor import Actor
 from townops.api.deps import ActorDep, SessionDep, SettingsDep, TokenKeyDep, oauth2_scheme
+from townops.api.params import DbId
 from townops.auth.sessions import actor_from_claims, decode_claims
+from townops.casefile.routing import pending_category_ids
 from townops.cases.kinds import case_kinds
 from townops.categories.models import Category
-from townops.errors import Unauthenticated
+from townops.errors import InvalidInput, Unauthenticated
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
+from townops.sensing.config import SensingConfig
 from townops.towns.profile import TownProfile, get_profile
 from townops.web.live import (
     TICKET_TTL_MINUTES,
@@ -87,10 +92,63 @@ def get_web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]
     }
 
 
+#: The most case ids one ``category-pending`` question may name (a page of a case list).
+PENDING_IDS_MAX = 100
+
+
+def _sensing_words(profile: TownProfile) -> dict[str, Any]:
+    """The town's sensing vocabulary (sensing.yaml): what the pages need to word an alarm
+    in either language from its fields (rule, kind, quantity, value, line)."""
+    config = profile.config(SensingConfig)
+    return {
+        "device_types": [
+            {
+                "code": t.code,
+                "name_zh": t.name_zh,
+                "name_en": t.name_en,
+                "quantities": [
+                    {"code": q.code, "name_zh": q.name_zh, "name_en": q.name_en, "unit": q.unit}
+                    for q in t.quantities
+                ],
+            }
+            for t in config.device_types
+        ],
+        "rules": [
+            {
+                "code": r.id,
+                "name_zh": r.name_zh,
+                "name_en": r.name_en,
+                "kind": r.kind,
+                "direction": "above" if r.above is not None else "below",
+                "for_seconds": r.for_seconds,
+            }
+            for r in config.rules
+        ],
+    }
+
+
+def _attribute_words(specs: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": spec["code"],
+            "name_zh": spec.get("description_zh", spec["code"]),
+            "name_en": spec.get("description_en", spec["code"]),
+            "values": {
+                v["key"]: {
+                    "name_zh": v.get("name_zh", v["key"]),
+                    "name_en": v.get("name_en", v["key"]),
+                }
+                for v in spec.get("values", [])
+            },
+        }
+        for spec in specs or []
+    ]
+
+
 @router.get("/api/v1/web/reference")
 def get_reference(session: SessionDep, _actor: ActorDep) -> dict[str, Any]:
     """Codes and names the pages show (no geometry): categories, departments, places,
-    case kinds."""
+    case kinds, sensing words."""
     categories = session.execute(
         select(
             Category.code,
@@ -98,6 +156,7 @@ def get_reference(session: SessionDep, _actor: ActorDep) -> dict[str, Any]:
             Category.name_en,
             Category.department_code,
             Category.opened_by,
+            Category.attributes,
         ).order_by(Category.code)
     )
     departments = session.execute(
@@ -117,8 +176,17 @@ def get_reference(session: SessionDep, _actor: ActorDep) -> dict[str, Any]:
     return {
         "categories": [
             # opened_by "townops": only the system opens it (device alarms …), never a person.
-            {"code": c, "name_zh": zh, "name_en": en, "department": d, "opened_by": o}
-            for c, zh, en, d, o in categories
+            # attributes: the facts a case of the category carries (a pole number …), so a
+            # page names them and their choices.
+            {
+                "code": c,
+                "name_zh": zh,
+                "name_en": en,
+                "department": d,
+                "opened_by": o,
+                "attributes": _attribute_words(specs),
+            }
+            for c, zh, en, d, o, specs in categories
         ],
         "departments": [
             {"code": c, "name_zh": zh, "name_en": en, "kind": k} for c, zh, en, k in departments
@@ -132,7 +200,26 @@ def get_reference(session: SessionDep, _actor: ActorDep) -> dict[str, Any]:
             {"code": rule.name, "name_zh": rule.label_zh, "name_en": rule.label_en}
             for rule in case_kinds()
         ],
+        "sensing": _sensing_words(get_profile(session)),
     }
+
+
+@router.get("/api/v1/web/category-pending")
+def get_category_pending(
+    session: SessionDep,
+    actor: ActorDep,
+    case: Annotated[
+        list[DbId] | None,
+        Query(description=f"Case ids (at most {PENDING_IDS_MAX}), e.g. the page a list shows"),
+    ] = None,
+) -> dict[str, list[int]]:
+    """Which of these cases (those the caller may see) still have the classifier's
+    low-confidence guess as their category, not yet confirmed by a dispatcher: a
+    resident's pages show 待分类 (being routed) for them instead of the guess."""
+    ids = case or []
+    if len(ids) > PENDING_IDS_MAX:
+        raise InvalidInput(f"at most {PENDING_IDS_MAX} case ids", field="case")
+    return {"pending": pending_category_ids(session, actor=actor, case_ids=ids)}
 
 
 @router.post("/api/v1/live/ticket")

@@ -113,6 +113,13 @@ class FeedItem(BaseModel):
     device_type_name_zh: str | None = None
     device_type_name_en: str | None = None
     severity: str | None = None
+    # What the alarm's summary (its zh-CN message) says, as fields: the pages word it in
+    # English from these and the reference's sensing words.
+    rule: str | None = None
+    rule_kind: str | None = None
+    quantity: str | None = None
+    value: float | None = None
+    line: float | None = None
 
 
 # --------------------------------------------------------------------------- tickets
@@ -238,6 +245,11 @@ def _alarm_items(
                 device_type_name_zh=spec.name_zh if spec else None,
                 device_type_name_en=spec.name_en if spec else None,
                 severity=alarm.severity,
+                rule=alarm.rule_id,
+                rule_kind=alarm.kind,
+                quantity=alarm.quantity,
+                value=alarm.value,
+                line=alarm.line,
             )
         )
     return items

@@ -137,9 +137,18 @@ def _shell() -> bytes:
     return text.replace(_VERSION_MARK, asset_version()).encode()
 
 
-def _page(request: Request) -> Response:
+def _page(request: Request, status_code: int = 200) -> Response:
     headers = page_headers(tile_origin(request.app.state.settings))
-    return Response(_shell(), media_type="text/html; charset=utf-8", headers=headers)
+    return Response(
+        _shell(), status_code=status_code, media_type="text/html; charset=utf-8", headers=headers
+    )
+
+
+def not_found_page(request: Request) -> Response:
+    """The shell with status 404: ``core/app.js`` finds no page for the path and draws
+    ``pages/notfound.js`` ("找不到这个页面" / "Page not found", a link home). See
+    :mod:`townops.web.not_found` for when a 404 is answered with it."""
+    return _page(request, 404)
 
 
 # The pages of the web app: one shell each; core/app.js picks the page module by path.

@@ -6,7 +6,7 @@
 
 import { api } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
-import { pick, translator } from "./i18n.js";
+import { lang, pick, translator } from "./i18n.js";
 import { label } from "./labels.js";
 import { errorBox } from "./shell.js";
 
@@ -61,6 +61,7 @@ export const FORM_FIELDS = {
   whistle: ["departments", "report_in_hours"],
   callback: ["rating"],
   report_in: ["report_department"],
+  comment: ["photos"],
 };
 
 const NUMBER_FIELDS = ["duplicate_of", "working_days", "report_in_hours"];
@@ -78,9 +79,12 @@ function field(labelText, control) {
 }
 
 function options(items, { empty } = {}) {
+  const collator = new Intl.Collator(lang() === "zh" ? "zh-CN" : "en");
   return [
     empty ? h("option", { value: "" }, empty) : null,
-    ...items.map((x) => h("option", { value: x.code }, `${pick(x)} (${x.code})`)),
+    // Names only, in the page's language (the code is the option's value).
+    ...[...items].sort((a, b) => collator.compare(pick(a), pick(b)))
+      .map((x) => h("option", { value: x.code }, pick(x))),
   ];
 }
 

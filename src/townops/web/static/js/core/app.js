@@ -29,12 +29,15 @@ const ROUTES = [
   { pattern: /^\/$/, page: "home" },
 ];
 
+// Any other address: the server answered 404 with this shell (townops/web/not_found.py).
+const NOT_FOUND = { page: "notfound", public: true, params: [] };
+
 function route() {
   for (const r of ROUTES) {
     const match = location.pathname.match(r.pattern);
     if (match) return { ...r, params: match.slice(1) };
   }
-  return { page: "home", params: [] };
+  return NOT_FOUND;
 }
 
 async function currentUser() {
@@ -57,7 +60,9 @@ async function boot() {
   const pageModule = import(`../pages/${chosen.page}.js`);
   const [config, me] = await Promise.all([
     webConfig().catch(() => null),
-    chosen.public ? Promise.resolve(null) : currentUser(),
+    // The 404 page keeps the header of a logged-in user (from the session, with no call
+    // that could send a visitor to the log-in page).
+    chosen.public ? Promise.resolve(chosen === NOT_FOUND && isLoggedIn() ? cachedMe() : null) : currentUser(),
   ]);
   // "/" is the role's home: the one screen, the dispatch queue, the inbox, my requests …
   if (chosen.page === "home" && !chosen.list && me && homeFor(me.role) !== "/") {

@@ -10,9 +10,10 @@ import { errorBox } from "./shell.js";
  * `load({reset, ready})`: the next page, or page 1 again with `reset` (its rows replace the
  * list). `query` = the list's filters; `row(c)` draws a case; `empty()` the item shown when
  * there is none; `onFirstPage(data)` gets page 1's answer (its `total`); `ready`, a promise
- * to wait for before drawing (e.g. marks the rows need). Errors go to `errorSlot`.
+ * to wait for before drawing (e.g. marks the rows need); `prepare(items)`, an async step per
+ * page before its rows are drawn (e.g. asking about these cases). Errors go to `errorSlot`.
  */
-export function casePager({ query, pageSize, list, more, errorSlot, row, empty, onFirstPage }) {
+export function casePager({ query, pageSize, list, more, errorSlot, row, empty, onFirstPage, prepare }) {
   let page = 0;
   async function load({ reset = false, ready = null } = {}) {
     more.disabled = true;
@@ -22,6 +23,7 @@ export function casePager({ query, pageSize, list, more, errorSlot, row, empty, 
         query: { ...query, page: next, page_size: pageSize, with_total: next === 1 },
       });
       await ready;
+      if (prepare) await prepare(data.items);
       page = next;
       if (next === 1) {
         replaceChildren(list);

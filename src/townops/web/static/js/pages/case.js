@@ -7,6 +7,8 @@ import { h, replaceChildren, useStyle } from "../core/dom.js";
 import { lang, pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
 import { actionButtons } from "../core/actions.js";
+import { alarmSummary } from "../core/alarms.js";
+import { actorWords, eventData, reasonWords, sourceWords, systemNote } from "../core/timeline.js";
 import { photoStrip } from "../core/photos.js";
 import { errorBox, stateBadge } from "../core/shell.js";
 
@@ -38,9 +40,12 @@ const messages = {
     content: "诉求内容",
     reportPhotos: "上报照片",
     resolvePhotos: "办结照片",
+    commentPhotos: "补充照片",
+    attributes: "补充信息",
+    links: "图片链接",
     timeline: "办理经过",
     noEvents: "没有记录",
-    by: "{actor}（{role}）",
+    pendingCategory: "待分类",
     routing: "自动派单",
     automatic: "系统自动派单",
     notAutomatic: "需人工派单",
@@ -54,30 +59,11 @@ const messages = {
     reportedIn: "已报到 {when}",
     reportBy: "应于 {when} 前报到",
     extensions: "延期申请",
+    workingDays: "{n} 个工作日",
     actions: "可执行操作",
     noActions: "您当前不能对此工单执行操作。",
     done: "已完成：{action}",
     back: "返回",
-    yes: "是",
-    no: "否",
-    data_department: "部门",
-    data_photos: "照片张数",
-    data_community: "居村",
-    data_category: "类别",
-    data_duplicate_of: "重复于",
-    data_on_time: "按时",
-    data_reply: "答复",
-    data_reason: "原因",
-    data_returned_by: "退回方",
-    data_extension_id: "延期申请",
-    data_working_days: "工作日",
-    data_old_due_at: "原期限",
-    data_new_due_at: "新期限",
-    data_due_at: "期限",
-    data_automatic: "自动",
-    data_departments: "被吹哨部门",
-    data_report_in_hours: "报到时限（小时）",
-    data_rating: "评价",
   },
   en: {
     title: "Case #{id}",
@@ -106,9 +92,12 @@ const messages = {
     content: "What was asked",
     reportPhotos: "Photos sent with the request",
     resolvePhotos: "Photos of the resolution",
+    commentPhotos: "Photos added later",
+    attributes: "Details",
+    links: "Picture links",
     timeline: "Timeline",
     noEvents: "No events",
-    by: "{actor} ({role})",
+    pendingCategory: "Being routed",
     routing: "Automatic dispatch",
     automatic: "dispatched by the system",
     notAutomatic: "left to a dispatcher",
@@ -122,30 +111,11 @@ const messages = {
     reportedIn: "reported in {when}",
     reportBy: "to report in by {when}",
     extensions: "Extension requests",
+    workingDays: "{n} working days",
     actions: "Actions",
     noActions: "You cannot act on this case now.",
     done: "Done: {action}",
     back: "Back",
-    yes: "yes",
-    no: "no",
-    data_department: "department",
-    data_photos: "photos",
-    data_community: "community",
-    data_category: "category",
-    data_duplicate_of: "repeat of",
-    data_on_time: "on time",
-    data_reply: "reply",
-    data_reason: "reason",
-    data_returned_by: "returned by",
-    data_extension_id: "extension request",
-    data_working_days: "working days",
-    data_old_due_at: "old deadline",
-    data_new_due_at: "new deadline",
-    data_due_at: "deadline",
-    data_automatic: "automatic",
-    data_departments: "summoned",
-    data_report_in_hours: "report-in hours",
-    data_rating: "rating",
   },
 };
 
@@ -174,17 +144,19 @@ async function render(ctx) {
   function draw({ c, history, reference, alarms }) {
     const { departments, places, categories } = reference;
     const name = (map, code) => (code ? (map.get(code) ? pick(map.get(code)) : code) : "—");
-    const categoryName = pick(c, "category_name") || name(categories, c.category);
+    // A resident is not told the classifier's unconfirmed guess as fact (待分类).
+    const pending = me?.role === "resident" && c.category_pending;
+    const categoryName = pending ? t("pendingCategory") : pick(c, "category_name") || name(categories, c.category);
 
     const deadline = [fmt.dateTime(c.due_at)];
     if (c.seconds_left > 0) deadline.push(" · ", t("left", { d: fmt.duration(c.seconds_left) }));
     if (c.overdue) deadline.push(" · ", h("span", { class: "badge overdue" }, t("late", { d: fmt.duration(c.seconds_left) })));
-    const requester = [c.requester.name, c.requester.phone].filter(Boolean).join(" ");
+    const requester = [c.requester.name, c.requester.phone, c.requester.email].filter(Boolean).join(" ");
     const rows = [
       ["token", h("code", { "data-testid": "case-token" }, c.token)],
       ["kind", label("kind", c.kind)],
-      ["source", label("source", c.source) + (c.external_id ? ` · ${c.external_id}` : "")],
-      ["category", categoryName],
+      ["source", sourceWords(c)],
+      ["category", h("span", { "data-testid": "case-category", "data-pending": pending ? "1" : null }, categoryName)],
       ["received_at", fmt.dateTime(c.received_at)],
       ["due_at", deadline],
       ["department", name(departments, c.department)],
@@ -192,6 +164,8 @@ async function render(ctx) {
       ["community", name(places, c.community)],
       ["jurisdiction", c.jurisdiction && c.jurisdiction !== c.community ? name(places, c.jurisdiction) : null],
       ["address", c.address || null],
+      ["attributes", attributesOf(c, reference.raw)],
+      ["links", linksOf(c)],
       ["requester", requester ? `${requester}${c.requester.masked ? ` ${t("masked")}` : ""}` : null],
       ["first_contact", c.first_contact_due_at
         ? (c.first_contact_at ? t("first_contact_done", { when: fmt.dateTime(c.first_contact_at) }) : t("first_contact_due", { when: fmt.dateTime(c.first_contact_due_at) }))
@@ -207,7 +181,7 @@ async function render(ctx) {
         h("h1", {}, t("title", { id: c.id })),
         h("span", { "data-testid": "case-state" }, stateBadge(c.state)),
         c.overdue ? h("span", { class: "badge overdue" }, t("late", { d: fmt.duration(c.seconds_left) })) : null,
-        h("span", { class: "category" }, categoryName)),
+        h("span", { class: ["category", pending && "pending"] }, categoryName)),
       flash,
       h("div", { class: "case-grid" },
         h("section", { class: "card case-fields", "data-testid": "case-fields" },
@@ -217,6 +191,7 @@ async function render(ctx) {
           h("h2", {}, t("content")),
           h("p", { class: "content", "data-testid": "case-content" }, c.content),
           photosOf(c, "report", t("reportPhotos")),
+          photosOf(c, "comment", t("commentPhotos")),
           photosOf(c, "resolve", t("resolvePhotos"))),
         actionsCard(c, reference.raw),
         h("section", { class: "card case-timeline", "data-testid": "timeline" },
@@ -232,7 +207,10 @@ async function render(ctx) {
   }
 
   function eventItem(e, departments) {
-    const data = Object.entries(e.data || {}).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && !v.length));
+    const data = eventData(e, fmt);
+    // The system's own notes in words; a person's comment as written.
+    const note = systemNote(e);
+    const comment = note ?? e.comment;
     return h("li", { class: `event action-${e.action}`, "data-event-id": e.id, "data-action": e.action },
       h("time", { datetime: e.at }, fmt.dateTime(e.at)),
       h("div", { class: "event-body" },
@@ -240,14 +218,11 @@ async function render(ctx) {
         e.from_state && e.from_state !== e.to_state
           ? h("span", { class: "states" }, `${label("state", e.from_state)} → ${label("state", e.to_state)}`)
           : null,
-        h("span", { class: "actor" }, t("by", { actor: e.actor, role: label("role", e.actor_role) })),
+        h("span", { class: "actor" }, actorWords(e)),
         e.department ? h("span", { class: "dept" }, departments.get(e.department) ? pick(departments.get(e.department)) : e.department) : null,
-        e.comment ? h("p", { class: "comment" }, e.comment) : null,
+        comment ? h("p", { class: ["comment", note !== null && "system-note"] }, comment) : null,
         data.length
-          ? h("dl", { class: "event-data" }, data.map(([k, v]) => [
-            h("dt", {}, t(`data_${k}`).startsWith("data_") ? k : t(`data_${k}`)),
-            h("dd", {}, dataValue(k, v, departments, fmt, t)),
-          ]))
+          ? h("dl", { class: "event-data" }, data.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))
           : null));
   }
 
@@ -262,15 +237,13 @@ async function render(ctx) {
   function extensionsCard(c) {
     return h("section", { class: "card" }, h("h2", {}, t("extensions")),
       h("ul", {}, c.extensions.map((x) => h("li", {},
-        `${x.working_days} · ${x.status} · ${x.reason} · ${x.requested_by} ${fmt.dateTime(x.requested_at)}`))));
+        `${t("workingDays", { n: x.working_days })} · ${label("extension_status", x.status)} · ${x.reason} · ${x.requested_by} ${fmt.dateTime(x.requested_at)}`))));
   }
 
   function routingCard(r, departments, places, categories) {
     const target = r.department ? departments.get(r.department) : r.community ? places.get(r.community) : null;
     // The reason is a code with figures (labels.js words it); the English text only as a fallback.
-    const params = { text: r.reason, ...(r.reason_params || {}) };
-    const figure = (key) => (typeof params[key] === "number" && key !== "case_id" ? params[key].toFixed(2) : String(params[key] ?? ""));
-    const why = r.reason_code ? label("routing_reason", r.reason_code).replace(/\{(\w+)\}/g, (_, key) => figure(key)) : r.reason;
+    const why = r.reason_code ? reasonWords(r.reason_code, { text: r.reason, ...(r.reason_params || {}) }) : r.reason;
     return h("section", { class: "card routing", "data-testid": "routing" }, h("h2", {}, t("routing")),
       h("p", {}, r.automatic ? t("automatic") : t("notAutomatic"), target ? ` → ${pick(target)}` : ""),
       h("dl", {},
@@ -295,10 +268,10 @@ async function render(ctx) {
     return h("section", { class: "card alarms", "data-testid": "alarms" }, h("h2", {}, t("alarms")),
       page.items.length
         ? h("ul", {}, page.items.map((a) => h("li", { "data-alarm-id": a.id },
-          h("strong", {}, `${label("severity", a.severity)} · ${pick(a, "rule_name") || a.rule}`), " ",
+          h("strong", {}, `${label("severity", a.severity)} · ${pick(a, "rule_name") || label("alarm_rule", a.rule)}`), " ",
           h("span", {}, label("alarm", a.state)), " · ",
           h("span", {}, `${a.device_id} ${a.device_model || ""}`), h("br"),
-          h("span", {}, a.message), " · ", h("time", { datetime: a.raised_at }, fmt.dateTime(a.raised_at)),
+          h("span", { class: "alarm-summary" }, alarmSummary(a)), " · ", h("time", { datetime: a.raised_at }, fmt.dateTime(a.raised_at)),
           a.household ? h("span", {}, ` · ${a.household.name} ${a.household.phone}`) : null)))
         : h("p", {}, t("noAlarms")));
   }
@@ -325,21 +298,33 @@ async function render(ctx) {
 }
 
 /** The case's photos of one stage (sent with the report, or with the resolution). */
+// A category's attributes (a street light's pole number …) by their names, a choice by its
+// name; an attribute the category does not declare (a client's own field) by its code.
+function attributesOf(c, raw) {
+  const entries = Object.entries(c.attributes || {});
+  if (!entries.length) return null;
+  const specs = new Map(((raw?.categories || []).find((x) => x.code === c.category)?.attributes || []).map((a) => [a.code, a]));
+  return h("ul", { class: "attributes", "data-testid": "case-attributes" }, entries.map(([code, value]) => {
+    const spec = specs.get(code);
+    const words = (key) => (spec?.values?.[key] ? pick(spec.values[key]) : key);
+    const zh = lang() === "zh";
+    const shown = Array.isArray(value) ? value.map(words).join(zh ? "、" : ", ") : words(value);
+    return h("li", {}, h("span", { class: "attribute-name" }, spec ? pick(spec) : code), zh ? "：" : ": ", shown);
+  }));
+}
+
+// Picture links a client sent: links, not images, so opening the case fetches nothing
+// from elsewhere.
+function linksOf(c) {
+  const links = (c.media_urls || []).filter((u) => /^https?:\/\//i.test(u));
+  if (!links.length) return null;
+  return h("ul", { class: "links" }, links.map((u, i) =>
+    h("li", {}, h("a", { href: u, target: "_blank", rel: "noopener noreferrer nofollow" }, `${i + 1}. ${new URL(u).host}`))));
+}
+
 function photosOf(c, stage, heading) {
   const strip = photoStrip((c.photos || []).filter((p) => p.stage === stage));
   return strip ? h("div", { class: `case-photos stage-${stage}`, "data-stage": stage }, h("h3", {}, heading), strip) : null;
-}
-
-/** An event's data value for people: department codes as names, lists joined. */
-function dataValue(key, value, departments, fmt, t) {
-  const named = (code) => (departments.get(code) ? pick(departments.get(code)) : code);
-  if (typeof value === "boolean") return value ? t("yes") : t("no");
-  if (key.endsWith("_at") && typeof value === "string") return fmt.dateTime(value);
-  if ((key === "department" || key === "to_department" || key === "from_department") && typeof value === "string") return named(value);
-  if (key === "departments" && Array.isArray(value)) return value.map(named).join("、");
-  if (key === "photos" && Array.isArray(value)) return String(value.length);
-  if (key === "rating" && typeof value === "string") return label("rating", value);
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 export default { messages, render };

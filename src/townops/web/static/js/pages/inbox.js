@@ -1,6 +1,7 @@
 // 待办: the cases the caller's own unit holds (a department, a community), by deadline, in
 // sections — to accept, in hand, overdue (and, for community staff and grid workers, the
-// other open cases of their area, read-only). Each row carries the actions a handler takes
+// other open cases of their area, read-only). Each case shows once: an overdue case is in
+// the overdue section only (with its state), the other two hold the cases still on time. Each row carries the actions a handler takes
 // most: accept and first contact in one click; return, extension and resolve in a small form.
 //
 // Phone: one section at a time under a tab bar. Desktop and wall: every section is a column.
@@ -81,9 +82,10 @@ function sectionsFor(role) {
   // An administrator holds no unit of its own: `mine` would always be empty.
   const mine = role === "admin" ? {} : { mine: true };
   const sections = [
-    { key: "accept", query: { ...mine, state: "dispatched", order: "due_at" } },
-    { key: "hand", query: { ...mine, state: ["accepted", "reopened"], order: "due_at" } },
-    { key: "overdue", query: { ...mine, overdue: true, order: "due_at" } },
+    // On time only: an overdue case belongs to the overdue section (one card per case).
+    { key: "accept", query: { ...mine, state: "dispatched", overdue: false, order: "due_at" } },
+    { key: "hand", query: { ...mine, state: ["accepted", "reopened"], overdue: false, order: "due_at" } },
+    { key: "overdue", query: { ...mine, overdue: true, order: "due_at" }, showState: true },
   ];
   if (role === "community_staff" || role === "grid_worker") {
     sections.push({ key: "area", query: { open: true, mine: false, order: "due_at" }, readOnly: true });
@@ -215,7 +217,7 @@ async function render({ main, t, fmt, me, setTitle }) {
       countdown(c)),
     h("a", { class: "content", href: `/cases/${c.id}` }, short(c.content)),
     h("div", { class: "meta" },
-      section.readOnly ? stateBadge(c.state) : null,
+      section.readOnly || section.showState ? stateBadge(c.state) : null,
       place ? h("span", { class: "place" }, place) : null,
       section.readOnly && holder ? h("span", {}, t("holder", { name: holder })) : null,
       requester(c),

@@ -8,6 +8,8 @@ import { h, replaceChildren, s, useStyle } from "../core/dom.js";
 import { lang, pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
 import { openLive } from "../core/live.js";
+import { alarmSummary, caseSummary } from "../core/alarms.js";
+import { loadReference } from "../core/reference.js";
 import { colourScale, drawMap } from "../core/map.js";
 import { errorBox } from "../core/shell.js";
 
@@ -50,7 +52,10 @@ const messages = {
     categories: "类别前十（近{days}天）",
     noCases: "没有工单",
     newCase: "新工单",
-    alarm: "告警",
+    alarm_raised: "{severity}告警",
+    alarm_acknowledged: "{severity}告警 · 已确认",
+    alarm_cleared: "{severity}告警 · 已恢复",
+    alarm_false_alarm: "{severity}告警 · 误报",
   },
   en: {
     title: "Overview",
@@ -90,7 +95,10 @@ const messages = {
     categories: "Top 10 categories (last {days} days)",
     noCases: "No cases",
     newCase: "New case",
-    alarm: "Alarm",
+    alarm_raised: "{severity} alarm raised",
+    alarm_acknowledged: "{severity} alarm acknowledged",
+    alarm_cleared: "{severity} alarm cleared",
+    alarm_false_alarm: "{severity} alarm: a false alarm",
   },
 };
 
@@ -267,16 +275,23 @@ async function render(ctx) {
     }
   }
 
+  /** "严重告警" / "Critical alarm raised": the severity and what happened, in words. */
+  function alarmWhat(item) {
+    const key = `alarm_${item.action}`;
+    const severity = label("severity", item.severity);
+    return t(key) === key ? `${severity} · ${label("alarm", item.action)}` : t(key, { severity });
+  }
+
   function feedItem(item, fresh) {
     const isCase = item.kind === "case";
     const what = isCase
       ? [item.action === "create" ? t("newCase") : label("action", item.action), pick(item, "category_name") || item.category]
-      : [`${label("severity", item.severity)}${t("alarm")} · ${label("alarm", item.action)}`, pick(item, "device_type_name") || item.device_type];
+      : [alarmWhat(item), pick(item, "device_type_name") || label("device_type", item.device_type)];
     const body = [
       h("time", { datetime: item.at }, fmt.when(item.at)),
       h("span", { class: "what" }, what.filter(Boolean).join(" · ")),
       h("span", { class: "where" }, pick(item, "community_name") || ""),
-      h("span", { class: "summary" }, item.summary),
+      h("span", { class: "summary" }, isCase ? caseSummary(item.summary) : alarmSummary(item)),
     ];
     const inner = item.case_id ? h("a", { href: `/cases/${item.case_id}` }, body) : h("div", {}, body);
     return h("li", {
@@ -383,7 +398,9 @@ async function render(ctx) {
     resizeTimer = setTimeout(() => state.data && drawTrend(state.data), 150);
   }).observe(trendBox.parentElement);
 
-  const first = await load();
+  // In English, an alarm's summary is worded from its fields and the town's sensing words
+  // (the reference data, kept for the session); in Chinese the server's message is shown.
+  const [first] = await Promise.all([load(), lang() === "en" ? loadReference() : null]);
   if (!first) return;
   fillFeed(first.feed);
   connectLive();

@@ -7,7 +7,7 @@ import { api } from "../core/api.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
 import { loadReference } from "../core/reference.js";
 import { lang, pick } from "../core/i18n.js";
-import { errorBox, stateBadge } from "../core/shell.js";
+import { errorBox, fieldWords, problemWords, refusalText, stateBadge } from "../core/shell.js";
 
 const messages = {
   zh: {
@@ -44,6 +44,8 @@ const messages = {
     sending: "正在提交…",
     problem: "提交未成功",
     refused: "此项未被接受：{why}",
+    refusedOutside: "未能上报：该位置不在您的辖区（{scope}）内。请在辖区内重新定位，或点“不用定位”后填写辖区内的地址。",
+    refusedOutsideAt: "未能上报：该位置在{place}，不在您的辖区（{scope}）内。请在辖区内重新定位，或点“不用定位”后填写辖区内的地址。",
     done: "已上报",
     caseId: "工单编号",
     token: "查询码",
@@ -94,6 +96,8 @@ const messages = {
     sending: "Sending…",
     problem: "The report was not accepted",
     refused: "Not accepted: {why}",
+    refusedOutside: "Not reported: this place is outside your area ({scope}). Locate yourself inside your area again, or choose “Do not use it” and type an address in your area.",
+    refusedOutsideAt: "Not reported: this place is in {place}, outside your area ({scope}). Locate yourself inside your area again, or choose “Do not use it” and type an address in your area.",
     done: "Reported",
     caseId: "Case",
     token: "Tracking code",
@@ -290,29 +294,37 @@ async function render({ main, t, fmt, me, config, setTitle }) {
     return true;
   }
 
-  /** The API's problems next to their fields; the rest in a box under the form. */
+  /**
+   * The API's refusal, explained in the page's language: each problem next to its field,
+   * and always a box by the submit button saying why the report was not accepted (on a
+   * phone the field may be a screen away).
+   */
   function showProblems(error) {
     const details = error?.details || {};
     const unplaced = [];
-    let placed = false;
     for (const p of details.problems || []) {
       const name = String(p.field || "").replace(/^body\./, "").split(".")[0];
-      if (fieldError(name, p.problem)) placed = true;
-      else unplaced.push(p);
+      if (!fieldError(name, problemWords(p.problem))) unplaced.push(p);
     }
+    let why = refusalText(error);
     if (error?.status === 403 && details.jurisdiction) {
-      // The point lies outside the worker's own area: say it where the location is.
-      placed = fieldError("lat", t("outsideScope", { scope: nameOf(places, me?.scope) || me?.scope || "" }));
-    } else if (details.field && fieldError(details.field, t("refused", { why: error.message }))) {
-      placed = true;
+      // The point lies outside the worker's own area: say so where the location is.
+      const place = nameOf(places, details.jurisdiction);
+      const scope = nameOf(places, me?.scope) || me?.scope || "";
+      why = place ? t("refusedOutsideAt", { place, scope }) : t("refusedOutside", { scope });
+      fieldError("lat", why);
+      locationStatus.dataset.state = "refused";
+    } else if (details.field && !(details.problems || []).length) {
+      fieldError(String(details.field).replace(/^body\./, ""), t("refused", { why }));
     }
-    if (!placed || unplaced.length) {
-      replaceChildren(problem, h("div", { class: "error-box", role: "alert", "data-testid": "error" },
-        h("strong", {}, t("problem")),
-        placed ? null : h("p", {}, error?.message || String(error)),
-        unplaced.length ? h("ul", {}, unplaced.map((p) => h("li", {}, `${p.field}: ${p.problem}`))) : null));
-    }
-    form.querySelector("[aria-invalid=true]")?.focus();
+    replaceChildren(problem, h("div", { class: "error-box", role: "alert", "data-testid": "error", "data-code": error?.code || null },
+      h("strong", {}, t("problem")),
+      h("p", { "data-testid": "refusal" }, why),
+      unplaced.length ? h("ul", {}, unplaced.map((p) => h("li", {}, `${fieldWords(p.field)}: ${problemWords(p.problem)}`))) : null));
+    const invalid = form.querySelector("[aria-invalid=true]");
+    if (invalid) invalid.focus();
+    else if (details.jurisdiction) errors.lat.scrollIntoView({ block: "center" });
+    else problem.scrollIntoView({ block: "center" });
   }
 
   function body() {

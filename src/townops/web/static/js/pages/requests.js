@@ -1,6 +1,9 @@
 // 我的诉求: a resident's home. Their own requests, newest first (GET /api/v1/cases gives a
 // resident only theirs), each in plain words with its tracking code and deadline, the
-// answer once there is one, photos when opened, and the rating once it is answered.
+// answer once there is one, photos when opened, and the rating once it is answered. A
+// category that is only the classifier's unconfirmed guess shows as 待分类 (being routed):
+// GET /api/v1/web/category-pending says which, for the requests still waiting for a
+// dispatcher.
 
 import { api } from "../core/api.js";
 import { loadReference } from "../core/reference.js";
@@ -39,6 +42,8 @@ const messages = {
     thanks: "感谢您的评价。",
     reopenedNote: "已转为重新办理，承办单位会再次联系您。",
     loading: "正在加载…",
+    pendingCategory: "待分类",
+    pendingHint: "系统正在为您的诉求确定类别和承办单位",
   },
   en: {
     ...progressMessages.en,
@@ -66,6 +71,8 @@ const messages = {
     thanks: "Thank you for your rating.",
     reopenedNote: "It will be handled again; the unit will contact you.",
     loading: "Loading…",
+    pendingCategory: "Being routed",
+    pendingHint: "The category and the unit in charge are being decided",
   },
 };
 
@@ -96,6 +103,15 @@ async function render({ main, t, fmt, setTitle }) {
   // List items carry the category's code only: its names come from the reference.
   const { categories } = await loadReference();
   const categoryName = (c) => pick(c, "category_name") || pick(categories.get(c.category)) || c.category;
+  // Requests whose category is still the classifier's unconfirmed guess (not told as fact).
+  const pending = new Set();
+  async function askPending(items) {
+    const waiting = items.filter((c) => c.state === "received").map((c) => c.id);
+    if (!waiting.length) return;
+    const answer = await api("/api/v1/web/category-pending", { query: { case: waiting } })
+      .catch(() => ({ pending: waiting })); // unsure: do not state a guess as fact
+    for (const id of answer.pending) pending.add(id);
+  }
 
   function ratingForm(c, onRated) {
     const problem = h("p", { class: "field-error", role: "alert" });
@@ -174,7 +190,9 @@ async function render({ main, t, fmt, setTitle }) {
     const answered = ["resolved", "callback", "closed"].includes(c.state) || c.reply;
     replaceChildren(li,
       h("div", { class: "request-head" },
-        h("h2", { class: "category" }, categoryName(c)),
+        pending.has(c.id) && c.state === "received"
+          ? h("h2", { class: "category pending", "data-testid": "request-category", "data-pending": "1", title: t("pendingHint") }, t("pendingCategory"))
+          : h("h2", { class: "category", "data-testid": "request-category" }, categoryName(c)),
         h("span", { class: ["plain-state", `state-${c.state}`], "data-testid": "plain-state" }, t(`plain_${c.state}`))),
       progressSteps(c.state, t),
       h("p", { class: "excerpt" }, c.content.length > 90 ? `${c.content.slice(0, 89)}…` : c.content),
@@ -201,6 +219,7 @@ async function render({ main, t, fmt, setTitle }) {
     more,
     errorSlot,
     row: item,
+    prepare: askPending,
     empty: () => h("li", { class: "empty card" }, t("none"), " ", h("a", { href: "/submit" }, t("newRequest"))),
     onFirstPage: (data) => {
       total.textContent = t("total", { n: fmt.number(data.total ?? data.items.length) });
