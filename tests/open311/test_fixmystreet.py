@@ -361,6 +361,13 @@ def test_a_duplicate_is_reported_as_such_not_as_a_raw_state(
         u for u in updates_since(client, api_key, start) if u["service_request_id"] == second
     ]
     assert update["status"] == "DUPLICATE"
+    # Resolving the first answers the repeat: its reporter gets the reply and the photo.
+    photo = upload(client, login("construction"))
+    move(client, login, first, reply="已更换灯泡。", photos=[photo])
+    steps = [u for u in updates_since(client, api_key, start) if u["service_request_id"] == second]
+    assert [u["status"] for u in steps] == ["DUPLICATE", "FIXED"]
+    assert steps[-1]["description"] == "已更换灯泡。"
+    assert fetch_image(client, steps[-1]["media_url"] or "").startswith(b"\xff\xd8")
 
 
 # --- comments go in -----------------------------------------------------------------------

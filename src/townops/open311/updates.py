@@ -135,23 +135,41 @@ class _Context:
     zone: Any
     policy: Open311Public
     sources: dict[int, str]  # case id → source, for publishes_reply
+    # A repeat (重复件) is answered with its master: the master's resolution photo.
+    master_photos: dict[int, PhotoOut | None]
 
 
 def present_updates(
     session: Session, *, events: Sequence[CaseEvent], locale: Locale, base_url: str
 ) -> list[dict[str, Any]]:
     """Steps as the extension's ``request_update`` rows, every text as published."""
-    with_photos = [e.case_id for e in events if (e.data or {}).get("photos")]
-    by_case = present_photos_of_cases(session, case_ids=with_photos) if with_photos else {}
-    photos = {p.id: p for listed in by_case.values() for p in listed}
     profile = get_profile(session)
     case_ids = sorted({e.case_id for e in events})
-    rows = session.execute(select(Case.id, Case.source).where(Case.id.in_(case_ids)))
-    sources: dict[int, str] = {case_id: source for case_id, source in rows}
+    rows = session.execute(
+        select(Case.id, Case.source, Case.duplicate_of_id).where(Case.id.in_(case_ids))
+    )
+    sources: dict[int, str] = {}
+    masters: dict[int, int] = {}
+    for case_id, source, master in rows:
+        sources[case_id] = source
+        if master is not None:
+            masters[case_id] = master
+    with_photos = {e.case_id for e in events if (e.data or {}).get("photos")}
+    by_case = present_photos_of_cases(session, case_ids=sorted(with_photos | set(masters.values())))
     context = _Context(
-        locale, base_url, photos, town_zone(profile), profile.config(Open311Public), sources
+        locale,
+        base_url,
+        {p.id: p for listed in by_case.values() for p in listed},
+        town_zone(profile),
+        profile.config(Open311Public),
+        sources,
+        {case: _first(by_case.get(master), "resolve") for case, master in masters.items()},
     )
     return [_update(event, context) for event in events]
+
+
+def _first(photos: Sequence[PhotoOut] | None, stage: str) -> PhotoOut | None:
+    return next((p for p in photos or () if p.stage == stage), None)
 
 
 def _update(event: CaseEvent, context: _Context) -> dict[str, Any]:
@@ -181,6 +199,9 @@ def _photo(event: CaseEvent, context: _Context) -> str | None:
         photo = context.photos.get(int(photo_id))
         if photo is not None:
             return context.base_url + photo.url
+    if event.action == Action.resolve.value:
+        master = context.master_photos.get(event.case_id)
+        return context.base_url + master.url if master is not None else None
     return None
 
 
