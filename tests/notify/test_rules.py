@@ -278,3 +278,54 @@ def test_an_open311_reporter_with_only_an_email_is_reached_by_email_not_sms(
     assert (person.user_id, person.phone, person.email) == (None, None, "li.wei@example.org")
     assert _address("email", person) == "li.wei@example.org"
     assert _address("aliyun_sms", person) is None and _address(INAPP, person) is None
+
+
+def _alarm_case(session: Session, at: datetime) -> Case:
+    return file_case(
+        session,
+        now=at,
+        category="iot_gas_alarm",
+        content="可燃气体浓度 18.5 %LEL 超过 10",
+        jurisdiction=NANXIN,
+        kind="iot_alarm",
+        source="iot",
+        received_at=at,
+    )
+
+
+def test_a_critical_alarm_nobody_signs_for_climbs_the_on_duty_chain_on_time(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    """10 minutes unsigned: the duty officers; 30: the leaders; quiet hours do not apply."""
+    night = datetime(2026, 3, 3, 2, 0, tzinfo=SH).astimezone(UTC)  # inside 22:00–07:00
+    case = _alarm_case(session, night)
+    assert case.urgency == "urgent"
+    duty = _rows(session, case, "alarm_unacknowledged_duty")
+    leaders = _rows(session, case, "alarm_unacknowledged_leaders")
+    assert {r.recipient_user_id for r in duty} == _user_ids(session, role="duty_officer")
+    assert {r.recipient_user_id for r in leaders} == _user_ids(session, role="leader")
+    assert {r.next_attempt_at for r in duty} == {night + timedelta(minutes=10)}
+    assert {r.next_attempt_at for r in leaders} == {night + timedelta(minutes=30)}
+    assert all(r.critical and r.state == "queued" for r in duty + leaders)
+    # Dispatched two minutes later: the same chain, not a second one.
+    two = night + timedelta(minutes=2)
+    department = _five_day_category(session).department_code
+    case = do_action(session, case, Action.dispatch, now=two, department=department)
+    assert len(_rows(session, case, "alarm_unacknowledged_duty")) == len(duty)
+    # Still unsigned at 10 minutes: the duty officers' messages are due then, not later.
+    assert all(r.state == "queued" for r in _rows(session, case, "alarm_unacknowledged_duty"))
+
+
+def test_signing_for_an_alarm_stops_the_chain(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    case = _alarm_case(session, T0)
+    department = _five_day_category(session).department_code
+    case = do_action(session, case, Action.dispatch, now=T0, department=department)
+    do_action(session, case, Action.accept, actor=actor("housing"), now=T0 + timedelta(minutes=4))
+    rows = _rows(session, case, "alarm_unacknowledged_duty") + _rows(
+        session, case, "alarm_unacknowledged_leaders"
+    )
+    assert rows and {r.state for r in rows} == {"cancelled"}
+    # An ordinary (not urgent) case has no chain at all.
+    assert not _rows(session, _hotline(session), "alarm_unacknowledged_duty")

@@ -52,6 +52,9 @@ Trigger = Literal[
     "reopened",  # 重办: the unit holding it again
     "whistled",  # 吹哨: each summoned department, with its report-in deadline
     "overdue",  # the overdue sweep: one digest per recipient, not one message per case
+    # ``after`` a case was received, if nobody has signed for it (签收) by then: the next
+    # link of the on-duty chain (a critical alarm: the duty officers, then the leaders)
+    "unacknowledged",
 ]
 TRIGGERS: tuple[str, ...] = get_args(Trigger)
 Audience = Literal["holder", "requester", "duty_officers", "leaders", "summoned"]
@@ -124,8 +127,12 @@ class NotificationRule(_Strict):
     channels: Annotated[list[ChannelName], Field(min_length=1)] = [INAPP]
     before: list[Duration] = []
     """``deadline`` rules: how long before the deadline to remind (``0h``: at it)."""
+    after: list[Duration] = []
+    """``unacknowledged`` rules: how long after receipt, if still not signed for."""
     kinds: list[str] | None = None
     """The case kinds it applies to; none: every kind."""
+    urgencies: list[Literal["low", "normal", "high", "urgent"]] | None = None
+    """The case urgencies it applies to (a critical alarm: ``[urgent]``); none: every one."""
     critical: bool = False
     """Sent in the quiet hours too."""
     title: Texts
@@ -137,12 +144,19 @@ class NotificationRule(_Strict):
             raise ValueError("a deadline rule needs 'before' (e.g. [24h, 4h, 0h])")
         if self.when != "deadline" and self.before:
             raise ValueError("'before' is for deadline rules only")
+        if self.when == "unacknowledged" and not self.after:
+            raise ValueError("an unacknowledged rule needs 'after' (e.g. [10m])")
+        if self.when != "unacknowledged" and self.after:
+            raise ValueError("'after' is for unacknowledged rules only")
         if len(set(self.channels)) != len(self.channels):
             raise ValueError("a channel is listed twice")
         return self
 
     def offsets(self) -> list[timedelta]:
         return [parse_duration(text) for text in self.before]
+
+    def delays(self) -> list[timedelta]:
+        return [parse_duration(text) for text in self.after]
 
 
 class QuietHours(_Strict):
@@ -198,9 +212,13 @@ class NotificationsConfig(_Strict):
             raise ValueError(f"rule id(s) listed twice: {', '.join(repeated)}")
         return self
 
-    def rules_on(self, trigger: str, kind: str) -> list[NotificationRule]:
+    def rules_on(
+        self, trigger: str, kind: str, urgency: str | None = None
+    ) -> list[NotificationRule]:
         return [
             rule
             for rule in self.rules
-            if rule.when == trigger and (rule.kinds is None or kind in rule.kinds)
+            if rule.when == trigger
+            and (rule.kinds is None or kind in rule.kinds)
+            and (rule.urgencies is None or urgency in rule.urgencies)
         ]

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from townops.access.actor import Role
 from townops.access.masking import mask_text
 from townops.auth.models import User
-from townops.cases.enums import CLOCK_STATES
+from townops.cases.enums import CLOCK_STATES, State
 from townops.cases.models import Case, Summons
 from townops.categories.models import Category
 from townops.jurisdiction.models import Jurisdiction
@@ -370,7 +370,7 @@ def notify_case(
     if silenced(session):
         return 0
     config = config_of(session)
-    rules = config.rules_on(trigger, case.kind)
+    rules = config.rules_on(trigger, case.kind, case.urgency)
     if not rules:
         return 0
     audiences = audiences or Audiences(session)
@@ -422,7 +422,7 @@ def _with_report_in(
 
 
 def _deadline_rules(config: NotificationsConfig, case: Case) -> list[NotificationRule]:
-    return config.rules_on("deadline", case.kind)
+    return config.rules_on("deadline", case.kind, case.urgency)
 
 
 def reschedule_reminders(
@@ -460,6 +460,49 @@ def reschedule_reminders(
                         values=left,
                         # A reminder not sent by the deadline (plus an hour) is of no use.
                         expires_at=case.due_at + timedelta(hours=1),
+                    )
+                    for channel in rule.channels
+                    for recipient in _for_channel(config, channel, people)
+                )
+    keep = {draft.key[:250] for draft in drafts}
+    cancel_reminders(session, case, [rule.id for rule in rules], keep=keep)
+    return _queue(session, config, case, drafts, now)
+
+
+# States in which a case waits for a unit to sign for it (签收).
+_UNACKNOWLEDGED = frozenset({State.received.value, State.dispatched.value})
+
+
+def reschedule_escalations(
+    session: Session, case: Case, *, now: datetime, audiences: Audiences | None = None
+) -> int:
+    """Keep the escalations of ``case`` (``unacknowledged`` rules) in step with it: while
+    nobody has signed for it, each rule's message is queued ``after`` its receipt; once a
+    unit signs (or it leaves the queue), the pending ones are cancelled. Returns the number
+    queued."""
+    if silenced(session):
+        return 0
+    config = config_of(session)
+    rules = config.rules_on("unacknowledged", case.kind, case.urgency)
+    if not rules:
+        return 0
+    drafts: list[_Draft] = []
+    if case.state in _UNACKNOWLEDGED and case.accepted_at is None:
+        values = case_facts(session, case, now)
+        stamp = int(case.received_at.timestamp())
+        audiences = audiences or Audiences(session)
+        for rule in rules:
+            people = audiences.of(case, rule)
+            for delay in rule.delays():
+                drafts.extend(
+                    _Draft(
+                        key=f"{rule.id}:c{case.id}:r{stamp}+{int(delay.total_seconds())}"
+                        f":{_who(recipient)}:{channel}",
+                        rule=rule,
+                        channel=channel,
+                        recipient=recipient,
+                        due=max(case.received_at + delay, now),
+                        values=values,
                     )
                     for channel in rule.channels
                     for recipient in _for_channel(config, channel, people)

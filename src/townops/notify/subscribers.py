@@ -19,6 +19,8 @@ _TRIGGERS = {
 def _on_created(event: events.CaseCreated) -> None:
     moment = f"v{event.case.version}"
     service.notify_case(event.session, event.case, "received", now=event.now, moment=moment)
+    # Until a unit signs for it, the on-duty chain is told in turn (unacknowledged rules).
+    service.reschedule_escalations(event.session, event.case, now=event.now)
 
 
 def _on_acted(event: events.CaseActed) -> None:
@@ -38,8 +40,9 @@ def _on_acted(event: events.CaseActed) -> None:
             audiences=audiences,
         )
     if event.from_state != event.to_state or event.action == Action.dispatch:
-        # The holder or the clock changed: the reminders follow.
+        # The holder or the clock changed: the reminders follow; signed for, the chain stops.
         service.reschedule_reminders(event.session, case, now=event.now, audiences=audiences)
+        service.reschedule_escalations(event.session, case, now=event.now, audiences=audiences)
 
 
 def _on_deadline_moved(event: events.DeadlineMoved) -> None:
