@@ -40,11 +40,12 @@ from urllib.parse import parse_qsl, quote_plus, urlsplit
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-Provider = Literal["wecom", "dingtalk", "aliyun", "tencent"]
+Provider = Literal["wecom", "dingtalk", "feishu", "aliyun", "tencent"]
 ALIYUN_PATH = "/aliyun/"
 TENCENT_PATH = "/tencent/"
 WECOM_PATH = "/cgi-bin/webhook/send"
 DINGTALK_PATH = "/robot/send"
+FEISHU_PATH_PREFIX = "/open-apis/bot/v2/hook/"
 
 
 def free_port() -> int:
@@ -212,6 +213,10 @@ def dingtalk_error(code: int) -> Answer:
     return Answer(body={"errcode": code, "errmsg": f"scripted error {code}"})
 
 
+def feishu_error(code: int) -> Answer:
+    return Answer(body={"code": code, "data": {}, "msg": f"scripted error {code}"})
+
+
 def aliyun_error(code: str, status: int = 200) -> Answer:
     return Answer(status, {"Code": code, "Message": "scripted", "RequestId": str(uuid.uuid4())})
 
@@ -327,12 +332,16 @@ class HttpReceiver:
         wecom_key: str = "wecom-key-1",
         dingtalk_token: str = "dingtalk-token-1",
         dingtalk_secret: str | None = None,
+        feishu_hook: str = "feishu-hook-1",
+        feishu_secret: str | None = None,
         aliyun_key: tuple[str, str] = ("LTAI-test-id", "aliyun-test-secret"),
         tencent_key: tuple[str, str] = ("AKID-test-id", "tencent-test-secret"),
     ) -> None:
         self.wecom_key = wecom_key
         self.dingtalk_token = dingtalk_token
         self.dingtalk_secret = dingtalk_secret
+        self.feishu_hook = feishu_hook
+        self.feishu_secret = feishu_secret
         self.aliyun_key = aliyun_key
         self.tencent_key = tencent_key
         self.received: list[Received] = []
@@ -358,6 +367,10 @@ class HttpReceiver:
         return f"{self.base_url}{DINGTALK_PATH}?access_token={self.dingtalk_token}"
 
     @property
+    def feishu_url(self) -> str:
+        return f"{self.base_url}{FEISHU_PATH_PREFIX}{self.feishu_hook}"
+
+    @property
     def aliyun_endpoint(self) -> str:
         return self.base_url + ALIYUN_PATH
 
@@ -377,6 +390,7 @@ class HttpReceiver:
             self._script.clear()
             self.slow_seconds = 0.0
             self.dingtalk_secret = None
+            self.feishu_secret = None
 
     def start(self) -> Self:
         self._thread.start()
@@ -418,6 +432,8 @@ class HttpReceiver:
 
     @staticmethod
     def _provider(path: str) -> Provider | None:
+        if path.startswith(FEISHU_PATH_PREFIX):
+            return "feishu"
         if path == WECOM_PATH:
             return "wecom"
         if path == DINGTALK_PATH:
@@ -435,6 +451,8 @@ class HttpReceiver:
             return None, self._wecom(query, body)
         if provider == "dingtalk":
             return self._dingtalk(query, body)
+        if provider == "feishu":
+            return self._feishu(body)
         if provider == "aliyun":
             return self._aliyun(body)
         return self._tencent(headers, body)
@@ -473,6 +491,30 @@ class HttpReceiver:
             return False
         mac = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256)
         return hmac.compare_digest(base64.b64encode(mac.digest()).decode(), query.get("sign", ""))
+
+    # ------------------------------------------------------------------ Feishu
+
+    def _feishu(self, body: bytes) -> tuple[bool | None, Answer]:
+        # Which hook was called is in the path; one hook is served, as a real URL is one bot.
+        payload = json.loads(body)
+        verified: bool | None = None
+        if self.feishu_secret is not None:
+            verified = self._feishu_signed(payload)
+            if not verified:
+                return False, feishu_error(19021)  # sign match fail or timestamp too old
+        post = payload.get("content", {}).get("post", {}).get("zh_cn", {})
+        if payload.get("msg_type") != "post" or not post.get("content"):
+            return verified, feishu_error(19001)  # param invalid
+        return verified, Answer(body={"code": 0, "data": {}, "msg": "success"})
+
+    def _feishu_signed(self, payload: dict[str, Any]) -> bool:
+        secret = cast(str, self.feishu_secret)
+        timestamp = str(payload.get("timestamp", ""))
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 3600:
+            return False
+        key = f"{timestamp}\n{secret}".encode()
+        expected = base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+        return hmac.compare_digest(expected, str(payload.get("sign", "")))
 
     # ------------------------------------------------------------------ Aliyun
 

@@ -29,6 +29,7 @@ from tests.notify.receivers import (
     SmtpReceiver,
     aliyun_error,
     dingtalk_error,
+    feishu_error,
     free_port,
     http_error,
     tencent_error,
@@ -46,6 +47,7 @@ from townops.notify.channels.config import (
     ChannelConfig,
     DingTalkBotConfig,
     EmailConfig,
+    FeishuBotConfig,
     InAppConfig,
     TencentSmsConfig,
     WeComBotConfig,
@@ -55,7 +57,7 @@ from townops.notify.channels.email import EmailChannel
 from townops.notify.channels.inapp import InAppChannel
 from townops.notify.channels.registry import build_channel
 from townops.notify.channels.sms import AliyunSms, TencentSms, aliyun_signature
-from townops.notify.channels.webhooks import DingTalkBot, WeComBot
+from townops.notify.channels.webhooks import DingTalkBot, FeishuBot, WeComBot
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("TOWNOPS_TEST_DATABASE_URL")),
@@ -164,6 +166,7 @@ def test_build_channel_gives_each_kind_its_channel_under_the_configured_name() -
         "email": (EmailConfig(kind="email", host="h", sender=SENDER), EmailChannel),
         "ops_group": (WeComBotConfig(kind="wecom_bot", url="https://w/"), WeComBot),
         "duty": (DingTalkBotConfig(kind="dingtalk_bot", url="https://d/"), DingTalkBot),
+        "lark": (FeishuBotConfig(kind="feishu_bot", url="https://f/"), FeishuBot),
         "sms": (AliyunSmsConfig(kind="aliyun_sms", sign_name="s", template_code="t"), AliyunSms),
         "sms_tc": (
             TencentSmsConfig(kind="tencent_sms", sdk_app_id="1", sign_name="s", template_id="2"),
@@ -382,6 +385,53 @@ def test_a_wecom_bot_that_does_not_answer_in_time_is_a_temporary_failure(
         wecom(http_receiver, timeout_seconds=TIMEOUT).send(message())
     assert time.monotonic() - started < SLOW
     assert late.value.detail == {"error": "timeout"}
+
+
+# ---------------------------------------------------------------------------- Feishu bot
+
+
+FEISHU_SECRET = "feishu-test-secret"
+
+
+def feishu(
+    receiver: HttpReceiver, environment: dict[str, str] | None = None, **settings: Any
+) -> FeishuBot:
+    settings.setdefault("url", receiver.feishu_url)
+    config = FeishuBotConfig(kind="feishu_bot", **settings)
+    return FeishuBot("duty", config, ENVIRONMENT if environment is None else environment)
+
+
+def test_a_feishu_bot_posts_rich_text_with_the_title_and_signs_when_it_has_a_secret(
+    http_receiver: HttpReceiver,
+) -> None:
+    """签名校验: ``timestamp`` (s) and ``sign`` = base64(HMAC-SHA256(key=ts + "\\n" + secret,
+    message=b"")) in the body, checked by the stand-in."""
+    receipt = feishu(http_receiver).send(message())
+    unsigned = http_receiver.received[0].json()
+    assert unsigned["msg_type"] == "post" and "sign" not in unsigned
+    post = unsigned["content"]["post"]["zh_cn"]
+    assert post["title"] == TITLE and post["content"][0] == [{"tag": "text", "text": BODY}]
+    assert receipt.detail == {"code": 0}
+    http_receiver.feishu_secret = FEISHU_SECRET
+    feishu(http_receiver, {"FEISHU_SECRET": FEISHU_SECRET}, secret_env="FEISHU_SECRET").send(
+        message()
+    )
+    assert http_receiver.received[1].verified is True
+
+
+def test_a_feishu_rate_limit_is_temporary_and_a_bad_signature_permanent(
+    http_receiver: HttpReceiver,
+) -> None:
+    http_receiver.fail_next("feishu", 1, feishu_error(11232))
+    with pytest.raises(TemporaryFailure) as limited:
+        feishu(http_receiver).send(message())
+    assert limited.value.retry_after == 60.0 and limited.value.detail == {"code": 11232}
+    http_receiver.feishu_secret = FEISHU_SECRET
+    bot = feishu(http_receiver, {"FEISHU_SECRET": "old"}, secret_env="FEISHU_SECRET")
+    with pytest.raises(PermanentFailure) as refused:
+        bot.send(message())
+    assert refused.value.detail == {"code": 19021}
+    assert_discreet(refused.value, message(), "old", FEISHU_SECRET)
 
 
 # ---------------------------------------------------------------------------- DingTalk bot

@@ -54,7 +54,7 @@ __all__ = [
 
 _SILENCED = "townops.notify.silenced"
 # Group bots are one recipient whatever the audience: the channel is the group.
-_GROUP_KINDS = frozenset({"wecom_bot", "dingtalk_bot"})
+_GROUP_KINDS = frozenset({"wecom_bot", "dingtalk_bot", "feishu_bot"})
 _SMS_KINDS = frozenset({"aliyun_sms", "tencent_sms"})
 
 

@@ -1,7 +1,8 @@
 """How a channel (通知渠道) is configured in ``notifications.yaml``: one model per kind.
 
 ``ChannelConfig`` is a union discriminated on ``kind``: ``email`` (SMTP), ``wecom_bot``
-(企业微信群机器人), ``dingtalk_bot`` (钉钉群机器人), ``aliyun_sms`` (阿里云短信),
+(企业微信群机器人), ``dingtalk_bot`` (钉钉群机器人), ``feishu_bot`` (飞书自定义机器人),
+``aliyun_sms`` (阿里云短信),
 ``tencent_sms`` (腾讯云短信) and ``inapp`` (站内信). Secrets (an SMTP password, a signing
 secret, cloud access keys) are never in the YAML: the model holds the *name* of the
 environment variable, and the channel reads it when it sends, so a rotated secret needs no
@@ -24,6 +25,7 @@ __all__ = [
     "ChannelConfig",
     "DingTalkBotConfig",
     "EmailConfig",
+    "FeishuBotConfig",
     "InAppConfig",
     "TencentSmsConfig",
     "WeComBotConfig",
@@ -108,6 +110,15 @@ class DingTalkBotConfig(_HttpChannelModel):
     timeout_seconds: Timeout = 10
 
 
+class FeishuBotConfig(_HttpChannelModel):
+    """A Feishu group robot (飞书自定义机器人); ``secret_env`` when it signs (签名校验)."""
+
+    kind: Literal["feishu_bot"]
+    url: str
+    secret_env: EnvName | None = None
+    timeout_seconds: Timeout = 10
+
+
 class AliyunSmsConfig(_HttpChannelModel):
     """Alibaba Cloud SMS (阿里云短信, dysmsapi 2017-05-25): 签名 and 模板CODE."""
 
@@ -144,6 +155,7 @@ ChannelConfig = Annotated[
     EmailConfig
     | WeComBotConfig
     | DingTalkBotConfig
+    | FeishuBotConfig
     | AliyunSmsConfig
     | TencentSmsConfig
     | InAppConfig,

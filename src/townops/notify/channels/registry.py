@@ -16,6 +16,7 @@ from townops.notify.channels.config import (
     ChannelConfig,
     DingTalkBotConfig,
     EmailConfig,
+    FeishuBotConfig,
     InAppConfig,
     TencentSmsConfig,
     WeComBotConfig,
@@ -24,7 +25,7 @@ from townops.notify.channels.email import EmailChannel
 from townops.notify.channels.environment import Environment
 from townops.notify.channels.inapp import InAppChannel
 from townops.notify.channels.sms import AliyunSms, TencentSms
-from townops.notify.channels.webhooks import DingTalkBot, WeComBot
+from townops.notify.channels.webhooks import DingTalkBot, FeishuBot, WeComBot
 
 __all__ = ["build_channel"]
 
@@ -42,6 +43,8 @@ def build_channel(
             return WeComBot(name, config)
         case DingTalkBotConfig():
             return DingTalkBot(name, config, env)
+        case FeishuBotConfig():
+            return FeishuBot(name, config, env)
         case AliyunSmsConfig():
             return AliyunSms(name, config, env)
         case TencentSmsConfig():

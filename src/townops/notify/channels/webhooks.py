@@ -1,4 +1,4 @@
-"""Group robots (群机器人): WeCom (企业微信) and DingTalk (钉钉) webhooks.
+"""Group robots (群机器人): WeCom (企业微信), DingTalk (钉钉) and Feishu (飞书) webhooks.
 
 A group bot posts into one chat group, so a message's ``address`` is unused: the group is
 the channel's URL (which holds the bot's key). Both answer HTTP 200 with a JSON
@@ -20,10 +20,10 @@ import httpx
 
 from townops.notify.channels import _http
 from townops.notify.channels.base import Message, PermanentFailure, Receipt, TemporaryFailure
-from townops.notify.channels.config import DingTalkBotConfig, WeComBotConfig
+from townops.notify.channels.config import DingTalkBotConfig, FeishuBotConfig, WeComBotConfig
 from townops.notify.channels.environment import Environment, secret
 
-__all__ = ["DingTalkBot", "WeComBot", "dingtalk_signature"]
+__all__ = ["DingTalkBot", "FeishuBot", "WeComBot", "dingtalk_signature", "feishu_signature"]
 
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
 
@@ -35,6 +35,11 @@ _WECOM_LIMITS = {"markdown": 4096, "text": 2048}
 # DingTalk: 130101 "send too fast" (20 a minute per robot); -1 "system busy".
 _DINGTALK_TEMPORARY: dict[int, float | None] = {130101: 60.0, -1: None}
 _DINGTALK_LIMIT = 20000
+
+# Feishu: 11232 "frequency limited" (100 a minute, 5 a second per bot); a request body of
+# at most 20 KB, so the text is cut well inside it.
+_FEISHU_TEMPORARY: dict[int, float | None] = {11232: 60.0}
+_FEISHU_LIMIT = 18000
 
 
 def _cut(text: str, limit: int) -> str:
@@ -147,3 +152,71 @@ def _dingtalk_signer(secret_value: str) -> _http.Signer:
         )
 
     return sign
+
+
+def feishu_signature(secret_value: str, timestamp_s: int) -> str:
+    """Feishu's 签名校验: base64(HMAC-SHA256(key=f"{timestamp}\\n{secret}", message=b"")).
+
+    Unlike DingTalk, the string is the *key* and the message is empty, and the timestamp is
+    in seconds."""
+    key = f"{timestamp_s}\n{secret_value}".encode()
+    return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
+
+
+class FeishuBot:
+    """A Feishu custom robot (飞书自定义机器人): a rich-text post with the title, signed
+    (签名校验: ``timestamp`` and ``sign`` in the JSON body) when ``secret_env`` is set."""
+
+    def __init__(self, name: str, config: FeishuBotConfig, environment: Environment) -> None:
+        self.name = name
+        self.config = config
+        self.environment = environment
+
+    def payload(self, message: Message, *, signed: tuple[int, str] | None = None) -> dict[str, Any]:
+        lines = _cut(message.body, _FEISHU_LIMIT).split("\n")
+        post = {
+            "zh_cn": {
+                "title": message.title,
+                "content": [[{"tag": "text", "text": line}] for line in lines],
+            }
+        }
+        payload: dict[str, Any] = {"msg_type": "post", "content": {"post": post}}
+        if signed is not None:
+            payload["timestamp"], payload["sign"] = str(signed[0]), signed[1]
+        return payload
+
+    def send(self, message: Message) -> Receipt:
+        # Read before anything is sent: a missing secret fails without a request.
+        secret_value = (
+            secret(self.environment, self.config.secret_env) if self.config.secret_env else None
+        )
+        signed = None
+        if secret_value is not None:
+            now = int(time.time())
+            signed = (now, feishu_signature(secret_value, now))
+        response = _http.post(
+            self.config.url,
+            timeout=self.config.timeout_seconds,
+            content=_encode(self.payload(message, signed=signed)),
+            headers=_JSON,
+        )
+        return _feishu_answer(response)
+
+
+def _feishu_answer(response: httpx.Response) -> Receipt:
+    """Feishu answers ``{"code": 0, "msg": "success"}`` (older bots: ``StatusCode``)."""
+    _http.fail_on_status(response)
+    answer = _http.json_object(response)
+    code = None if answer is None else answer.get("code", answer.get("StatusCode"))
+    if not isinstance(code, int):
+        raise _http.unreadable(response)
+    detail = {"code": code}
+    if code == 0:
+        return Receipt(provider_id=None, detail=detail)
+    if code in _FEISHU_TEMPORARY:
+        raise TemporaryFailure(
+            f"Feishu answered code {code}", retry_after=_FEISHU_TEMPORARY[code], detail=detail
+        )
+    # e.g. 19021 (sign match fail or timestamp too old), 19024 (keyword check failed),
+    # 19001 (param invalid): the configuration must change first.
+    raise PermanentFailure(f"Feishu answered code {code}", detail=detail)
