@@ -65,6 +65,13 @@ def test_bell_counts_lists_and_leads_to_the_case_in_both_languages(
     expect(row).to_contain_text(f"New case #{case['id']}")
     expect(row).to_have_attribute("data-read", "1")
     expect(page.locator("h1")).to_have_text("Notifications")
+    # The settings: in-app cannot be turned off; the language of what is sent is saved.
+    settings = page.get_by_test_id("notification-settings")
+    settings.locator("summary").click()
+    expect(settings.locator("input[name=inapp]")).to_be_disabled()
+    settings.locator("select[name=locale]").select_option("en")
+    page.get_by_test_id("save-settings").click()
+    expect(settings).to_contain_text("Settings saved.")
     shoot(page, screenshot_dir, "notifications-en")
 
     phone = open_page(viewport=PHONE)

@@ -8,8 +8,15 @@ from fastapi import APIRouter, Query
 
 from townops.api.deps import ActorDep, SessionDep
 from townops.api.params import DbId, PageNumber
-from townops.notify import inbox
-from townops.notify.schemas import DeliveryOut, DeliveryPage, InboxOut, ReadOut
+from townops.notify import inbox, preferences
+from townops.notify.schemas import (
+    DeliveryOut,
+    DeliveryPage,
+    InboxOut,
+    PreferencesIn,
+    PreferencesOut,
+    ReadOut,
+)
 from townops.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
@@ -24,6 +31,22 @@ def my_notifications(
 ) -> InboxOut:
     """Your in-app messages (站内信), newest first, and how many are unread."""
     return inbox.inbox(session, actor=actor, now=utcnow(), unread_only=unread, limit=limit)
+
+
+@router.get("/preferences", response_model=PreferencesOut)
+def my_preferences(session: SessionDep, actor: ActorDep) -> PreferencesOut:
+    """Your settings: the town's channels (muted or not) and the language of what is sent."""
+    return preferences.my_preferences(session, actor=actor)
+
+
+@router.put("/preferences", response_model=PreferencesOut)
+def set_my_preferences(
+    wanted: PreferencesIn, session: SessionDep, actor: ActorDep
+) -> PreferencesOut:
+    """Mute channels (not in-app; critical messages still come) and choose zh or en."""
+    out = preferences.set_my_preferences(session, actor=actor, wanted=wanted, now=utcnow())
+    session.commit()
+    return out
 
 
 @router.post("/read", response_model=ReadOut)

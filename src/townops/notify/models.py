@@ -74,3 +74,19 @@ class Notification(Base):
         Index("ix_notifications_due", "state", "next_attempt_at"),
         Index("ix_notifications_inbox", "recipient_user_id", "channel", "id"),
     )
+
+
+class NotificationPreference(Base):
+    """One user's choices (通知设置): the channels they do not want and their language.
+
+    A missing row is the default: every channel the rules name, in Chinese. Critical
+    messages (a rule's ``critical``) go through muted channels all the same, and in-app
+    cannot be muted: it is the record of what the person was told.
+    """
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    muted_channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    locale: Mapped[str] = mapped_column(String(5), default="zh")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class NotificationOut(BaseModel):
@@ -53,3 +54,26 @@ class DeliveryPage(BaseModel):
     page: int
     page_size: int
     has_more: bool
+
+
+class ChannelChoice(BaseModel):
+    """One channel of the town, as a person's settings show it."""
+
+    name: str
+    kind: str
+    muted: bool
+    mutable: bool = Field(description="false for in-app: the record of what you were told")
+
+
+class PreferencesOut(BaseModel):
+    channels: list[ChannelChoice]
+    locale: Literal["zh", "en"]
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    muted_channels: list[Annotated[str, Field(max_length=60)]] = Field(
+        default_factory=list, max_length=50
+    )
+    locale: Literal["zh", "en"] = "zh"

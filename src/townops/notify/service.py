@@ -35,7 +35,12 @@ from townops.cases.models import Case, Summons
 from townops.categories.models import Category
 from townops.jurisdiction.models import Jurisdiction
 from townops.notify.config import INAPP, NotificationRule, NotificationsConfig, QuietHours
-from townops.notify.models import PENDING_STATES, DeliveryState, Notification
+from townops.notify.models import (
+    PENDING_STATES,
+    DeliveryState,
+    Notification,
+    NotificationPreference,
+)
 from townops.organization.models import Department
 from townops.timeutil import SHANGHAI
 from townops.towns.profile import get_profile
@@ -85,6 +90,9 @@ class Recipient:
     user_id: int | None
     phone: str | None = None
     email: str | None = None
+    # The person's choices (NotificationPreference): channels they muted, their language.
+    muted: frozenset[str] = frozenset()
+    locale: str = "zh"
 
     @property
     def label(self) -> str:
@@ -96,9 +104,21 @@ class Recipient:
 
 def _users(session: Session, *conditions: Any) -> list[Recipient]:
     rows = session.execute(
-        select(User.id, User.phone, User.email).where(User.active, *conditions).order_by(User.id)
+        select(
+            User.id,
+            User.phone,
+            User.email,
+            NotificationPreference.muted_channels,
+            NotificationPreference.locale,
+        )
+        .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
+        .where(User.active, *conditions)
+        .order_by(User.id)
     )
-    return [Recipient(uid, phone, email) for uid, phone, email in rows]
+    return [
+        Recipient(uid, phone, email, frozenset(muted or ()), locale or "zh")
+        for uid, phone, email, muted, locale in rows
+    ]
 
 
 def holders(session: Session, case: Case) -> list[Recipient]:
@@ -313,12 +333,16 @@ def _queue(
     for draft in drafts:
         kind = _channel_kind(config, draft.channel)
         address = _address(kind, draft.recipient)
-        if address is None:
+        if address is None or _muted(draft):
             continue
         due = draft.due
         if kind != INAPP and not draft.rule.critical:
             due = after_quiet_hours(due, config.quiet_hours)
         zh, en = draft.values["zh"], draft.values["en"]
+        # What is sent speaks the person's language; the page shows either.
+        sent = draft.rule.title.zh, draft.rule.body.zh, zh
+        if kind != INAPP and draft.recipient is not None and draft.recipient.locale == "en":
+            sent = draft.rule.title.en, draft.rule.body.en, en
         rows.append(
             Notification(
                 key=draft.key[:250],
@@ -327,8 +351,8 @@ def _queue(
                 recipient_user_id=draft.recipient.user_id if draft.recipient else None,
                 channel=draft.channel,
                 address=address,
-                title=render(draft.rule.title.zh, zh)[:300],
-                body=render(draft.rule.body.zh, zh),
+                title=render(sent[0], sent[2])[:300],
+                body=render(sent[1], sent[2]),
                 title_en=render(draft.rule.title.en, en)[:300],
                 body_en=render(draft.rule.body.en, en),
                 template_params={k: v for k, v in zh.items() if k != "cases"},
@@ -353,6 +377,12 @@ def _queue(
     fresh = [row for row in rows if row.key not in taken]
     session.add_all(fresh)
     return len(fresh)
+
+
+def _muted(draft: _Draft) -> bool:
+    """The person muted this channel; a critical message goes all the same."""
+    person = draft.recipient
+    return person is not None and draft.channel in person.muted and not draft.rule.critical
 
 
 def notify_case(

@@ -23,6 +23,21 @@ const messages = {
     noneUnread: "没有未读通知。",
     latest: "只显示最近 {n} 条。",
     marked: "已全部标为已读。",
+    settings: "通知设置",
+    settingsHint: "站内通知不能关闭；紧急告警等重要通知仍会通过已关闭的渠道发送。",
+    channelsOn: "接收渠道",
+    language: "短信、邮件等使用的语言",
+    save: "保存设置",
+    saved: "设置已保存。",
+    kind_inapp: "站内通知",
+    kind_email: "电子邮件",
+    kind_wecom_bot: "企业微信群",
+    kind_dingtalk_bot: "钉钉群",
+    kind_feishu_bot: "飞书群",
+    kind_aliyun_sms: "短信",
+    kind_tencent_sms: "短信",
+    lang_zh: "中文",
+    lang_en: "English",
   },
   en: {
     title: "Notifications",
@@ -37,6 +52,21 @@ const messages = {
     noneUnread: "No unread notifications.",
     latest: "Only the latest {n} are shown.",
     marked: "All marked read.",
+    settings: "Notification settings",
+    settingsHint: "In-app notifications cannot be turned off; critical ones (an alarm nobody signs for) still come through a channel you turned off.",
+    channelsOn: "Channels",
+    language: "Language of e-mails and messages",
+    save: "Save settings",
+    saved: "Settings saved.",
+    kind_inapp: "In-app",
+    kind_email: "E-mail",
+    kind_wecom_bot: "WeCom group",
+    kind_dingtalk_bot: "DingTalk group",
+    kind_feishu_bot: "Feishu group",
+    kind_aliyun_sms: "SMS",
+    kind_tencent_sms: "SMS",
+    lang_zh: "中文",
+    lang_en: "English",
   },
 };
 
@@ -55,13 +85,48 @@ async function render({ main, t, fmt, url, setTitle }) {
   const list = h("ol", { class: "notification-list", "data-testid": "notification-list" });
   const note = h("p", { class: "muted latest", hidden: true });
   const errorSlot = h("div");
+  const settings = h("details", { class: "card notification-settings", "data-testid": "notification-settings" });
   replaceChildren(main, h("section", { class: "notifications" },
     h("div", { class: "page-head" },
       h("h1", {}, t("title")), count,
       h("div", { class: "notifications-tools" },
         h("label", { class: "check" }, filter, h("span", {}, t("unreadOnly"))),
         markAll)),
-    flash, errorSlot, list, note));
+    flash, errorSlot, settings, list, note));
+
+  // 通知设置: the channels one may turn off and the language of what is sent.
+  async function loadSettings() {
+    const prefs = await api("/api/v1/notifications/preferences");
+    const boxes = prefs.channels.map((c) => {
+      const box = h("input", { type: "checkbox", name: c.name, checked: !c.muted, disabled: !c.mutable });
+      const named = t(`kind_${c.kind}`);
+      return h("label", { class: "check" }, box, h("span", {}, c.kind === c.name || c.kind === "inapp" ? named : `${named} · ${c.name}`));
+    });
+    const language = h("select", { name: "locale" },
+      ["zh", "en"].map((code) => h("option", { value: code, selected: prefs.locale === code }, t(`lang_${code}`))));
+    const status = h("p", { class: "flash", role: "status" });
+    const save = h("button", { type: "submit", "data-testid": "save-settings" }, t("save"));
+    const form = h("form", {},
+      h("fieldset", {}, h("legend", {}, t("channelsOn")), boxes),
+      h("label", { class: "field" }, h("span", {}, t("language")), language),
+      h("p", { class: "muted" }, t("settingsHint")),
+      save, status);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      save.disabled = true;
+      status.textContent = "";
+      const muted = prefs.channels.filter((c) => c.mutable && !form.elements[c.name].checked).map((c) => c.name);
+      try {
+        await api("/api/v1/notifications/preferences", { method: "PUT", json: { muted_channels: muted, locale: language.value } });
+        status.textContent = t("saved");
+      } catch (error) {
+        if (error?.status !== 401) replaceChildren(status, errorBox(error));
+      } finally {
+        save.disabled = false;
+      }
+    });
+    replaceChildren(settings, h("summary", {}, t("settings")), form);
+  }
 
   function setUnread(n, { tell = true } = {}) {
     unread = n;
@@ -157,7 +222,10 @@ async function render({ main, t, fmt, url, setTitle }) {
     load().catch(() => {}); // the next change tries again
   });
 
-  await load();
+  const settingsFailed = (error) => {
+    if (error?.status !== 401) replaceChildren(settings, h("summary", {}, t("settings")), errorBox(error));
+  };
+  await Promise.all([load(), loadSettings().catch(settingsFailed)]);
 }
 
 export default { messages, render };
