@@ -65,8 +65,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         alarms_router,
         assessment_router,
         auth_router,
-        casefile_router,
+        # Before the case file's /cases/{case_id}: /cases/export.xlsx is not a case id.
         cases_router,
+        casefile_router,
         case_kinds_router,
         categories_router,
         devices_router,

@@ -16,8 +16,10 @@ from townops.access.contact import (
     ContactView,
     Owner,
     contact_view,
+    may_search_contact,
     owns,
     sees_contact,
+    sees_contact_where,
 )
 from townops.access.scope import (
     LOCAL_ROLES,
@@ -37,7 +39,9 @@ __all__ = [
     "Reach",
     "Scope",
     "contact_view",
+    "may_search_contact",
     "owns",
     "scope_of",
     "sees_contact",
+    "sees_contact_where",
 ]

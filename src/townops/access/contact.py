@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, false
+from sqlalchemy import ColumnElement, and_, false, true
 
 from townops.access import masking
 from townops.access.actor import Actor, Role
@@ -99,6 +99,38 @@ def sees_contact(
     if actor.role in _UNIT_ROLES:
         return owns(actor, owner)
     return actor.role != Role.resident
+
+
+def may_search_contact(actor: Actor, roles: Mapping[str, RoleRule]) -> bool:
+    """Whether ``actor`` may look objects up by contact data (a requester's phone): only a
+    role whose rule shows contact data unmasked. Any other role would learn, from what a
+    search finds, the numbers it is shown masked."""
+    if actor.is_system:
+        return True
+    spec = roles.get(actor.role)
+    return spec is not None and spec.sees_full_phone and actor.role != Role.resident
+
+
+def sees_contact_where(
+    actor: Actor,
+    roles: Mapping[str, RoleRule],
+    *,
+    department: Any,
+    community: Any,
+    household: ColumnElement[bool] | None = None,
+) -> ColumnElement[bool]:
+    """:func:`sees_contact` in SQL: the rows whose contact data ``actor`` sees unmasked,
+    given the columns naming the unit in charge and a condition true for an object about
+    a household (``owner_must_call``)."""
+    if actor.is_system:
+        return true()
+    owned = owned_where(actor, department=department, community=community)
+    spec = roles.get(actor.role)
+    if spec is None or not spec.sees_full_phone:
+        return and_(household, owned) if household is not None else false()
+    if actor.role in _UNIT_ROLES:
+        return owned
+    return true() if actor.role != Role.resident else false()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from townops.access import may_search_contact
 from townops.api.deps import ActorDep, ProfileDep, SessionDep, SettingsDep, TokenKeyDep
 from townops.auth.models import User
 from townops.auth.service import actor_for, issue_token
@@ -94,4 +95,6 @@ def me(actor: ActorDep, profile: ProfileDep, session: SessionDep) -> dict[str, A
         "actions": sorted(spec.actions) if spec else [],
         "display_name": user.display_name if user else "",
         "phone": user.phone if user else None,  # the caller's own number: never masked
+        # Whether a case search may ask for a requester's phone (else a 403).
+        "may_search_phone": may_search_contact(actor, profile.roles),
     }

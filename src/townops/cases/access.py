@@ -17,9 +17,14 @@ from sqlalchemy.orm import Session
 
 from townops.access import TOWN_WIDE_ROLES, Owner, contact_view, owns, scope_of
 from townops.access.actor import Actor, Role
-from townops.access.contact import ContactView, owned_where
+from townops.access.contact import (
+    ContactView,
+    may_search_contact,
+    owned_where,
+    sees_contact_where,
+)
 from townops.cases.enums import Action, ExtensionStatus, State
-from townops.cases.kinds import kind_rule
+from townops.cases.kinds import household_kinds, kind_rule
 from townops.cases.models import Case, Extension, Summons
 from townops.cases.transitions import allowed_actions
 from townops.errors import Forbidden
@@ -32,6 +37,8 @@ __all__ = [
     "actions_for",
     "case_contact",
     "check_may_act",
+    "check_may_search_contact",
+    "contact_shown",
     "in_hands_of",
     "load_facts",
     "owner_of",
@@ -79,6 +86,31 @@ def case_contact(actor: Actor, case: Case, profile: TownProfile) -> ContactView:
         # there (e.g. the community's staff for a gas alarm of an elderly person) needs it.
         owner_must_call=_about_a_household(case),
     )
+
+
+def contact_shown(actor: Actor, profile: TownProfile) -> ColumnElement[bool]:
+    """:func:`case_contact` in SQL: the cases whose contact data ``actor`` sees unmasked.
+    A search by contact data (a phone, a number typed into the text) matches only these,
+    so what it finds never tells a number the caller is shown masked."""
+    return sees_contact_where(
+        actor,
+        profile.roles,
+        department=Case.department_code,
+        community=Case.assignee_community_code,
+        household=Case.kind.in_(household_kinds()),
+    )
+
+
+def check_may_search_contact(actor: Actor, profile: TownProfile, *, field: str) -> None:
+    """Raise :class:`Forbidden` (naming ``field``) unless the actor's role is shown contact
+    data unmasked: a masked role may not probe numbers through a search."""
+    if not may_search_contact(actor, profile.roles):
+        raise Forbidden(
+            f"role '{actor.role}' sees requesters' contact data masked and may not search "
+            "by a phone number",
+            field=field,
+            role=actor.role,
+        )
 
 
 def _about_a_household(case: Case) -> bool:

@@ -7,21 +7,30 @@ or roll back. What the domains do with a case happens through :mod:`townops.case
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, false, func, not_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from townops.access import Reach, scope_of
 from townops.access.actor import SYSTEM, Actor, Role
+from townops.bounded import MAX_DB_ID
 from townops.cases import actions as rules
 from townops.cases import events
-from townops.cases.access import check_may_act, in_hands_of, role_may, visible_cases
+from townops.cases.access import (
+    check_may_act,
+    check_may_search_contact,
+    contact_shown,
+    in_hands_of,
+    role_may,
+    visible_cases,
+)
 from townops.cases.enums import Action, State
 from townops.cases.intake import check_server_set_fields
 from townops.cases.models import Case, CaseEvent, Extension
@@ -38,7 +47,7 @@ from townops.errors import (
     NotFound,
     StaleVersion,
 )
-from townops.jurisdiction.service import PlaceInfo, locate_point, place
+from townops.jurisdiction.service import PlaceInfo, find_place, locate_point, place
 from townops.timeutil import as_utc, utcnow
 from townops.towns.profile import TownProfile, get_profile
 
@@ -374,12 +383,18 @@ class CaseFilters:
     category: str | None = None
     department: str | None = None
     jurisdiction: str | None = None
+    community: str | None = None  # the community in charge, or the one the case lies in
+    source: list[str] | None = None
     overdue: bool | None = None
     open: bool | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
+    due_from: datetime | None = None
+    due_to: datetime | None = None
     extension: str | None = None  # cases with an extension request in this status
     mine: bool | None = None  # True: only the cases the caller's unit holds; False: the others
+    q: str | None = None  # text in the content or address; a tracking code; #id
+    phone: str | None = None  # the requester's phone (digits compared)
     order: str = "-received_at"
 
 
@@ -393,9 +408,65 @@ _ORDERS = {
     "id": (Case.id.asc(),),
     "-id": (Case.id.desc(),),
 }
+#: The orders a client may ask for (``open_due_at`` is chosen by the server itself).
+ORDERS = ("-received_at", "received_at", "due_at", "-due_at", "id", "-id")
+
+#: The longest text a search takes (a sentence; the column's own limits are far above).
+MAX_QUERY_LENGTH = 100
+_CASE_ID = re.compile(r"#\s*(\d{1,10})|(\d{1,10})")
+_TRACKING_CODE = re.compile(r"[A-Za-z0-9]{6,40}")
+# A run of seven digits or more (separators allowed) is a number :func:`mask_text` hides:
+# searching the text for it is a search by contact data.
+_CONTACT_NUMBER = re.compile(r"\d(?:[\s\-.]?\d){6,}")
+# What people type between a phone's digits; the column is compared without them.
+_PHONE_SEPARATORS = (" ", "-", "+", "(", ")", ".", "/", "\u3000")
 
 
-def _filtered(session: Session, actor: Actor, f: CaseFilters, now: datetime) -> Any:
+def _digits_of(column: Any) -> Any:
+    for separator in _PHONE_SEPARATORS:
+        column = func.replace(column, separator, "")
+    return column
+
+
+def _phone_match(phone: str) -> ColumnElement[bool]:
+    digits = re.sub(r"\D", "", phone)
+    if not 3 <= len(digits) <= 20:
+        raise InvalidInput("phone must hold 3 to 20 digits", field="phone")
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]  # +86 138…: the country code is not part of the number
+    stored: ColumnElement[str] = _digits_of(Case.requester_phone)
+    return stored.in_([digits, f"86{digits}"])
+
+
+def _text_match(q: str, actor: Actor, profile: TownProfile) -> ColumnElement[bool]:
+    """A case whose content or address holds ``q`` (any case of letters), or the case
+    whose id (``#123``, ``123``) or tracking code ``q`` is."""
+    found: list[ColumnElement[bool]] = []
+    number = _CASE_ID.fullmatch(q)
+    if number is not None:
+        case_id = int(number.group(1) or number.group(2))
+        if 1 <= case_id <= MAX_DB_ID:
+            found.append(Case.id == case_id)
+        if number.group(1):  # "#123" names a case, nothing else
+            return or_(*found) if found else false()
+    if _TRACKING_CODE.fullmatch(q):
+        found.append(Case.token == q.upper())
+    needle = q.lower()
+    text = or_(
+        func.lower(Case.content).contains(needle, autoescape=True),
+        func.lower(Case.address).contains(needle, autoescape=True),
+    )
+    if _CONTACT_NUMBER.search(q):
+        # A phone typed into the text: only the caller's own unmasked cases may answer.
+        check_may_search_contact(actor, profile, field="q")
+        text = and_(text, contact_shown(actor, profile))
+    found.append(text)
+    return or_(*found)
+
+
+def _filtered(
+    session: Session, actor: Actor, f: CaseFilters, now: datetime, profile: TownProfile
+) -> Any:
     stmt = select(Case).where(visible_cases(actor))
     if f.state:
         stmt = stmt.where(Case.state.in_(f.state))
@@ -409,6 +480,16 @@ def _filtered(session: Session, actor: Actor, f: CaseFilters, now: datetime) -> 
         stmt = stmt.where(
             Case.jurisdiction_path.startswith(place(session, f.jurisdiction).path, autoescape=True)
         )
+    if f.community:
+        community = find_place(session, f.community)
+        if community is None or community.community_code != community.code:
+            raise InvalidInput(f"unknown community '{f.community}'", field="community")
+        stmt = stmt.where(
+            (Case.community_code == community.code)
+            | (Case.assignee_community_code == community.code)
+        )
+    if f.source:
+        stmt = stmt.where(Case.source.in_(f.source))
     # "Open" = the handling clock runs: someone must act (received … reopened).
     if f.open is True:
         stmt = stmt.where(Case.open_due_at.is_not(None))
@@ -422,6 +503,10 @@ def _filtered(session: Session, actor: Actor, f: CaseFilters, now: datetime) -> 
         stmt = stmt.where(Case.received_at >= as_utc(f.received_from))
     if f.received_to:
         stmt = stmt.where(Case.received_at < as_utc(f.received_to))
+    if f.due_from:
+        stmt = stmt.where(Case.due_at >= as_utc(f.due_from))
+    if f.due_to:
+        stmt = stmt.where(Case.due_at < as_utc(f.due_to))
     if f.extension:
         stmt = stmt.where(
             exists(
@@ -435,7 +520,32 @@ def _filtered(session: Session, actor: Actor, f: CaseFilters, now: datetime) -> 
     elif f.mine is False:
         # NULL-safe: a case with no unit in charge yet is "not mine" too.
         stmt = stmt.where(not_(func.coalesce(in_hands_of(actor), false())))
+    q = (f.q or "").strip()
+    if len(q) > MAX_QUERY_LENGTH:
+        raise InvalidInput(f"q may be at most {MAX_QUERY_LENGTH} characters", field="q")
+    if q:
+        stmt = stmt.where(_text_match(q, actor, profile))
+    if f.phone is not None:
+        # Only a role shown phones may search by one, and only among the cases whose
+        # phone it is shown: a search never tells a masked number.
+        check_may_search_contact(actor, profile, field="phone")
+        stmt = stmt.where(_phone_match(f.phone), contact_shown(actor, profile))
     return stmt
+
+
+def search_cases(
+    session: Session, *, actor: Actor, filters: CaseFilters, now: datetime | None = None
+) -> Any:
+    """The filtered, ordered statement of the cases ``actor`` may see (unpaged): the list's
+    and the export's one query."""
+    now = now or utcnow()
+    if filters.order not in ORDERS:
+        raise InvalidInput(f"unknown order '{filters.order}'", field="order", allowed=list(ORDERS))
+    stmt = _filtered(session, actor, filters, now, get_profile(session))
+    order = filters.order
+    if order == "due_at" and (filters.open or filters.overdue):
+        order = "open_due_at"  # same order for open cases, served by the partial index
+    return stmt.order_by(*_ORDERS[order])
 
 
 def list_cases_for(
@@ -448,22 +558,17 @@ def list_cases_for(
     with_total: bool = False,
     now: datetime | None = None,
 ) -> tuple[list[Case], bool, int | None]:
-    now = now or utcnow()
-    if filters.order not in _ORDERS:
-        raise InvalidInput(f"unknown order '{filters.order}'", allowed=sorted(_ORDERS))
-    stmt = _filtered(session, actor, filters, now)
-    order = filters.order
-    if order == "due_at" and (filters.open or filters.overdue):
-        order = "open_due_at"  # same order for open cases, served by the partial index
-    rows = list(
-        session.scalars(
-            stmt.order_by(*_ORDERS[order]).limit(page_size + 1).offset((page - 1) * page_size)
-        )
-    )
+    stmt = search_cases(session, actor=actor, filters=filters, now=now)
+    rows = list(session.scalars(stmt.limit(page_size + 1).offset((page - 1) * page_size)))
     total = None
     if with_total:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+        total = count_cases(session, stmt)
     return rows[:page_size], len(rows) > page_size, total
+
+
+def count_cases(session: Session, stmt: Any) -> int:
+    """How many rows a :func:`search_cases` statement selects."""
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def case_history(session: Session, *, actor: Actor, case_id: int) -> list[CaseEvent]:

@@ -156,7 +156,7 @@ PAGES: dict[str, str] = {
     "/": "log-in, then each role's home",
     "/login": "log-in",
     "/overview": "the one screen (一屏总览)",
-    "/cases": "the cases the caller may see, newest first",
+    "/cases": "case search: the cases the caller may see, filtered, sorted, exported",
     "/dispatch": "the dispatch queue (派单台): dispatcher and duty officer",
     "/inbox": "the inbox of a department or community, by deadline (待办)",
     "/report": "a grid worker reports a problem from a phone (上报)",

@@ -74,3 +74,28 @@ export async function webConfig() {
   sessionStorage.setItem(key, JSON.stringify(data));
   return data;
 }
+
+/** Saves what `path` answers (an export) as `file`: fetched with the bearer token (a plain
+ *  link could not send it), then saved from a blob: URL (the CSP allows blob: for this).
+ *  A refusal throws an ApiError, as api() does. */
+export async function download(path, file) {
+  const bearer = token();
+  if (!bearer) {
+    toLogin();
+    throw new ApiError(401, { error: { code: "unauthenticated", message: "not logged in" } });
+  }
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${bearer}` } });
+  if (response.status === 401) {
+    clearLogin();
+    toLogin();
+  }
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = file;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}

@@ -46,6 +46,8 @@ const t = translator({
     roleMayNot: "您的角色（{role}）不能{action}。",
     roleMayNotFile: "您的角色（{role}）不能提交工单。",
     roleMayNotOther: "您的角色（{role}）无权进行此操作。",
+    noPhoneSearch: "您的角色看到的诉求人电话是脱敏的，不能按电话号码（或内容中的号码）查询。",
+    exportTooBig: "查询结果共 {n} 件，一次最多导出 {max} 件：请缩小查询范围（日期、状态、部门等）后再导出。",
     notYourUnit: "只有承办单位可以{action}此工单。",
     notYourAlarm: "只有承办单位或城运中心可以处理此告警。",
     ownRequestOnly: "只能评价自己反映的诉求。",
@@ -69,7 +71,7 @@ const t = translator({
     f_category: "类别", f_content: "问题描述", f_address: "地址", f_working_days: "延期工作日数",
     f_departments: "被吹哨部门", f_report_in_hours: "报到时限", f_duplicate_of: "重复的工单编号",
     f_rating: "评价", f_lat: "位置", f_lon: "位置", f_photos: "照片", f_requester_phone: "联系电话",
-    f_requester_name: "姓名", f_comment: "备注", f_kind: "工单类型", f_source: "来源",
+    f_requester_name: "姓名", f_comment: "备注", f_kind: "工单类型", f_source: "来源", f_q: "关键词", f_phone: "电话",
     f_external_id: "外部编号", f_received_at: "受理时间", f_jurisdiction: "辖区", f_version: "版本",
     p_required: "必填",
     p_too_long: "最多 {n} 个字",
@@ -114,6 +116,8 @@ const t = translator({
     roleMayNot: "Your role ({role}) may not {action}.",
     roleMayNotFile: "Your role ({role}) may not file cases.",
     roleMayNotOther: "Your role ({role}) may not do this.",
+    noPhoneSearch: "Your role sees requesters' phone numbers masked, so it may not search by a phone number (nor by one in the text).",
+    exportTooBig: "The search finds {n} cases; an export holds at most {max}. Narrow the search (dates, state, department …) and export again.",
     notYourUnit: "Only the unit in charge may {action} this case.",
     notYourAlarm: "Only the unit in charge or the operations centre may act on this alarm.",
     ownRequestOnly: "You may rate only your own requests.",
@@ -137,7 +141,7 @@ const t = translator({
     f_category: "category", f_content: "description", f_address: "address", f_working_days: "working days",
     f_departments: "departments to summon", f_report_in_hours: "report-in time", f_duplicate_of: "case it repeats",
     f_rating: "rating", f_lat: "location", f_lon: "location", f_photos: "photos", f_requester_phone: "phone",
-    f_requester_name: "name", f_comment: "comment", f_kind: "case kind", f_source: "source",
+    f_requester_name: "name", f_comment: "comment", f_kind: "case kind", f_source: "source", f_q: "search text", f_phone: "phone",
     f_external_id: "external id", f_received_at: "time received", f_jurisdiction: "area", f_version: "version",
     p_required: "required",
     p_too_long: "at most {n} characters",
@@ -184,7 +188,7 @@ export function renderHeader(header, { me, config, active }) {
 
 /** A field of a request body in words ("body.reply" → 答复内容 / reply). */
 export function fieldWords(field) {
-  const name = String(field || "").replace(/^body\./, "").split(".")[0];
+  const name = String(field || "").replace(/^(body|query)\./, "").split(".")[0];
   const key = `f_${name}`;
   return t(key) === key ? name : t(key);
 }
@@ -214,6 +218,8 @@ const SENTENCES = [
     const place = known("place", e.details?.jurisdiction);
     return place ? t("outsideAreaAt", { place }) : t("outsideArea");
   }],
+  [/sees requesters' contact data masked and may not search by a phone number$/, () => t("noPhoneSearch")],
+  [/^the search finds (\d+) cases; an export holds at most (\d+)/, (m) => t("exportTooBig", { n: m[1], max: m[2] })],
   [/^role '([\w-]+)' may not create cases$/, (m) => t("roleMayNotFile", { role: role(m[1]) })],
   [/^role '([\w-]+)' may not '(\w+)'$/, (m) => t("roleMayNot", { role: role(m[1]), action: action(m[2]) })],
   [/^role '([\w-]+)' may not /, (m) => t("roleMayNotOther", { role: role(m[1]) })],
