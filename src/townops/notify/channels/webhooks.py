@@ -64,24 +64,29 @@ def _encode(payload: dict[str, Any]) -> bytes:
 
 
 def _bot_answer(
-    response: httpx.Response, provider: str, temporary: dict[int, float | None]
+    response: httpx.Response,
+    provider: str,
+    temporary: dict[int, float | None],
+    keys: tuple[str, ...] = ("errcode",),
 ) -> Receipt:
-    """Read a bot's ``{"errcode": …}`` answer: a receipt, or the failure it means."""
+    """Read a bot's ``{"errcode": …}`` answer (Feishu's ``code``, older Feishu bots'
+    ``StatusCode``: ``keys``, the first found): a receipt, or the failure it means."""
     _http.fail_on_status(response)
-    answer = _http.json_object(response)
-    if answer is None or not isinstance(answer.get("errcode"), int):
+    answer = _http.json_object(response) or {}
+    code = next((answer[key] for key in keys if key in answer), None)
+    if not isinstance(code, int):
         raise _http.unreadable(response)
-    code: int = answer["errcode"]
-    detail = {"errcode": code}
+    detail = {keys[0]: code}
     if code == 0:
         return Receipt(provider_id=None, detail=detail)
     if code in temporary:
         raise TemporaryFailure(
-            f"{provider} answered errcode {code}", retry_after=temporary[code], detail=detail
+            f"{provider} answered {keys[0]} {code}", retry_after=temporary[code], detail=detail
         )
     # e.g. WeCom 93000 (invalid webhook), DingTalk 310000 (sign/keyword/IP check failed),
-    # 300001 (unknown token): the configuration must change first.
-    raise PermanentFailure(f"{provider} answered errcode {code}", detail=detail)
+    # 300001 (unknown token), Feishu 19021 (sign match fail), 19024 (keyword check failed):
+    # the configuration must change first.
+    raise PermanentFailure(f"{provider} answered {keys[0]} {code}", detail=detail)
 
 
 class WeComBot:
@@ -200,23 +205,4 @@ class FeishuBot:
             content=_encode(self.payload(message, signed=signed)),
             headers=_JSON,
         )
-        return _feishu_answer(response)
-
-
-def _feishu_answer(response: httpx.Response) -> Receipt:
-    """Feishu answers ``{"code": 0, "msg": "success"}`` (older bots: ``StatusCode``)."""
-    _http.fail_on_status(response)
-    answer = _http.json_object(response)
-    code = None if answer is None else answer.get("code", answer.get("StatusCode"))
-    if not isinstance(code, int):
-        raise _http.unreadable(response)
-    detail = {"code": code}
-    if code == 0:
-        return Receipt(provider_id=None, detail=detail)
-    if code in _FEISHU_TEMPORARY:
-        raise TemporaryFailure(
-            f"Feishu answered code {code}", retry_after=_FEISHU_TEMPORARY[code], detail=detail
-        )
-    # e.g. 19021 (sign match fail or timestamp too old), 19024 (keyword check failed),
-    # 19001 (param invalid): the configuration must change first.
-    raise PermanentFailure(f"Feishu answered code {code}", detail=detail)
+        return _bot_answer(response, "Feishu", _FEISHU_TEMPORARY, ("code", "StatusCode"))
