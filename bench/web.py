@@ -195,6 +195,7 @@ def main() -> None:
         alarm_count = session.scalar(select(func.count()).select_from(Alarm))
         sample_ids = session.scalars(select(Case.id).order_by(Case.id.desc()).limit(200)).all()
         alarm_case = sample_ids[0]
+        sample_token = session.scalars(select(Case.token).where(Case.id == sample_ids[-1])).one()
     if args.alarms:
         with Session(engine) as session:  # three alarms on one case, for the case page
             ids = session.scalars(select(Alarm.id).limit(3)).all()
@@ -257,6 +258,22 @@ def main() -> None:
         measure(label, args.repeat, partial(
             client.get, "/api/v1/cases", params={"page_size": "30", **params},
             headers=headers))  # fmt: skip
+
+    print("\ncase search (工单查询, dispatcher): GET /api/v1/cases?page_size=50&with_total=true")
+    for label, params in [
+        ("text in content or address: 路灯", {"q": "路灯"}),
+        ("text: 漏水", {"q": "漏水"}),
+        ("a tracking code", {"q": sample_token}),
+        ("a phone number (no match)", {"phone": "13812345678"}),
+        ("category and overdue", {"category": "street_light", "overdue": "true"}),
+    ]:
+        measure(label, args.repeat, partial(
+            client.get, "/api/v1/cases",
+            params={"page_size": "50", "with_total": "true", **params},
+            headers=dispatcher))  # fmt: skip
+    measure("export: GET /api/v1/cases/export.xlsx?q=路灯", args.repeat,
+            partial(client.get, "/api/v1/cases/export.xlsx", params={"q": "路灯"},
+                    headers=dispatcher))  # fmt: skip
 
     print("\nlive feed: one poll of one connection (service call, no HTTP)")
     with Session(engine) as session:
