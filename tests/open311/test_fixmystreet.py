@@ -361,6 +361,7 @@ def test_a_duplicate_is_reported_as_such_not_as_a_raw_state(
         u for u in updates_since(client, api_key, start) if u["service_request_id"] == second
     ]
     assert update["status"] == "DUPLICATE"
+    assert update["description"] == f"与此前反映的同一问题（编号 {first}）合并办理"
     # Resolving the first answers the repeat: its reporter gets the reply and the photo.
     photo = upload(client, login("construction"))
     move(client, login, first, reply="已更换灯泡。", photos=[photo])
@@ -587,12 +588,18 @@ def test_recorded_fixmystreet_requests(
         select(Photo.stage).where(Photo.case_id == int(other["service_request_id"]))
     ).all()
     assert sorted(str(stage) for stage in stages) == ["comment", "report", "report"]
+    link = "https://fms.example.org/photo/c/5004.0.full.jpeg"
     comments = session.scalars(
-        select(CaseEvent.comment).where(
+        select(CaseEvent).where(
             CaseEvent.case_id == int(other["service_request_id"]), CaseEvent.action == "comment"
         )
     ).all()
-    assert any("https://fms.example.org/photo/c/5004.0.full.jpeg" in c for c in comments)
+    (linked,) = [c for c in comments if c.data.get("media_urls")]
+    assert linked.data["media_urls"] == [link] and link not in linked.comment
+    # … and it goes back out as the update's media_url, not folded into its text.
+    r = replay(client, "get_updates.http", {"api_key": api_key}, window=True)
+    (out,) = [u for u in fms_xml(r)["request_update"] if u["update_id"] == str(linked.id)]
+    assert out["media_url"] == link and out["description"] == "又拍了一张。"
 
     # Polling by ids (the older way): unknown ids are simply absent.
     r = replay(client, "get_requests_by_ids.http")

@@ -288,11 +288,14 @@ def callback(ctx: ActionContext) -> Outcome:
 
 def comment(ctx: ActionContext) -> Outcome:
     """补充: the requester adds a fact or a photo; the case does not move."""
-    if not ctx.body.comment.strip() and not ctx.body.photos:
+    body = ctx.body
+    if not body.comment.strip() and not body.photos and not body.media_urls:
         raise InvalidInput("a comment needs its text or a photo", field="comment")
     data: dict[str, Any] = {}
-    if ctx.body.reference:
-        data["reference"] = ctx.body.reference
+    if body.reference:
+        data["reference"] = body.reference
+    if body.media_urls:
+        data["media_urls"] = list(dict.fromkeys(body.media_urls))
     return Outcome(data)
 
 

@@ -145,6 +145,11 @@ class ActionInput(BaseModel):
         default=None,
         description="comment: the sender's own id for it (an Open311 client's update_id)",
     )
+    media_urls: list[MediaUrl] = Field(
+        default_factory=list,
+        max_length=9,
+        description="comment: picture links (http/https) the requester's client sent",
+    )
     photos: list[DbId] = Field(
         default_factory=list,
         max_length=9,

@@ -248,6 +248,8 @@ def perform_action(
         raise StaleVersion(expected=body.version, actual=case.version)
     if body.photos and action not in (Action.resolve, Action.comment):
         raise InvalidInput("photos go with the resolve and comment actions only", field="photos")
+    if body.media_urls and action != Action.comment:
+        raise InvalidInput("picture links go with the comment action only", field="media_urls")
     # The versioned UPDATE may run at any flush from here on — an autoflush before a query
     # in the rule, the follow-up or the repeats it answers — so the whole step is guarded:
     # a concurrent writer got there first, and every loser hears 409, never a 500.

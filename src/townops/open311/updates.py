@@ -137,6 +137,8 @@ class _Context:
     sources: dict[int, str]  # case id → source, for publishes_reply
     # A repeat (重复件) is answered with its master: the master's resolution photo.
     master_photos: dict[int, PhotoOut | None]
+    # A repeat's public master, named in the DUPLICATE update.
+    public_masters: dict[int, int]
 
 
 def present_updates(
@@ -154,6 +156,19 @@ def present_updates(
         sources[case_id] = source
         if master is not None:
             masters[case_id] = master
+    policy = profile.config(Open311Public)
+    # A repeat names the request it joins, if that one is public too.
+    public_masters = (
+        set(
+            session.scalars(
+                select(Case.id).where(
+                    Case.id.in_(sorted(set(masters.values()))), public_condition(policy)
+                )
+            )
+        )
+        if masters
+        else set()
+    )
     with_photos = {e.case_id for e in events if (e.data or {}).get("photos")}
     by_case = present_photos_of_cases(session, case_ids=sorted(with_photos | set(masters.values())))
     context = _Context(
@@ -161,9 +176,10 @@ def present_updates(
         base_url,
         {p.id: p for listed in by_case.values() for p in listed},
         town_zone(profile),
-        profile.config(Open311Public),
+        policy,
         sources,
         {case: _first(by_case.get(master), "resolve") for case, master in masters.items()},
+        {case: master for case, master in masters.items() if master in public_masters},
     )
     return [_update(event, context) for event in events]
 
@@ -190,6 +206,13 @@ def _description(event: CaseEvent, context: _Context) -> str:
         return str(reply)
     if event.action == Action.comment.value and event.comment.strip():
         return event.comment
+    master = context.public_masters.get(event.case_id)
+    if event.action == Action.link.value and master is not None:
+        return pick(
+            context.locale,
+            f"与此前反映的同一问题（编号 {master}）合并办理",
+            f"Handled together with an earlier report of the same problem (request {master})",
+        )
     zh, en = _STEP_TEXT.get(event.action, ("处理中", "In hand"))
     return pick(context.locale, zh, en)
 
@@ -202,7 +225,8 @@ def _photo(event: CaseEvent, context: _Context) -> str | None:
     if event.action == Action.resolve.value:
         master = context.master_photos.get(event.case_id)
         return context.base_url + master.url if master is not None else None
-    return None
+    links = (event.data or {}).get("media_urls") or ()
+    return str(links[0]) if links else None
 
 
 # --- in ----------------------------------------------------------------------------------
@@ -220,10 +244,9 @@ def post_update(session: Session, *, form: SubmittedForm, now: datetime | None =
     case = get_request(session, service_request_id=str(update.case_id()))
     if update.update_id and (seen := _earlier(session, case, actor, update.update_id)):
         return seen
-    links = list(dict.fromkeys(update.media_urls))
-    text = "\n".join(filter(None, [update.description or "", *links]))
+    text = update.description or ""
     photos = store_client_photos(session, actor=actor, files=form.files, now=now)
-    if not text and not photos:
+    if not text and not photos and not update.media_urls:
         raise DomainError("description was not provided: say what to add, or send a photo")
     perform_action(
         session,
@@ -231,7 +254,11 @@ def post_update(session: Session, *, form: SubmittedForm, now: datetime | None =
         case_id=case.id,
         action=Action.comment,
         body=ActionInput(
-            version=case.version, comment=text, photos=photos, reference=update.update_id
+            version=case.version,
+            comment=text,
+            photos=photos,
+            reference=update.update_id,
+            media_urls=update.media_urls,
         ),
         now=now,
     )
