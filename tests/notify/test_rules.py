@@ -152,6 +152,10 @@ def test_a_resident_hears_of_the_receipt_and_of_the_resolution(
     (resolved,) = _rows(session, case, "request_resolved")
     assert resolved.recipient_user_id == resident.user_id
     assert "已更换灯泡" in resolved.body and "13900001111" not in resolved.body
+    # Not satisfied: reopened, and the resident hears of it too.
+    case = do_action(session, case, Action.callback, actor=resident, now=T0, rating="dissatisfied")
+    (reopened,) = _rows(session, case, "request_reopened")
+    assert reopened.recipient_user_id == resident.user_id and "重新办理" in reopened.title
 
 
 def test_the_overdue_sweep_sends_each_duty_officer_one_digest_not_one_per_case(
