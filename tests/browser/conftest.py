@@ -37,6 +37,26 @@ from tests.browser.live import (
 
 # Parallel runs (e.g. two people on one machine) may each name their own database.
 PG_DATABASE = os.environ.get("TOWNOPS_TEST_BROWSER_DB", "townops_test_browser")
+
+# On the PostgreSQL pass only the closed loop runs in the browser: the pages read and write
+# through the same API, whose storage tests run on both databases, and the page sweeps and
+# screenshots would double CI's browser time for nothing the API tests miss.
+# TOWNOPS_BROWSER_ALL_BACKENDS=1 runs every browser test on PostgreSQL too.
+BOTH_BACKENDS = frozenset({"test_end_to_end.py", "test_case_flow.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("TOWNOPS_TEST_DATABASE_URL"):
+        return
+    if os.environ.get("TOWNOPS_BROWSER_ALL_BACKENDS"):
+        return
+    once = pytest.mark.skip(reason="browser test: run in the SQLite pass (BOTH_BACKENDS)")
+    for item in items:
+        path = item.path
+        if path.parent.name == "browser" and path.name not in BOTH_BACKENDS:
+            item.add_marker(once)
+
+
 NANXIN = "310115121020"  # 南新居委会
 
 # A few cases in different communities, so the overview has figures to show.
