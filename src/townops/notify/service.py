@@ -494,6 +494,19 @@ def reschedule_reminders(
                     for channel in rule.channels
                     for recipient in _for_channel(config, channel, people)
                 )
+    return _replace_planned(session, config, case, rules, drafts, now)
+
+
+def _replace_planned(
+    session: Session,
+    config: NotificationsConfig,
+    case: Case,
+    rules: Sequence[NotificationRule],
+    drafts: list[_Draft],
+    now: datetime,
+) -> int:
+    """Make the pending messages of ``rules`` for ``case`` exactly ``drafts``: the others
+    are cancelled, the missing ones queued. Returns the number queued."""
     keep = {draft.key[:250] for draft in drafts}
     cancel_reminders(session, case, [rule.id for rule in rules], keep=keep)
     return _queue(session, config, case, drafts, now)
@@ -537,9 +550,7 @@ def reschedule_escalations(
                     for channel in rule.channels
                     for recipient in _for_channel(config, channel, people)
                 )
-    keep = {draft.key[:250] for draft in drafts}
-    cancel_reminders(session, case, [rule.id for rule in rules], keep=keep)
-    return _queue(session, config, case, drafts, now)
+    return _replace_planned(session, config, case, rules, drafts, now)
 
 
 def cancel_reminders(

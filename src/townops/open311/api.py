@@ -124,7 +124,9 @@ def _lookups(
         str | None, Query(description="Optional on reads: a known client is not limited")
     ] = None,
 ) -> Lookups:
-    keyed = bool(api_key) and service.client_key(session, api_key=api_key) is not None
+    if api_key:
+        service.client_key(session, api_key=api_key)  # a wrong key is a 403, not a pass
+    keyed = bool(api_key)
     # One limiter per application, so each app (and each test's app) counts its own misses.
     limiter: MissLimiter | None = getattr(request.app.state, "open311_lookups", None)
     if limiter is None:

@@ -505,20 +505,20 @@ def present_requests(
     names = _names(session, cases, locale)
     needs_photo = [c.id for c in cases if not _client_link(c)]
     photos = present_photos_of_cases(session, case_ids=needs_photo) if needs_photo else {}
-    return [_request(case, names, _first_photo(photos.get(case.id), base_url)) for case in cases]
+    rows = []
+    for case in cases:
+        sent = first_photo(photos.get(case.id), "report")
+        rows.append(_request(case, names, base_url + sent.url if sent else None))
+    return rows
 
 
 def _client_link(case: Case) -> str | None:
     return case.media_url if case.media_url and is_safe_media_url(case.media_url) else None
 
 
-def _first_photo(
-    photos: Sequence[PhotoOut] | None, base_url: str, stage: str = "report"
-) -> str | None:
-    for photo in photos or ():
-        if photo.stage == stage:
-            return base_url + photo.url
-    return None
+def first_photo(photos: Sequence[PhotoOut] | None, stage: str) -> PhotoOut | None:
+    """The first of a case's photos taken at ``stage`` (report, resolve, comment)."""
+    return next((p for p in photos or () if p.stage == stage), None)
 
 
 def _request(case: Case, names: _Names, photo_url: str | None) -> dict[str, Any]:

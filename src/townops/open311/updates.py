@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from townops.access.actor import Actor
@@ -43,6 +44,7 @@ from townops.open311.service import (
     check_jurisdiction,
     client_actor_of,
     client_key,
+    first_photo,
     get_request,
     pick,
     store_client_photos,
@@ -107,10 +109,7 @@ def find_updates(
             CaseEvent.action.in_(PUBLISHED_ACTIONS),
             or_(
                 CaseEvent.action != Action.comment.value,
-                and_(
-                    CaseEvent.action == Action.comment.value,
-                    CaseEvent.actor_name.startswith(_CLIENT_PREFIX, autoescape=True),
-                ),
+                CaseEvent.actor_name.startswith(_CLIENT_PREFIX, autoescape=True),
             ),
         )
     )
@@ -132,7 +131,7 @@ class _Context:
     locale: Locale
     base_url: str
     photos: dict[int, PhotoOut]
-    zone: Any
+    zone: ZoneInfo
     policy: Open311Public
     sources: dict[int, str]  # case id → source, for publishes_reply
     # A repeat (重复件) is answered with its master: the master's resolution photo.
@@ -178,14 +177,10 @@ def present_updates(
         town_zone(profile),
         policy,
         sources,
-        {case: _first(by_case.get(master), "resolve") for case, master in masters.items()},
+        {case: first_photo(by_case.get(master), "resolve") for case, master in masters.items()},
         {case: master for case, master in masters.items() if master in public_masters},
     )
     return [_update(event, context) for event in events]
-
-
-def _first(photos: Sequence[PhotoOut] | None, stage: str) -> PhotoOut | None:
-    return next((p for p in photos or () if p.stage == stage), None)
 
 
 def _update(event: CaseEvent, context: _Context) -> dict[str, Any]:

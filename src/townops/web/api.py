@@ -26,6 +26,7 @@ from townops.api.params import DbId
 from townops.auth.sessions import actor_from_claims, decode_claims
 from townops.casefile.routing import pending_category_ids
 from townops.cases.kinds import case_kinds
+from townops.categories.attributes import attribute_specs
 from townops.categories.models import Category
 from townops.errors import InvalidInput, Unauthenticated
 from townops.jurisdiction.models import Jurisdiction
@@ -130,18 +131,12 @@ def _sensing_words(profile: TownProfile) -> dict[str, Any]:
 def _attribute_words(specs: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return [
         {
-            "code": spec["code"],
-            "name_zh": spec.get("description_zh", spec["code"]),
-            "name_en": spec.get("description_en", spec["code"]),
-            "values": {
-                v["key"]: {
-                    "name_zh": v.get("name_zh", v["key"]),
-                    "name_en": v.get("name_en", v["key"]),
-                }
-                for v in spec.get("values", [])
-            },
+            "code": spec.code,
+            "name_zh": spec.description_zh,
+            "name_en": spec.description_en,
+            "values": {key: {"name_zh": zh, "name_en": en} for key, zh, en in spec.values},
         }
-        for spec in specs or []
+        for spec in attribute_specs(specs)
     ]
 
 
