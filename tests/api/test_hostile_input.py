@@ -503,8 +503,8 @@ def test_open311_text_longer_than_its_column_is_a_400(
         "api_key": key,
         "service_code": "street_light",
         "description": "路灯不亮",
-        "lat": "31.2771",
-        "long": "121.6171",
+        "lat": "31.3012",
+        "long": "121.6041",
         field: value,
     }
     r = client.post("/open311/v2/requests.json", data=form)

@@ -40,6 +40,7 @@ ALLOWED_ENGLISH = {
     "Open311",
     "API",
     "demo",
+    "contributors",  # the maps' credit is worded "© OpenStreetMap contributors" (ODbL)
 }
 LEAKS = re.compile(r"\b(undefined|null|NaN)\b|\[object Object\]")
 ENGLISH_WORD = re.compile(r"\b[a-z][a-z_]{3,}\b")  # lower-case words: codes are UPPER or mixed

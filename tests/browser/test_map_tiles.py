@@ -25,7 +25,7 @@ from tests.browser.live import (
 from tests.browser.pages import log_in, shoot, wait_for_overview
 
 # Gaohang's bounding box (jurisdictions.geojson), with a margin for the map's padding.
-WEST, EAST, SOUTH, NORTH = 121.57, 121.63, 31.25, 31.31
+WEST, EAST, SOUTH, NORTH = 121.55, 121.635, 31.275, 31.34
 MAX_ZOOM = 13
 
 
@@ -89,7 +89,8 @@ def test_the_map_draws_the_towns_own_tiles_underneath(
             arg=len(hrefs),
         )
         assert tiles and all(r.status == 200 for r in tiles), [(r.url, r.status) for r in tiles]
+        # The tiles' credit, then the base map's (drawn over the tiles, under the areas).
         expect(page.locator("[data-testid=map] text.attribution")).to_have_text(
-            "© 高行镇测绘（测试）"
+            "© 高行镇测绘（测试） · © OpenStreetMap contributors"
         )
         shoot(page, screenshot_dir, "overview-tiles-zh-wall")

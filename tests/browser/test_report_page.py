@@ -19,7 +19,7 @@ from tests.browser.pages import LANGS, SIZES, log_in, shoot
 from tests.media.images import plain_jpeg
 
 GRID = f"{NANXIN}-G01"  # 南新第1微网格, grid_nanxin's own
-INSIDE_GRID = Geolocation(latitude=31.2775, longitude=121.6165, accuracy=8)
+INSIDE_GRID = Geolocation(latitude=31.3015, longitude=121.6045, accuracy=8)
 WORKER = "grid_nanxin"
 
 
@@ -67,7 +67,7 @@ def test_grid_worker_reports_with_position_and_photo_once(
     expect(status).to_have_attribute("data-state", "ok")
     expect(page.get_by_test_id("place")).to_have_text("南新居委会 · 南新第1微网格")
     expect(page.get_by_test_id("place")).to_have_attribute("data-code", GRID)
-    expect(page.get_by_test_id("coords")).to_contain_text("31.27750, 121.61650")
+    expect(page.get_by_test_id("coords")).to_contain_text("31.30150, 121.60450")
 
     content = "南新路垃圾箱旁大件垃圾堆放三天未清运"
     page.get_by_test_id("content").fill(content)

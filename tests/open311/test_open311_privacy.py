@@ -115,8 +115,8 @@ def probe_cases(
             "category": PUBLIC_CATEGORY,  # even in a category the town publishes
             "content": content,
             "address": ROOM_ADDRESS,
-            "lat": 31.277123,
-            "lon": 121.617456,
+            "lat": 31.301223,
+            "lon": 121.604156,
             "requester_name": "陈先生",
             "requester_phone": PHONES[0],
             "auto_dispatch": False,
@@ -161,8 +161,8 @@ def probe_cases(
             "api_key": api_key,
             "service_code": PRIVATE_CATEGORY,
             "address_string": f"{ROOM_ADDRESS} 电话 {PHONES[3]}",
-            "lat": "31.2771234",
-            "long": "121.6174567",
+            "lat": "31.3012234",
+            "long": "121.6041567",
             "description": f"OPEN311A 请联系 {spaced} 身份证 {ID_NUMBER} 于2022-12-01",
             "first_name": "芳",
             "last_name": "王",
@@ -230,8 +230,8 @@ def test_a_thousand_ids_probed_anonymously_give_only_public_masked_requests(
     assert "138****1234" in body  # masked, not dropped: the reader sees a number was given
     assert "2022-12-01" in body  # dates are not numbers to hide
     # Coordinates at about 100 m, not the reporter's door.
-    assert "31.2771234" not in body and "121.6174567" not in body
-    assert "31.277" in body and "121.617" in body
+    assert "31.3012234" not in body and "121.6041567" not in body
+    assert "31.301" in body and "121.604" in body
     assert "https://photos.example.org/pothole.jpg" in body
 
 
@@ -315,12 +315,12 @@ def test_kinds_outside_the_policy_are_not_public(
 def test_coordinates_are_published_at_the_towns_precision(
     monkeypatch: pytest.MonkeyPatch, client: TestClient, session: Session
 ) -> None:
-    case = system_case(session, source="open311", lat=31.2771234, lon=121.6174567)
+    case = system_case(session, source="open311", lat=31.3012234, lon=121.6041567)
     (one,) = client.get(f"{V2}/requests/{case.id}.json").json()
-    assert (one["lat"], one["long"]) == (31.277, 121.617)  # Gaohang: 3 decimals, ~100 m
+    assert (one["lat"], one["long"]) == (31.301, 121.604)  # Gaohang: 3 decimals, ~100 m
     with_policy(monkeypatch, session, coordinate_decimals=2)
     (one,) = client.get(f"{V2}/requests/{case.id}.json").json()
-    assert (one["lat"], one["long"]) == (31.28, 121.62)
+    assert (one["lat"], one["long"]) == (31.3, 121.6)
 
 
 def _tiny_town(tmp_path: Path, public: str) -> Path:

@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import accumulate
+from math import sqrt
 from typing import Any
 
 from chinese_calendar import constants as cc_constants
+from shapely.geometry import MultiPolygon, shape
+from shapely.ops import polylabel
 
 from townops.cases.kinds import HOTLINE
 from townops.cases.schemas import CaseCreate
@@ -267,17 +270,21 @@ def _estate_name(grid: Node, community: Node) -> str:
 
 
 def _centre(geometry: dict[str, Any] | None) -> tuple[float, float, float]:
+    """Where a spot's cases are put: a centre and a half-size such that the jittered square
+    stays inside the spot's polygon (micro-grids are not boxes), so a case's point lies in
+    the place it is filed under."""
     if not geometry:
-        return 121.6, 31.28, 0.002
+        return 121.6, 31.3, 0.002
     if geometry.get("type") == "Point":
         lon, lat = geometry["coordinates"][:2]
         return float(lon), float(lat), 0.0003
-    ring = geometry["coordinates"][0]
-    if geometry.get("type") == "MultiPolygon":
-        ring = ring[0]
-    lons, lats = [p[0] for p in ring], [p[1] for p in ring]
-    half = min(max(lons) - min(lons), max(lats) - min(lats)) * 0.35
-    return (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2, half
+    area = shape(geometry)
+    if isinstance(area, MultiPolygon):
+        area = max(area.geoms, key=lambda part: part.area)
+    # The pole of inaccessibility: the square inscribed in its largest circle is inside.
+    centre = polylabel(area, tolerance=1e-6)
+    half = area.exterior.distance(centre) / sqrt(2) * 0.9
+    return centre.x, centre.y, half
 
 
 # --------------------------------------------------------------------------- arrivals

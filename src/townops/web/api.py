@@ -7,6 +7,7 @@
 * ``GET /api/v1/web/category-pending`` — which of a page's cases still carry the
   classifier's unconfirmed guess as their category (shown to residents as 待分类).
 * ``GET /api/v1/web/config`` — the town's name and time zone, for the log-in page (public).
+* ``GET /api/v1/web/basemap`` — the town's base map (roads, metro), drawn under every map.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from townops.casefile.routing import pending_category_ids
 from townops.cases.kinds import case_kinds
 from townops.categories.attributes import attribute_specs
 from townops.categories.models import Category
-from townops.errors import InvalidInput, Unauthenticated
+from townops.errors import InvalidInput, NotFound, Unauthenticated
 from townops.jurisdiction.models import Jurisdiction
 from townops.organization.models import Department
 from townops.sensing.config import SensingConfig
 from townops.towns.profile import TownProfile, get_profile
+from townops.web.basemap import BASEMAP_URL, basemap_bytes
 from townops.web.live import (
     TICKET_TTL_MINUTES,
     LiveCursor,
@@ -90,7 +92,20 @@ def get_web_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]
         "timezone": profile.timezone,
         "asset_version": asset_version(),
         "map_tiles": tile_source(settings),
+        "basemap": BASEMAP_URL if basemap_bytes(settings) is not None else None,
     }
+
+
+@router.get("/api/v1/web/basemap")
+def get_basemap(settings: SettingsDep) -> Response:
+    """The town's base map as GeoJSON (public, like the map data it comes from): the
+    outline, metro lines and stations, major roads, with its ``attribution``. A 404 when the
+    town has none (its maps are drawn without)."""
+    data = basemap_bytes(settings)
+    if data is None:
+        raise NotFound("this town has no base map")
+    # The pages keep it for the session; an hour here spares a reload's request.
+    return Response(data, media_type="application/json", headers={"Cache-Control": "max-age=3600"})
 
 
 #: The most case ids one ``category-pending`` question may name (a page of a case list).

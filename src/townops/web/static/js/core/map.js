@@ -1,9 +1,15 @@
 // The town drawn from its own GeoJSON as SVG, no projection library. A simple
 // equirectangular projection (longitude scaled by cos(latitude)) is exact enough for a
-// town a few kilometres across. Map tiles under it are optional (a town's own tile server
-// or folder, see docs/web.md); without them the background is plain.
+// town a few kilometres across. Under the areas: the town's base map when it has one
+// (roads, metro lines and stations from its basemap.geojson, served by townops itself),
+// and optional map tiles (a town's own tile server or folder, see docs/web.md).
 
-import { clear, s } from "./dom.js";
+import { webConfig } from "./api.js";
+import { clear, s, useStyle } from "./dom.js";
+import { lang } from "./i18n.js";
+
+// Loaded with the module: every page that draws a map has the base map's styles.
+useStyle("../../css/map.css", import.meta.url);
 
 function polygonsOf(geometry) {
   if (!geometry) return [];
@@ -74,9 +80,9 @@ function latOfTile(y, z) {
  * Within a town a tile's mercator rows are, to well under a pixel, straight in latitude, so
  * each tile is one <image> stretched between its projected corners.
  */
-function drawTiles(svg, projection, tiles) {
+function drawTiles(svg, projection, tiles, top = 0) {
   const { width, height, invert, project } = projection;
-  const [west, north] = invert([0, 0]);
+  const [west, north] = invert([0, -top]);
   const [east, south] = invert([width, height]);
   const shown = svg.getBoundingClientRect().width || width;
   const pixelsPerDegree = (project([east, north])[0] - project([west, north])[0]) / (east - west) * (shown / width);
@@ -99,6 +105,106 @@ function drawTiles(svg, projection, tiles) {
     }
   }
   svg.append(group);
+}
+
+// ---------------------------------------------------------------- the base map
+
+let basemapLoad = null;
+
+/** The town's base map (GeoJSON with an `attribution`), fetched once per page; null when the
+ *  town has none or it cannot be had (the maps are then drawn without it). */
+export function loadBasemap() {
+  basemapLoad ??= webConfig()
+    .then(async (config) => {
+      if (!config?.basemap) return null;
+      const response = await fetch(config.basemap, { headers: { Accept: "application/json" } });
+      return response.ok ? response.json() : null;
+    })
+    .catch(() => null);
+  return basemapLoad;
+}
+
+function linesOf(geometry) {
+  if (geometry?.type === "LineString") return [geometry.coordinates];
+  if (geometry?.type === "MultiLineString") return geometry.coordinates;
+  return [];
+}
+
+function lineData(geometry, project) {
+  return linesOf(geometry)
+    .map((line) => line.map((c, i) => `${i ? "L" : "M"}${project(c).map((v) => v.toFixed(1)).join(" ")}`).join(""))
+    .join("");
+}
+
+/** A station's name as the map shows it: 巨峰路站 in Chinese; in English the Chinese name
+ *  (the data has no other), so the label is never dropped. */
+function stationName(properties) {
+  const name = properties.name || "";
+  return lang() === "zh" && name && !name.endsWith("站") ? `${name}站` : name;
+}
+
+function box(x, y, w, h) {
+  return { x, y, w, h };
+}
+
+function overlaps(a, b) {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/** Where a station's name goes: right of its dot, else left, below or above, the first
+ *  that stays on the map and clear of the names and dots already placed (else right). */
+function placeName(name, x, y, size, px, { width, height }, taken) {
+  const w = ems(name) * size;
+  const gap = 7 * px;
+  const choices = [
+    { anchor: "right", x: x + gap, y: y + 0.35 * size, box: box(x + gap, y - size / 2, w, size) },
+    { anchor: "left", x: x - gap, y: y + 0.35 * size, box: box(x - gap - w, y - size / 2, w, size) },
+    { anchor: "below", x, y: y + gap + size * 0.85, box: box(x - w / 2, y + gap, w, size) },
+    { anchor: "above", x, y: y - gap, box: box(x - w / 2, y - gap - size, w, size) },
+  ];
+  const inside = (b) => b.x >= 0 && b.x + b.w <= width && b.y >= 0 && b.y + b.h <= height;
+  const fits = (c) => inside(c.box) && !taken.some((t) => overlaps(t, c.box));
+  return choices.find(fits) || choices[0];
+}
+
+/**
+ * Roads and metro lines go under the areas (which turn see-through); stations, their dots
+ * and names, over them, so a resident can find "near 巨峰路站". `px` is one screen pixel in
+ * the map's units: the names keep one size whatever the zoom.
+ */
+function drawBasemap(projection, basemap, px) {
+  const { project, width } = projection;
+  const under = s("g", { class: "basemap", "aria-hidden": "true" });
+  const over = s("g", { class: "basemap-stations", "aria-hidden": "true" });
+  const order = { town: 0, road: 1, metro_line: 2 };
+  const lines = basemap.features.filter((f) => f.properties?.kind in order)
+    .sort((a, b) => order[a.properties.kind] - order[b.properties.kind]);
+  for (const feature of lines) {
+    const { kind, colour, name } = feature.properties;
+    const path = s("path", { class: `bm-${kind.replace("_", "-")}`, d: lineData(feature.geometry, project) });
+    // A line's own colour (Shanghai Metro's), set through the CSSOM as the CSP asks.
+    if (kind === "metro_line" && colour) path.style.stroke = colour;
+    if (name) path.append(s("title", {}, name));
+    under.append(path);
+  }
+  const size = 11 * px;
+  const stations = basemap.features
+    .filter((f) => f.properties?.kind === "metro_station" && f.geometry?.type === "Point")
+    .map((f) => ({ name: stationName(f.properties), key: f.properties.name, at: project(f.geometry.coordinates) }))
+    // Only the stations on the map: a label cut by its edge would mislead.
+    .filter(({ at: [x, y] }) => x >= 0 && x <= width && y >= 0 && y <= projection.height)
+    .sort((a, b) => a.at[0] - b.at[0] || a.at[1] - b.at[1]);
+  const taken = stations.map(({ at: [x, y] }) => box(x - 4 * px, y - 4 * px, 8 * px, 8 * px));
+  for (const { name, key, at: [x, y] } of stations) {
+    over.append(s("circle", { class: "bm-station", cx: x.toFixed(1), cy: y.toFixed(1), r: (4 * px).toFixed(1) }));
+    const place = placeName(name, x, y, size, px, projection, taken);
+    taken.push(place.box);
+    over.append(s("text", {
+      class: ["bm-station-name", place.anchor],
+      x: place.x.toFixed(1), y: place.y.toFixed(1), "font-size": size.toFixed(1), "data-station": key,
+    }, name));
+  }
+  return { under, over };
 }
 
 function pathData(polygons, project) {
@@ -128,39 +234,107 @@ function ems(text) {
   return Math.max(width, 2);
 }
 
+/** Where an area's label goes: the centroid of its largest outer ring (inside a Voronoi
+ *  cell, where its box's centre may not be), else the box's centre. */
+function anchorOf(geometry, project, box) {
+  const rings = polygonsOf(geometry).map((rings) => rings[0].map(project));
+  let best = null;
+  for (const ring of rings) {
+    let area = 0;
+    let cx = 0;
+    let cy = 0;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const cross = ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
+      area += cross;
+      cx += (ring[j][0] + ring[i][0]) * cross;
+      cy += (ring[j][1] + ring[i][1]) * cross;
+    }
+    if (area && (!best || Math.abs(area) > best.area)) best = { area: Math.abs(area), x: cx / (3 * area), y: cy / (3 * area) };
+  }
+  return best ? [best.x, best.y] : [box.x, box.y];
+}
+
+/** A name on one line, or on two when that lets it be larger: English at the space that
+ *  balances the lines best (a word is never cut), Chinese in the middle. */
+function lineChoices(name) {
+  const text = String(name ?? "");
+  const choices = [[text]];
+  const words = text.split(" ");
+  if (words.length > 1) {
+    let best = null;
+    for (let i = 1; i < words.length; i++) {
+      const pair = [words.slice(0, i).join(" "), words.slice(i).join(" ")];
+      if (!best || Math.max(...pair.map(ems)) < Math.max(...best.map(ems))) best = pair;
+    }
+    choices.push(best);
+  } else if ([...text].length >= 5 && /^[\u2e80-\u9fff\uff00-\uffef]+$/.test(text)) {
+    const chars = [...text];
+    const half = Math.ceil(chars.length / 2);
+    choices.push([chars.slice(0, half).join(""), chars.slice(half).join("")]);
+  }
+  return choices;
+}
+
+/** The largest size (within `cap`) at which `lines` (and a value line under them, if any)
+ *  fit an area's box. */
+function fitSize(lines, withValue, box, cap) {
+  const widest = Math.max(...lines.map(ems));
+  return Math.min((box.w * 0.86) / widest, box.h / (lines.length + (withValue ? 1 : 0) + 1), cap);
+}
+
+/** How an area's name is set: its lines (one or two) and the size that fits them. */
+function nameLayout(name, withValue, box, cap) {
+  const [one, two] = lineChoices(name).map((lines) => ({ lines, size: fitSize(lines, withValue, box, cap) }));
+  // Two lines only when they make the name clearly larger.
+  return two && two.size > one.size * 1.25 ? two : one;
+}
+
 /**
  * Draw `areas` ([{code, geometry, …}]) into `svg`, each filled by `fill(area)`.
- * Options: outline (GeoJSON geometry), label(area) → [line, line2], title(area) → text,
+ * Options: outline (GeoJSON geometry), label(area) → [name, value?], title(area) → text,
  * ink(area) → text colour class, onSelect(area) (makes areas clickable), selectable(area),
- * tiles ({url, max_zoom, attribution} from /api/v1/web/config: drawn underneath).
+ * tiles ({url, max_zoom, attribution} from /api/v1/web/config: drawn underneath),
+ * basemap (the town's base map from loadBasemap(): drawn underneath, stations over).
+ * The map's credits (the tiles', the base map's) go in a strip above the map, where they
+ * cover nothing.
  */
-export function drawMap(svg, { outline, areas, fill, label, title, ink, onSelect, selectable, tiles }) {
+export function drawMap(svg, { outline, areas, fill, label, title, ink, onSelect, selectable, tiles, basemap }) {
   const geometries = areas.map((a) => a.geometry).filter(Boolean);
   const projection = fitProjection(outline ? [outline, ...geometries] : geometries);
-  const { project } = projection;
+  const { project, width, height } = projection;
   clear(svg);
-  svg.setAttribute("viewBox", `0 0 ${projection.width.toFixed(0)} ${projection.height.toFixed(0)}`);
+  // One screen pixel in the map's units (the SVG is scaled to its box).
+  const px = width / (svg.getBoundingClientRect().width || width);
+  const hasBasemap = Boolean(basemap?.features?.length);
+  const credits = [tiles?.url && tiles.attribution, hasBasemap && basemap.attribution].filter(Boolean);
+  const strip = credits.length ? 16 * px : 0;
+  svg.setAttribute("viewBox", `0 ${(-strip).toFixed(1)} ${width.toFixed(0)} ${(height + strip).toFixed(0)}`);
   svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
   svg.classList.toggle("has-tiles", Boolean(tiles?.url));
-  if (tiles?.url) drawTiles(svg, projection, tiles);
+  svg.classList.toggle("has-basemap", hasBasemap);
+  if (tiles?.url) drawTiles(svg, projection, tiles, strip);
   if (outline && polygonsOf(outline).length) {
     svg.append(s("path", { class: "outline", d: pathData(polygonsOf(outline), project) }));
   }
+  const base = hasBasemap ? drawBasemap(projection, basemap, px) : null;
+  if (base) svg.append(base.under);
   const labels = s("g", { class: "labels" });
-  const small = Math.min(projection.width, projection.height) / 28;
+  const small = Math.min(width, height) / 28;
   // The size each label could take in its area; all share the median, so short names do
   // not shout, and a long name shrinks only as far as its own area needs.
-  const fitted = new Map();
+  const layouts = new Map();
   for (const area of areas) {
     const box = label && polygonsOf(area.geometry).length ? boxOf(area.geometry, project) : null;
-    if (box) fitted.set(area.code, Math.min((box.w * 0.86) / ems(label(area)[0]), box.h / 3, small * 1.2));
+    if (box) {
+      const [name, value] = label(area);
+      layouts.set(area.code, nameLayout(name, value !== undefined, box, small * 1.2));
+    }
   }
-  const sizes = [...fitted.values()].sort((a, b) => a - b);
+  const sizes = [...layouts.values()].map((l) => l.size).sort((a, b) => a - b);
   const common = sizes.length ? sizes[Math.floor(sizes.length / 2)] : small;
-  // Below ~8 screen pixels a name is unreadable (long English names on a phone): such an
-  // area shows only its figure, and its name stays in the tooltip and the aria-label.
-  const shownWidth = svg.getBoundingClientRect().width || projection.width;
-  const legible = (8 * projection.width) / shownWidth;
+  // Below ~8 screen pixels a name is hard to read (long English names on a phone): it is
+  // set at 8 pixels all the same, a little wider than its area, rather than dropped.
+  const legible = 8 * px;
   for (const area of areas) {
     const clickable = onSelect && (!selectable || selectable(area));
     const group = s("g", {
@@ -189,36 +363,35 @@ export function drawMap(svg, { outline, areas, fill, label, title, ink, onSelect
     }
     svg.append(group);
     const box = label ? boxOf(area.geometry, project) : null;
-    if (box) {
-      let [first, second] = label(area);
-      // As large as the area allows: the name fits its width, two lines fit its height.
-      let size = polygons.length
-        ? Math.max(small * 0.35, Math.min(common, fitted.get(area.code) ?? common))
-        : small * 0.5;
-      if (polygons.length && size < legible && second !== undefined) {
-        [first, second] = [second, undefined];
-        size = Math.min(common, box.h / 2, (box.w * 0.86) / ems(first));
-      }
-      const x = box.x.toFixed(1);
-      const y = polygons.length ? box.y : box.y - small;
-      const text = s("text", {
-        x, y: y.toFixed(1), class: ["label", ink && ink(area)], "font-size": size.toFixed(1),
-      }, s("tspan", { x, dy: second !== undefined ? "-0.2em" : "0.35em" }, first));
-      if (second !== undefined) {
-        text.append(s("tspan", { x, dy: "1.15em", class: "value" }, second));
-      }
-      labels.append(text);
-    }
+    if (box) labels.append(areaLabel(area, { box, project, label, ink, layout: layouts.get(area.code), common, small, legible }));
   }
+  if (base) svg.append(base.over);
   svg.append(labels);
-  if (tiles?.url && tiles.attribution) {
-    const { width, height } = projection;
-    const px = width / (svg.getBoundingClientRect().width || width); // one screen pixel
+  if (credits.length) {
     svg.append(s("text", {
-      class: "attribution", x: width - 4 * px, y: height - 4 * px, "font-size": (12 * px).toFixed(1),
-    }, tiles.attribution));
+      class: "attribution", "data-testid": "map-attribution",
+      x: (width - 4 * px).toFixed(1), y: (-strip + 12 * px).toFixed(1), "font-size": (11 * px).toFixed(1),
+    }, credits.join(" · ")));
   }
   return projection;
+}
+
+/** An area's name (on one or two lines) and its value under it; a point's name above it. */
+function areaLabel(area, { box, project, label, ink, layout, common, small, legible }) {
+  const [name, value] = label(area);
+  const lines = layout ? [...layout.lines] : [String(name ?? "")];
+  const size = layout ? Math.max(legible, Math.min(common, layout.size)) : small * 0.5;
+  const [x, y] = layout ? anchorOf(area.geometry, project, box) : [box.x, box.y - small];
+  const all = value !== undefined ? [...lines, value] : lines;
+  // The block of lines is centred on the anchor (1.15 em apart; 0.35 em centres a line).
+  const first = 0.35 - ((all.length - 1) * 1.15) / 2;
+  const text = s("text", { x: x.toFixed(1), y: y.toFixed(1), class: ["label", ink && ink(area)], "font-size": size.toFixed(1) });
+  all.forEach((line, i) => {
+    text.append(s("tspan", {
+      x: x.toFixed(1), dy: `${(i ? 1.15 : first).toFixed(2)}em`, class: i === lines.length ? "value" : null,
+    }, line));
+  });
+  return text;
 }
 
 // ---------------------------------------------------------------- colour scales

@@ -11,7 +11,7 @@
 import { cachedApi } from "./api.js";
 import { h, s, useStyle } from "./dom.js";
 import { lang, pick, translator } from "./i18n.js";
-import { drawMap, invertProjection } from "./map.js";
+import { drawMap, invertProjection, loadBasemap } from "./map.js";
 
 const own = translator({
   zh: {
@@ -135,6 +135,7 @@ export function pinPicker({ t: pageT, initial } = {}) {
       // Buildings get their names below, at a size that stays readable on a phone.
       label: (a) => [a.level === "building" ? "" : community ? withinCommunity(a, community) : shortName(a)],
       title: (a) => pick(a),
+      basemap: d.basemap,
     });
     state.unproject = invertProjection(state.projection);
     if (community) labelBuildings(areas.filter((a) => a.level === "building"));
@@ -275,9 +276,9 @@ export function pinPicker({ t: pageT, initial } = {}) {
     );
   });
 
-  const ready = Promise.all(["town", "community", "micro_grid", "building"].map(featuresAt).concat(styled))
-    .then(([towns, communities, grids, buildings]) => {
-      state.data = { town: towns[0] || null, communities, grids, buildings };
+  const ready = Promise.all(["town", "community", "micro_grid", "building"].map(featuresAt).concat(loadBasemap(), styled))
+    .then(([towns, communities, grids, buildings, basemap]) => {
+      state.data = { town: towns[0] || null, communities, grids, buildings, basemap };
       state.view = null;
       if (initial && Number.isFinite(initial.lat) && Number.isFinite(initial.lon)) setPoint(initial);
       else {

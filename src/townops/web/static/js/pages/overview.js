@@ -10,7 +10,7 @@ import { label } from "../core/labels.js";
 import { openLive } from "../core/live.js";
 import { alarmSummary, caseSummary } from "../core/alarms.js";
 import { loadReference } from "../core/reference.js";
-import { colourScale, drawMap } from "../core/map.js";
+import { colourScale, drawMap, loadBasemap } from "../core/map.js";
 import { errorBox } from "../core/shell.js";
 
 const messages = {
@@ -130,6 +130,7 @@ async function render(ctx) {
     live: null,
     refreshTimer: null,
     settleTimer: null,
+    basemap: null,
   };
 
   // ---- the frame (built once; filled on every load)
@@ -184,8 +185,10 @@ async function render(ctx) {
   function drawTiles(d) {
     const x = d.tiles;
     const days = d.window.days;
+    // "5,463 / 5,463": the total smaller, and free to wrap under on a narrow phone, so the
+    // figure is never cut to "5,463 / 5,…".
     const devices = x.devices
-      ? tile("devices_online", `${fmt.number(x.devices_online)} / ${fmt.number(x.devices)}`,
+      ? tile("devices_online", [fmt.number(x.devices_online), " ", h("span", { class: "of" }, `/ ${fmt.number(x.devices)}`)],
         t("subDevices", { rate: fmt.percent(x.devices_online / x.devices), alarms: fmt.number(x.open_alarms) }))
       : tile("devices_online", "—", t("noDevices"));
     replaceChildren(tiles,
@@ -236,6 +239,7 @@ async function render(ctx) {
       selectable: (a) => a.level !== "building" && a.code !== d.node.code,
       onSelect: (a) => go(a.code),
       tiles: config?.map_tiles,
+      basemap: state.basemap,
     });
     const entries = scale.legend.map((e) => {
       const text = scale.rate
@@ -400,6 +404,11 @@ async function render(ctx) {
 
   // In English, an alarm's summary is worded from its fields and the town's sensing words
   // (the reference data, kept for the session); in Chinese the server's message is shown.
+  // The base map comes alongside the first figures; the map is drawn again when it is in.
+  loadBasemap().then((basemap) => {
+    state.basemap = basemap;
+    if (basemap && state.data) drawMapCard(state.data);
+  });
   const [first] = await Promise.all([load(), lang() === "en" ? loadReference() : null]);
   if (!first) return;
   fillFeed(first.feed);
