@@ -18,8 +18,16 @@ from townops.cases.intake import check_filing_limit
 from townops.cases.models import Case
 from townops.cases.schemas import ActionInput, CaseCreate
 from townops.categories.service import find_category
-from townops.dispatch import receive_case
-from townops.errors import InvalidInput
+from townops.dispatch import (
+    BatchDispatchIn,
+    BatchDispatchOut,
+    check_batch,
+    decisions_for,
+    dispatch_item,
+    item_failure,
+    receive_case,
+)
+from townops.errors import DomainError, InvalidInput
 from townops.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -114,3 +122,34 @@ def act(
     case = service.perform_action(session, actor=actor, case_id=case_id, action=parsed, body=body)
     session.commit()
     return present_case_file(case, session, actor=actor, profile=profile)
+
+
+@router.post("/dispatch-batch", response_model=BatchDispatchOut)
+def dispatch_batch(body: BatchDispatchIn, session: SessionDep, actor: ActorDep) -> BatchDispatchOut:
+    """批量派单: dispatch up to 100 cases, each to the unit named or, with none named, as
+    its routing suggests. Each item is the ordinary dispatch action in a transaction of its
+    own: the good ones are dispatched, each refused one is reported with the error a single
+    dispatch would have answered (409 stale version, 403, 422 naming ``items[i].…``). A
+    role that may not dispatch, or a case named twice, refuses the whole request."""
+    check_batch(session, actor=actor, batch=body)
+    decisions = decisions_for(session, [item.case_id for item in body.items])
+    now = utcnow()
+    results = []
+    for index, item in enumerate(body.items):
+        try:
+            result = dispatch_item(
+                session,
+                actor=actor,
+                index=index,
+                item=item,
+                decision=decisions.get(item.case_id),
+                comment=body.comment,
+                now=now,
+            )
+            session.commit()
+        except DomainError as exc:
+            session.rollback()  # this item only: the ones before are committed
+            result = item_failure(item, exc)
+        results.append(result)
+    done = sum(r.dispatched for r in results)
+    return BatchDispatchOut(dispatched=done, failed=len(results) - done, items=results)

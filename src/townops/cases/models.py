@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
     Float,
     ForeignKey,
     Index,
@@ -19,10 +20,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
+from townops.cases.bigrams import document_terms
 from townops.cases.enums import CLOCK_STATES
 from townops.db import Base, UTCDateTime
 from townops.timeutil import utcnow
@@ -104,6 +108,10 @@ class Case(Base):
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     content: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(String(300), default="")
+    # The bigrams of content and address (townops.cases.bigrams), kept in step on every
+    # write below; the text search's index reads them (PostgreSQL: a GIN index on their
+    # tsvector; SQLite: the FTS5 table cases_search, kept in step by triggers).
+    search_terms: Mapped[str] = mapped_column(Text, default="", server_default="", deferred=True)
     lat: Mapped[float | None] = mapped_column(Float, default=None)
     lon: Mapped[float | None] = mapped_column(Float, default=None)
     media_url: Mapped[str | None] = mapped_column(String(500), default=None)
@@ -176,6 +184,19 @@ class Case(Base):
     # UPDATE ... WHERE id = :id AND version = :seen: two people acting on one stale case
     # cannot both win, on SQLite or PostgreSQL.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+@event.listens_for(Case, "before_insert")
+def _terms_on_insert(_mapper: Mapper[Case], _conn: Connection, case: Case) -> None:
+    case.search_terms = document_terms(case.content, case.address)
+
+
+@event.listens_for(Case, "before_update")
+def _terms_on_update(_mapper: Mapper[Case], _conn: Connection, case: Case) -> None:
+    # Most updates move a case's state: its text, and so its terms, stay.
+    attrs = inspect(case).attrs
+    if attrs.content.history.has_changes() or attrs.address.history.has_changes():
+        case.search_terms = document_terms(case.content, case.address)
 
 
 class CaseEvent(Base):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
+from townops.cases.search import PG_INDEX, SEARCH_INDEX_TABLES
 from townops.db import make_engine
 from townops.models import Base
 from townops.settings import get_settings
@@ -13,12 +16,21 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Autogenerate leaves the text search's index alone: database-specific DDL of
+    migration 0011 (an FTS5 table and its shadow tables, a GIN expression index)."""
+    if type_ == "table":
+        return name not in SEARCH_INDEX_TABLES
+    return not (type_ == "index" and name == PG_INDEX)
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

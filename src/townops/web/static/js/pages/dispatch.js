@@ -2,6 +2,8 @@
 // cases waiting for a dispatcher (with the system's suggestions as one-click buttons),
 // extension requests to decide, overdue cases to hurry (督办, 吹哨), resolved cases to call
 // back. On a phone one queue at a time (tabs); on a desktop or wall side by side.
+// The queue's rows can be picked and dispatched at once (批量派单: each as its routing
+// suggests, or all to one department), each case's outcome shown in its row.
 //
 // Everything comes from paginated API calls; no list of all cases is ever fetched.
 
@@ -11,7 +13,7 @@ import { h, replaceChildren, useStyle } from "../core/dom.js";
 import { loadReference } from "../core/reference.js";
 import { pick } from "../core/i18n.js";
 import { label } from "../core/labels.js";
-import { errorBox, stateBadge } from "../core/shell.js";
+import { errorBox, refusalText, stateBadge } from "../core/shell.js";
 
 const messages = {
   zh: {
@@ -57,6 +59,13 @@ const messages = {
     calledBack: "已回访：{rating}",
     reopened: "已重办",
     close: "收起",
+    pick: "选择 #{id}",
+    pickAll: "全选",
+    batchTarget: "派往",
+    asSuggested: "按建议",
+    batchDispatch: "批量派单（{n}）",
+    batchDone: "已派 {ok} 件，{failed} 件未派",
+    batchFailed: "未派：{why}",
   },
   en: {
     title: "Dispatch",
@@ -101,6 +110,13 @@ const messages = {
     calledBack: "Called back: {rating}",
     reopened: "Reopened",
     close: "Close",
+    pick: "Pick #{id}",
+    pickAll: "Select all",
+    batchTarget: "Send to",
+    asSuggested: "As suggested",
+    batchDispatch: "Dispatch selected ({n})",
+    batchDone: "{ok} dispatched, {failed} not",
+    batchFailed: "Not dispatched: {why}",
   },
 };
 
@@ -243,7 +259,8 @@ async function render(ctx) {
       element,
       tab,
       reload: () => fetchMore(true),
-      busy: () => Boolean(element.querySelector("form, li.wq-busy")),
+      // Picked rows count as work under way: the minute's refresh must not drop the picks.
+      busy: () => Boolean(element.querySelector("form, li.wq-busy, .wq-pick:checked")),
     };
   }
 
@@ -263,6 +280,11 @@ async function render(ctx) {
     const r = c.routing;
     const may = (action) => c.allowed_actions.includes(action);
     const suggestions = (r?.suggestions || []).filter((s) => s.department || s.community);
+    // (Not named `pick`: that is i18n's, used below for the suggestions' names.)
+    const checkbox = may("dispatch")
+      ? h("input", { type: "checkbox", class: "wq-pick", "data-testid": "pick", "aria-label": t("pick", { id: c.id }), onchange: () => batch.update() })
+      : null;
+    if (checkbox) batch.rows.set(c.id, { c, li, slot, pick: checkbox, leave });
 
     async function send(fields, text, button) {
       li.classList.add("wq-busy");
@@ -270,6 +292,7 @@ async function render(ctx) {
       try {
         await runAction(c, fields.duplicate_of ? "link" : "dispatch", fields);
         leave(li, c, text);
+        batch.update();
       } catch (error) {
         if (error?.status === 401) return;
         li.classList.remove("wq-busy");
@@ -310,6 +333,7 @@ async function render(ctx) {
         onDone: (updated) => {
           if (!updated) return sections.queue.reload();
           leave(li, c, t("dispatched", { target: targetName({ department: updated.department, community: updated.assignee_community }) }));
+          batch.update();
         },
       });
       replaceChildren(slot, form);
@@ -329,7 +353,7 @@ async function render(ctx) {
     }
 
     replaceChildren(li,
-      head(c, due(c)),
+      head(c, due(c), checkbox),
       body(c),
       facts(c,
         r ? h("span", { class: "wq-why", "data-reason": r.reason_code }, routingReason(r)) : null,
@@ -339,6 +363,73 @@ async function render(ctx) {
       slot);
     return li;
   }
+
+  // ---- 批量派单: the picked queue rows dispatched in one request, each reported in its row
+
+  function batchBar() {
+    const rows = new Map(); // case id → {c, li, slot, pick, leave} of the rows shown
+    const all = h("input", { type: "checkbox", "data-testid": "pick-all", onchange: () => {
+      for (const row of live()) row.pick.checked = all.checked;
+      update();
+    } });
+    const target = h("select", { "data-testid": "batch-target", "aria-label": t("batchTarget") },
+      h("option", { value: "" }, t("asSuggested")),
+      [...departments.keys()].map((code) => h("option", { value: code }, nameOf(departments, code))));
+    const go = h("button", { type: "button", class: "primary", "data-testid": "batch-dispatch", disabled: true, onclick: send }, t("batchDispatch", { n: 0 }));
+    const summary = h("span", { class: "wq-muted", "data-testid": "batch-summary", role: "status" });
+    const element = h("div", { class: "wq-batch", "data-testid": "batch-bar", hidden: true },
+      h("label", {}, all, " ", t("pickAll")),
+      h("label", {}, t("batchTarget"), " ", target),
+      go, summary);
+
+    /** The rows still on the page (a reload replaces them). */
+    function live() {
+      for (const [id, row] of rows) if (!row.li.isConnected) rows.delete(id);
+      return [...rows.values()];
+    }
+    function update() {
+      const shown = live();
+      const picked = shown.filter((row) => row.pick.checked);
+      element.hidden = !shown.length;
+      go.disabled = !picked.length;
+      go.textContent = t("batchDispatch", { n: picked.length });
+      all.checked = Boolean(shown.length) && picked.length === shown.length;
+    }
+
+    async function send() {
+      const picked = live().filter((row) => row.pick.checked);
+      if (!picked.length) return;
+      const department = target.value;
+      const items = picked.map(({ c }) => ({ case_id: c.id, version: c.version, ...(department ? { department_code: department } : {}) }));
+      go.disabled = true;
+      for (const row of picked) row.li.classList.add("wq-busy");
+      try {
+        const out = await api("/api/v1/cases/dispatch-batch", { method: "POST", json: { items } });
+        const byId = new Map(picked.map((row) => [row.c.id, row]));
+        for (const result of out.items) {
+          const row = byId.get(result.case_id);
+          if (!row) continue;
+          row.li.classList.remove("wq-busy");
+          if (result.dispatched) {
+            row.leave(row.li, row.c, t("dispatched", { target: targetName(result) }));
+          } else {
+            row.pick.checked = false;
+            // The error a single dispatch would have answered, worded as the page words it.
+            replaceChildren(row.slot, h("div", { class: "error-box", role: "alert", "data-testid": "batch-error", "data-code": result.error.code },
+              t("batchFailed", { why: refusalText(result.error) })));
+          }
+        }
+        summary.textContent = t("batchDone", { ok: fmt.number(out.dispatched), failed: fmt.number(out.failed) });
+      } catch (error) {
+        for (const row of picked) row.li.classList.remove("wq-busy");
+        if (error?.status !== 401) replaceChildren(summary, errorBox(error));
+      } finally {
+        update();
+      }
+    }
+    return { element, rows, update };
+  }
+  const batch = batchBar();
 
   /** The routing reason in the page's language: labels.js words the code, the figures fill in. */
   function routingReason(r) {
@@ -464,7 +555,7 @@ async function render(ctx) {
   // ---- the page
 
   const sections = {
-    queue: section("queue", { load: loadQueue, row: queueRow }),
+    queue: section("queue", { load: async (n) => loadQueue(n).finally(() => setTimeout(() => batch.update())), row: queueRow }),
     extensions: section("extensions", {
       load: (n) => loadList({ extension: "pending", open: true, order: "due_at" }, n),
       row: extensionRow,
@@ -487,6 +578,8 @@ async function render(ctx) {
     next.searchParams.set("s", key);
     history.replaceState(null, "", next.pathname + next.search);
   }
+
+  sections.queue.element.querySelector(".wq-head").after(batch.element);
 
   const refresh = h("button", { type: "button", class: "wq-refresh", "data-testid": "refresh", onclick: () => reloadAll(true) }, t("refresh"));
   replaceChildren(main, h("div", { class: "wq-page" },
