@@ -134,7 +134,7 @@ def test_acknowledge_and_false_alarm(
     assert (acked["state"], acked["acknowledged_by"]) == ("acknowledged", "nanxin")
     again = client.post(f"{url}/acknowledge", headers=login("nanxin"))
     assert again.status_code == 409
-    assert again.json()["error"]["details"]["allowed_actions"] == ["false_alarm"]
+    assert again.json()["error"]["details"]["allowed_actions"] == ["false_alarm", "verify"]
     empty = client.post(f"{url}/false-alarm", json={"note": ""}, headers=login("nanxin"))
     assert empty.status_code == 422
     closed = ok(

@@ -18,6 +18,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from townops import notify
 from townops.auth.service import create_api_key
@@ -33,6 +34,7 @@ from townops.demo.devices import (
     PUBLIC_SAFETY_DEVICES,
     register_demo_devices,
 )
+from townops.demo.incidents import IncidentThread
 from townops.demo.simulate import DEFAULT_CASES, DEFAULT_SEED, DemoParams, simulate_year
 from townops.demo.summary import YearFigures, year_figures
 from townops.demo.year import DemoYear
@@ -104,10 +106,19 @@ def demo(
         float,
         typer.Option(
             min=0.0,
-            help="Alarm episodes the simulated devices raise per hour, town-wide (a real town "
-            "sees a few a day; the default shows some within a demo session).",
+            help="Alarm episodes the simulated devices raise by themselves per hour, "
+            "town-wide: a realistic rate, a few a day for a town of this size.",
         ),
-    ] = 4.0,
+    ] = 0.15,
+    incident_minutes: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="While serving, inject an incident (gas leak in a home, smoke, a tilted "
+            "manhole cover, in turn) every this many minutes, the first after a minute, and "
+            "print what and where; 0: none.",
+        ),
+    ] = 20.0,
 ) -> None:
     """Build the Gaohang demo: simulate a year of its 12345 hotline (by default the year up
     to now), then serve the API."""
@@ -181,7 +192,9 @@ def demo(
         return
     console.print(_logins_table(town))
     live = (
-        _start_devices(database_url, broker, device_rate, alarms_per_hour) if live_devices else None
+        _start_devices(database_url, broker, device_rate, alarms_per_hour, incident_minutes)
+        if live_devices
+        else None
     )
     try:
         run_server(database_url, host=host, port=port)
@@ -196,14 +209,17 @@ class _LiveDevices:
 
     ingester: IngesterThread
     simulator: SimulatorHandle
+    incidents: IncidentThread | None = None
 
     def stop(self) -> None:
+        if self.incidents is not None:
+            self.incidents.stop()
         self.simulator.stop()
         self.ingester.stop()
 
 
 def _start_devices(
-    database_url: str, broker: str, rate: float, alarms_per_hour: float
+    database_url: str, broker: str, rate: float, alarms_per_hour: float, incident_minutes: float
 ) -> _LiveDevices | None:
     try:
         # Its own client id and a session that ends with the demo: a production ingester's
@@ -224,10 +240,24 @@ def _start_devices(
     )
     console.print(
         f"live devices: the simulator publishes {rate:g} readings/s to {broker}, about "
-        f"{alarms_per_hour:g} alarm episodes an hour; an ingester stores them, raises alarms "
-        "and opens cases (GET /api/v1/alarms, /api/v1/devices)"
+        f"{alarms_per_hour * 24:.1f} alarm episodes a day by themselves; an ingester stores "
+        "them, raises alarms and opens cases (the alarm console: /alarms)"
     )
-    return _LiveDevices(ingester, simulator)
+    incidents = None
+    if incident_minutes > 0:
+        engine = make_engine(database_url)
+        incidents = IncidentThread(
+            lambda: Session(engine),
+            simulator,
+            every_seconds=incident_minutes * 60,
+            announce=lambda line: console.print(f"[bold red]{line}[/bold red]"),
+        )
+        incidents.start()
+        console.print(
+            f"injected incidents: the first in a minute, then every {incident_minutes:g} "
+            "minutes, each announced here (--incident-minutes 0: none)"
+        )
+    return _LiveDevices(ingester, simulator, incidents)
 
 
 def _default_demo_path() -> Path:

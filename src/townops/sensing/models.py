@@ -30,8 +30,10 @@ from townops.db import Base, UTCDateTime
 from townops.timeutil import utcnow
 
 #: Open alarm states: at most one per (device, rule), enforced by ``Alarm.open_key``.
-OPEN_ALARM_STATES = ("raised", "acknowledged")
-ALARM_STATES = ("raised", "acknowledged", "cleared", "false_alarm")
+#: ``verified``: a person on site confirmed the alarm is real (现场核实). The column is a
+#: free string (no CHECK constraint), so a new state needs no migration.
+OPEN_ALARM_STATES = ("raised", "acknowledged", "verified")
+ALARM_STATES = ("raised", "acknowledged", "verified", "cleared", "false_alarm")
 
 
 class Device(Base):

@@ -283,13 +283,19 @@ class Simulator:
         self.report.devices = len(self.devices)
         self.report.silent_devices = sum(d.silent for d in self.devices)
         self._speaking = [d for d in self.devices if not d.silent]
+        self._by_id = {d.device_id: d for d in self._speaking}
         self._order: Iterator[SimDevice] = iter(())
         self._cycle: list[SimDevice] = []
+        # Devices to report next, out of turn: incidents injected from another thread
+        # (deque appends and pops are atomic).
+        self._urgent: deque[SimDevice] = deque()
 
     def _next_device(self) -> SimDevice:
         """Every device in turn, in one fixed (shuffled) order: each reports at a steady
         interval, as real devices do; rate-of-change rules would misread readings of one
-        device that came in back to back."""
+        device that came in back to back. An injected incident's device goes first."""
+        if self._urgent:
+            return self._urgent.popleft()
         device = next(self._order, None)
         if device is None:
             if not self._cycle:
@@ -316,6 +322,22 @@ class Simulator:
         device.last_payload = payload
         self.report.readings += 1
         return readings_topic(self.town, device.device_id), payload
+
+    def inject(self, device_id: str) -> str | None:
+        """Start an alarm episode on this device now and make it report next (the living
+        demo's announced incidents); the episode's kind, or None when the device is not
+        simulated (unknown, silent) or its type has no episode of its own."""
+        device = self._by_id.get(device_id)
+        if device is None:
+            return None
+        kind = self.models.start_episode(
+            device, (datetime.now(UTC) + self.clock_offset).timestamp()
+        )
+        if kind is None or device.episode is None:
+            return None
+        self.report.episodes[kind] += 1
+        self._urgent.append(device)
+        return kind
 
     def _fault(self, now: datetime) -> tuple[str, bytes]:
         kind = self.rng.choice(FAULT_KINDS)
@@ -568,6 +590,10 @@ class SimulatorHandle:
     @property
     def running(self) -> bool:
         return self.thread.is_alive()
+
+    def inject(self, device_id: str) -> str | None:
+        """:meth:`Simulator.inject` on the running simulator."""
+        return self.simulator.inject(device_id)
 
     def stop(self, timeout: float = 30.0) -> SimReport:
         self._stop.set()

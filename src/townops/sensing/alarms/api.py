@@ -1,23 +1,24 @@
-"""Routes: alarms (list, detail, acknowledge, false alarm).
+"""Routes: alarms (list, detail, acknowledge, verify on site, false alarm).
 
 Readings sent over HTTP have their route in :mod:`townops.sensing.ingest.api`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
 from townops.access.actor import Actor
 from townops.api.deps import ActorDep, ProfileDep, SessionDep
-from townops.api.params import DbId, Offset
+from townops.api.params import BoundedDatetime, DbId, Offset
 from townops.errors import InvalidInput
 from townops.sensing.alarms import lifecycle as service
-from townops.sensing.alarms.schemas import AlarmOut, AlarmPage, FalseAlarmIn, Household
+from townops.sensing.alarms.schemas import AlarmOut, AlarmPage, FalseAlarmIn, Household, VerifyIn
 from townops.sensing.config import SensingConfig, Severity
 from townops.sensing.models import ALARM_STATES
-from townops.timeutil import utcnow
+from townops.timeutil import as_utc, utcnow
 from townops.towns.profile import TownProfile
 
 router = APIRouter(tags=["alarms"])
@@ -38,6 +39,7 @@ def _present(row: service.AlarmRow, *, actor: Actor, profile: TownProfile) -> Al
         address=address,
         building=row.building,
         household=household,
+        may_act=service.may_handle_row(actor, row),
     )
 
 
@@ -54,6 +56,14 @@ def list_alarms(
     type: Annotated[str | None, Query(description="Device type code")] = None,
     severity: Severity | None = None,
     case: Annotated[DbId | None, Query(description="The alarms of one case")] = None,
+    closed_from: Annotated[
+        BoundedDatetime | None,
+        Query(description="Closed at or after this instant (ISO 8601; no offset: town time)"),
+    ] = None,
+    order: Annotated[
+        Literal["newest", "severity"],
+        Query(description="newest first, or critical first then newest (the alarm console)"),
+    ] = "newest",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Offset = 0,
 ) -> AlarmPage:
@@ -69,9 +79,12 @@ def list_alarms(
         type=type,
         severity=severity,
         case_id=case,
+        closed_from=as_utc(closed_from, naive_tz=ZoneInfo(profile.timezone))
+        if closed_from
+        else None,
     )
     rows, total = service.list_alarms(
-        session, actor=actor, filters=filters, limit=limit, offset=offset
+        session, actor=actor, filters=filters, limit=limit, offset=offset, order=order
     )
     return AlarmPage(
         items=[_present(r, actor=actor, profile=profile) for r in rows],
@@ -94,6 +107,18 @@ def acknowledge(
     alarm_id: DbId, session: SessionDep, actor: ActorDep, profile: ProfileDep
 ) -> AlarmOut:
     service.acknowledge_alarm(session, actor=actor, alarm_id=alarm_id, now=utcnow())
+    session.commit()
+    return _present(
+        service.alarm_detail(session, actor=actor, alarm_id=alarm_id), actor=actor, profile=profile
+    )
+
+
+@router.post("/api/v1/alarms/{alarm_id}/verify", response_model=AlarmOut)
+def verify(
+    alarm_id: DbId, body: VerifyIn, session: SessionDep, actor: ActorDep, profile: ProfileDep
+) -> AlarmOut:
+    """现场核实: a person on site confirms the alarm is real (from raised or acknowledged)."""
+    service.verify_alarm(session, actor=actor, alarm_id=alarm_id, note=body.note, now=utcnow())
     session.commit()
     return _present(
         service.alarm_detail(session, actor=actor, alarm_id=alarm_id), actor=actor, profile=profile

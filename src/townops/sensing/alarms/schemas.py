@@ -54,6 +54,11 @@ class AlarmOut(BaseModel):
     note: str
     case_id: int | None
     household: Household | None = None
+    may_act: bool = Field(
+        default=False,
+        description="whether the caller may acknowledge, verify or mark this alarm false "
+        "(the unit in charge and the operations centre); the pages offer the buttons by it",
+    )
 
     @classmethod
     def of(
@@ -64,6 +69,7 @@ class AlarmOut(BaseModel):
         address: str,
         building: str,
         household: Household | None,
+        may_act: bool = False,
     ) -> AlarmOut:
         rule = next((r for r in config.rules if r.id == alarm.rule_id), None)
         return cls(
@@ -96,6 +102,7 @@ class AlarmOut(BaseModel):
             note=alarm.note,
             case_id=alarm.case_id,
             household=household,
+            may_act=may_act,
         )
 
 
@@ -111,4 +118,12 @@ class FalseAlarmIn(BaseModel):
 
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = (
         Field(description="What was found on site (现场核实情况)")
+    )
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = (
+        Field(description="What was found on site, e.g. 厨房燃气泄漏，已关阀 (现场核实情况)")
     )

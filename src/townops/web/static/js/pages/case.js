@@ -270,7 +270,8 @@ async function render(ctx) {
         ? h("ul", {}, page.items.map((a) => h("li", { "data-alarm-id": a.id },
           h("strong", {}, `${label("severity", a.severity)} · ${pick(a, "rule_name") || label("alarm_rule", a.rule)}`), " ",
           h("span", {}, label("alarm", a.state)), " · ",
-          h("span", {}, `${a.device_id} ${a.device_model || ""}`), h("br"),
+          h("a", { href: `/devices/${encodeURIComponent(a.device_id)}`, "data-testid": "device-link" }, a.device_id),
+          a.device_model ? ` ${a.device_model}` : "", h("br"),
           h("span", { class: "alarm-summary" }, alarmSummary(a)), " · ", h("time", { datetime: a.raised_at }, fmt.dateTime(a.raised_at)),
           a.household ? h("span", {}, ` · ${a.household.name} ${a.household.phone}`) : null)))
         : h("p", {}, t("noAlarms")));
