@@ -290,6 +290,8 @@ GOOD_SIGN = """\
     rollup: sum
     owner: operations_centre
     source: {seed: "003", quote: 测试}
+    direction: higher_is_better
+    basis: history
 """
 
 
@@ -321,7 +323,10 @@ def test_a_bad_definition_is_reported_with_its_file_and_line(
 
 
 def test_thresholds_must_be_ordered_for_their_direction(tmp_path: Path) -> None:
-    sign = GOOD_SIGN + "    direction: lower_is_better\n    thresholds: {green: 0.9, yellow: 0.5}\n"
+    sign = GOOD_SIGN.replace("higher_is_better", "lower_is_better").replace(
+        "basis: history",
+        "basis: town\n    basis_note: x\n    thresholds: {green: 0.9, yellow: 0.5}",
+    )
     with pytest.raises(SignsConfigError, match="green must be <= yellow"):
         read_signs_file(_bad_file(tmp_path, sign))
 
@@ -369,6 +374,8 @@ def _sign(direction: str, **thresholds: Any) -> SignDefinition:
             "levels": ["town", "community"],
             "rollup": "ratio",
             "direction": direction,
+            "basis": "town",
+            "basis_note": "x",
             "thresholds": {"green": 0.95, "yellow": 0.9, **thresholds}
             if direction == "higher_is_better"
             else {"green": 0.05, "yellow": 0.1, **thresholds},

@@ -50,6 +50,27 @@ def test_the_town_signs_carry_the_contract_fields(api: TestClient, login: Login)
     assert (on_time["value"], on_time["numerator"], on_time["denominator"]) == (0.75, 3, 4)
     assert on_time["status"] in ("green", "yellow", "red", "none")
     assert "按时办结率100%" in on_time["source"]
+    # Every sign says what it is judged against, and why it is not when it is not.
+    for sign in body["signs"]:
+        assert {"basis", "band", "unjudged", "unjudged_zh", "unjudged_en"} <= set(sign)
+        assert (sign["status"] == "none") == (sign["unjudged"] is not None), sign["id"]
+    received = next(s for s in body["signs"] if s["id"] == "hotline_received")
+    assert (received["basis"], received["unjudged"]) == ("history", "short_history")
+    assert received["unjudged_en"].startswith("only 0 past periods")
+    assert on_time["basis"] == "town" and on_time["band"] is None
+
+
+@pytest.mark.usefixtures("story")
+def test_the_definitions_carry_the_basis(api: TestClient, login: Login) -> None:
+    signs = get(api, login("duty"), "/definitions").json()["signs"]
+    by_id = {s["id"]: s for s in signs}
+    assert by_id["hotline_received"]["history"] == {
+        "periods": 12,
+        "min_periods": 6,
+        "min_denominator": 0,
+    }
+    assert by_id["estates_total"]["basis"] == "unjudged" and by_id["estates_total"]["basis_note"]
+    assert all(s["basis"] in ("national", "town", "history", "unjudged") for s in signs)
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,7 @@ class IndicatorRow:
     source: str
     numerator: float | None = None
     denominator: float | None = None
+    judgement: str = ""  # what the status is judged against, or why there is none
 
     @property
     def change(self) -> float | None:
@@ -296,7 +297,44 @@ def _row(sign: SignValue, previous: float | None) -> IndicatorRow:
         source=sign.source,
         numerator=sign.numerator,
         denominator=sign.denominator,
+        judgement=judgement_text(sign),
     )
+
+
+BASIS_NAMES: dict[str, str] = {
+    "national": "国家城市体检标准值 national standard",
+    "town": "镇自定目标 town target",
+    "history": "历史区间 own history",
+    "unjudged": "不评价 not judged",
+}
+_PER = {"month": "月", "week": "周", "year": "年"}
+
+
+def judgement_text(sign: SignValue) -> str:
+    """The basis of the status; for history the usual range used; for none, why."""
+    if sign.status == "none":
+        return sign.unjudged_zh or "未评价"
+    basis = BASIS_NAMES.get(sign.basis or "", "")
+    band = sign.band
+    if band is None:
+        return basis
+    per = _PER.get(band.per, band.per)
+    text = (
+        f"{basis}：常态 {_number(band.low, sign.unit)}–{_number(band.high, sign.unit)}/{per}"
+        f"（{band.first}至{band.last}，{band.periods}期）"
+    )
+    if band.months_judged is not None:
+        text += (
+            f"；评价{band.months_judged}个月，关注{band.months_yellow}个月，"
+            f"预警{band.months_red}个月"
+        )
+    return text
+
+
+def _number(value: float, unit: str) -> str:
+    if unit == "rate":
+        return f"{value:.1%}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _dimension_order(names: Mapping[str, tuple[str, str]]) -> Callable[[str], tuple[int, str]]:

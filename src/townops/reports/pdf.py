@@ -386,9 +386,10 @@ def _indicator_table(
 
 def _notes(report: HealthCheckReport, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     lines = [
-        "状态：正常＝在绿色阈值内；关注＝越过黄色阈值；预警＝越过红色阈值；未评价＝无数据或无阈值。"
-        " Status: green within its threshold, yellow and red past theirs; not rated when there "
-        "is no data or no threshold.",
+        "状态：正常＝在绿色阈值（或历史常态区间）内；关注＝越过黄色阈值（或常态区间）；"
+        "预警＝越过红色阈值；未评价＝无数据、历史不足或基础数（原因见 XLSX 评价依据列）。"
+        " Status: green within its threshold or usual range, yellow and red past them; not "
+        "rated when there is no figure, too little history, or it is a base figure.",
         "趋势按指标方向判断（越高越好或越低越好）。 Trend follows each sign's direction.",
         "体征图按黄、红体征占比着色；边界为示意。 The map colours each area by the share of "
         "yellow and red signs; boundaries are schematic.",

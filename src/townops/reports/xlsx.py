@@ -114,6 +114,8 @@ def indicator_columns(report: HealthCheckReport) -> list[Column]:
         Column("分子 (numerator)", lambda r: r.numerator, "number"),
         Column("分母 (denominator)", lambda r: r.denominator, "number"),
         Column("来源 (source)", lambda r: r.source, "wrap", on_area_sheets=False),
+        # Last, so the columns before keep their places for readers of earlier reports.
+        Column("评价依据 (judged against)", lambda r: r.judgement, "wrap"),
     ]
 
 
@@ -270,7 +272,7 @@ def _status_meaning(status: Status) -> str:
         "green": "达到绿色阈值 / within the green threshold",
         "yellow": "越过黄色阈值，需关注 / crossed the yellow threshold",
         "red": "越过红色阈值，预警 / crossed the red threshold",
-        "none": "无数据或无阈值 / no data, or the sign has no thresholds",
+        "none": "未评价，评价依据列说明原因 / not judged: the judged-against column says why",
     }[status]
 
 

@@ -13,9 +13,15 @@ A town's file has three parts:
   ``{manual: true}`` (figures entered by people, table ``manual_figures``) or
   ``{manual: other_sign_id}`` inside a ratio.
 
-Thresholds: ``green`` and ``yellow`` are the worst values that still earn that colour; a
-value worse than ``yellow`` is red. "Worse" follows ``direction``. Rates are fractions
-(0.92 = 92 %).
+Judgement (评价): every sign says what it is judged against in ``basis`` —
+``national`` (a national city health-check standard value, cited in ``basis_note``),
+``town`` (the town's own target, cited in ``basis_note``), ``history`` (its own usual
+range over its last periods, :mod:`townops.signs.history`) or ``unjudged`` (a base figure
+such as a denominator; ``basis_note`` says why) — and, when judged, its ``direction``.
+
+Thresholds (``national``/``town``): ``green`` and ``yellow`` are the worst values that
+still earn that colour; a value worse than ``yellow`` is red. "Worse" follows
+``direction``. Rates are fractions (0.92 = 92 %).
 
 Cross-file checks (categories, departments, levels exist) are in
 :func:`check_signs_config`, which returns ``(location, message)`` pairs so a loader can
@@ -43,7 +49,8 @@ from pydantic import (
 from townops.cases.enums import Rating, State
 from townops.cases.kinds import KindName
 from townops.errors import DomainError
-from townops.signs.values import Direction
+from townops.signs.history import HISTORY_PERIODS, MIN_PERIODS
+from townops.signs.values import Basis, Direction
 from townops.towns.sections import town_section
 
 SIGNS_FILE = "vital_signs.yaml"
@@ -136,7 +143,9 @@ class Where(_Strict):
     # alarms and devices
     device_type: Codes | None = None
     severity: list[Literal["info", "warning", "critical"]] | None = None
-    alarm_state: list[Literal["raised", "acknowledged", "cleared", "false_alarm"]] | None = None
+    alarm_state: (
+        list[Literal["raised", "acknowledged", "verified", "cleared", "false_alarm"]] | None
+    ) = None
     rule: Codes | None = None
     false_alarm: bool | None = None
     acknowledged_within_minutes: Annotated[int, Field(ge=1, le=10080)] | None = None
@@ -308,6 +317,24 @@ class Thresholds(_Strict):
     min_denominator: Annotated[int, Field(ge=0)] = 0
 
 
+class HistoryRule(_Strict):
+    """How a ``basis: history`` sign's band is taken (defaults: :mod:`townops.signs.history`).
+
+    ``min_denominator``: a ratio over fewer cases than this is neither judged nor used as a
+    past period (too few to say what is usual).
+    """
+
+    periods: Annotated[int, Field(ge=2, le=60)] = HISTORY_PERIODS
+    min_periods: Annotated[int, Field(ge=2, le=60)] = MIN_PERIODS
+    min_denominator: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _enough_to_look_at(self) -> HistoryRule:
+        if self.min_periods > self.periods:
+            raise ValueError("history: min_periods cannot exceed periods")
+        return self
+
+
 class SignSource(_Strict):
     """Where a sign comes from: a seed document and what it says (quoted or paraphrased)."""
 
@@ -332,9 +359,12 @@ class SignDefinition(_Strict):
     levels: Annotated[list[str], Field(min_length=1)]
     rollup: Rollup
     weight: Measure | None = None
+    basis: Basis
+    basis_note: str = ""
     direction: Direction = "higher_is_better"
     thresholds: Thresholds | None = None
     level_thresholds: dict[str, Thresholds] = Field(default_factory=dict)
+    history: HistoryRule | None = None
     target: float | None = None
     owner: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     source: SignSource
@@ -354,6 +384,7 @@ class SignDefinition(_Strict):
         for where, thresholds in (("thresholds", self.thresholds), *self.level_thresholds.items()):
             if thresholds is not None:
                 _check_order(thresholds, self.direction, where)
+        _check_basis(self)
         return self
 
     @property
@@ -361,7 +392,19 @@ class SignDefinition(_Strict):
         return isinstance(self.formula, Manual) and self.formula.manual is True
 
     def thresholds_at(self, level: str) -> Thresholds | None:
+        """The fixed thresholds at ``level`` (none for history and unjudged signs)."""
+        if self.basis not in ("national", "town"):
+            return None
         return self.level_thresholds.get(level, self.thresholds)
+
+    @property
+    def history_rule(self) -> HistoryRule:
+        return self.history or HistoryRule()
+
+    @property
+    def reads_only_manual(self) -> bool:
+        """Every measure is a manual figure (its history is the figures of past periods)."""
+        return all(isinstance(m, Manual) for m in self.measures())
 
     def measures(self) -> list[Measure]:
         """Every measure the sign reads (its formula's and its weight)."""
@@ -379,6 +422,31 @@ def _rollups_for(formula: Formula) -> tuple[Rollup, ...]:
     if isinstance(formula, Extreme):
         return (formula.op,)
     return ("sum", "max", "min", "weighted_mean")
+
+
+def _check_basis(sign: SignDefinition) -> None:
+    """What each basis needs: thresholds and a citation, a band rule, or a reason."""
+    fixed = sign.thresholds is not None or bool(sign.level_thresholds)
+    if sign.basis in ("national", "town"):
+        if sign.thresholds is None:
+            raise ValueError(f"basis {sign.basis} needs 'thresholds' (green, yellow)")
+        if not sign.basis_note.strip():
+            raise ValueError(
+                f"basis {sign.basis} needs a 'basis_note' saying where the values come from"
+            )
+    elif fixed:
+        raise ValueError(f"basis {sign.basis} takes no 'thresholds' (only national and town do)")
+    if sign.history is not None and sign.basis != "history":
+        raise ValueError("'history' goes with basis history, and only with it")
+    if sign.basis == "unjudged":
+        if not sign.basis_note.strip():
+            raise ValueError(
+                "basis unjudged needs a 'basis_note' saying why the sign is not judged"
+            )
+    elif "direction" not in sign.model_fields_set:
+        raise ValueError(
+            f"basis {sign.basis}: state the 'direction' (higher_is_better or lower_is_better)"
+        )
 
 
 def _check_order(thresholds: Thresholds, direction: Direction, where: str) -> None:

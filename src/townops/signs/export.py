@@ -37,6 +37,9 @@ LONG_HEADER = (
     "分母 denominator",
     "期间 period",
     "来源 source",
+    "评价依据 basis",
+    "常态区间 usual range",
+    "未评价原因 why not judged",
 )
 _UNASSIGNED_NAMES = ("未落到该层级", "not placed at this level")
 
@@ -73,7 +76,18 @@ def _node_rows(
             _number(v.denominator, "count"),
             v.period,
             v.source,
+            v.basis or "",
+            _usual_range(v),
+            v.unjudged_zh and f"{v.unjudged_zh} / {v.unjudged_en}",
         ]
+
+
+def _usual_range(value: SignValue) -> str:
+    """A history sign's band as words: "12–30 per month (2026-01…2026-10)"."""
+    band = value.band
+    if band is None:
+        return ""
+    return f"{band.low:.4g}–{band.high:.4g} per {band.per} ({band.first}…{band.last})"
 
 
 def _number(value: float | None, unit: str) -> float | int | None:
@@ -145,7 +159,7 @@ def _wide_sheet(sheet: Sheet, result: LevelSigns) -> None:
 
 def _definitions_sheet(sheet: Sheet, config: SignsConfig) -> None:
     columns = ("id", "name_zh", "name_en", "dimension_zh", "unit", "direction", "rollup",
-               "target", "owner", "origin", "source", "note")  # fmt: skip
+               "target", "owner", "origin", "source", "note", "basis", "basis_note")  # fmt: skip
     sheet.append(list(columns))
     for sign in config.signs:
         definition = definition_dict(config, sign)

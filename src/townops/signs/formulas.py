@@ -51,6 +51,14 @@ PathTallies = dict[str | None, dict[str, float | None]]
 _FINISHED = (State.resolved.value, State.callback.value, State.closed.value)
 
 
+def records_start(session: Session) -> datetime | None:
+    """When the town's records begin: its first case received (None: no case yet).
+
+    Before it, counts read as 0 because townops held nothing, not because nothing happened.
+    """
+    return session.scalar(select(func.min(Case.received_at)))
+
+
 def measure_key(measure: Measure) -> str:
     """A stable name for a measure, so two signs reading the same measure query it once."""
     return json.dumps(

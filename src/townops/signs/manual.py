@@ -336,6 +336,11 @@ def manual_values(
     return exact
 
 
+def periods_with_figures(session: Session) -> set[str]:
+    """Every period label some figure is entered for (history bands look only at those)."""
+    return set(session.scalars(select(ManualFigure.period).distinct()))
+
+
 def _combine_months(rollup: str, values: list[float]) -> float | None:
     if rollup == "sum":
         return sum(values)

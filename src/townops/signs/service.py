@@ -11,16 +11,19 @@ Manual figures (``{manual: true}``) roll up by the sign's ``rollup``: a node's o
 wins; a node without one combines its children's (sum, max, min, or a mean weighted by the
 sign's ``weight``).
 
-Status: ``green``/``yellow``/``red`` from the sign's thresholds (per level if given) and
-``direction``; ``none`` without a value, without thresholds, or when a ratio's
-denominator is below ``min_denominator``.
+Status (judgement, 评价) by the sign's ``basis``: ``national``/``town`` signs by their
+thresholds (per level if given) and ``direction``; ``history`` signs by the usual range of
+their own past periods at the same node (:mod:`townops.signs.history`; the engines of the
+past periods are built only when a history sign needs them); ``unjudged`` signs never.
+A sign without a colour says why (``unjudged``: no figure entered, no cases, too few
+cases, too little history, the period still running, or not judged by definition).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,10 +47,18 @@ from townops.signs.config import (
     SignsConfig,
     Thresholds,
 )
-from townops.signs.formulas import PathTallies, Window, combine_op, data_tallies, measure_key
-from townops.signs.manual import manual_values
-from townops.signs.periods import parse_sign_period
-from townops.signs.values import SignValue, Status
+from townops.signs.formulas import (
+    PathTallies,
+    Window,
+    combine_op,
+    data_tallies,
+    measure_key,
+    records_start,
+)
+from townops.signs.history import band_of, status_in_band, worst
+from townops.signs.manual import manual_values, periods_with_figures
+from townops.signs.periods import kind_of, months_of, parse_sign_period, previous_period
+from townops.signs.values import Band, SignValue, Status, Unjudged, unjudged_words
 from townops.timeutil import as_utc, utcnow
 from townops.towns.profile import TownProfile, get_profile
 
@@ -246,7 +257,13 @@ class _Engine:
     """One period's measures for one subtree, rolled up to every node in it."""
 
     def __init__(
-        self, session: Session, period: Period, *, now: datetime | None, top: Node | None
+        self,
+        session: Session,
+        period: Period,
+        *,
+        now: datetime | None,
+        top: Node | None,
+        judge_history: bool = True,
     ) -> None:
         self.session = session
         self.config = signs_config(session)
@@ -254,12 +271,18 @@ class _Engine:
         self.tree = _tree(session, profile)
         self.top = top or self.tree.root
         self.period = period
-        start, end = period.utc_bounds(ZoneInfo(profile.timezone))
-        moment = as_utc(now) if now else utcnow()
-        self.window = Window(start, end, min(end, moment), period.last_day)
+        self.zone = ZoneInfo(profile.timezone)
+        start, end = period.utc_bounds(self.zone)
+        self.moment = as_utc(now) if now else utcnow()
+        self.window = Window(start, end, min(end, self.moment), period.last_day)
+        # An engine of a past period only supplies history signs' values: it judges nothing
+        # by history itself (and so never builds engines of its own).
+        self.past = _Past(self) if judge_history else None
         self.members = {n.code: n for n in self.tree.subtree(self.top)}
         self.measures: dict[str, Count | Extreme] = {}
-        for sign in self.config.signs:
+        # A past period's engine answers history signs only: it reads only their measures.
+        wanted = self.config.signs if judge_history else _history_signs(self.config)
+        for sign in wanted:
             for measure in sign.measures():
                 if isinstance(measure, Count | Extreme):
                     self.measures[measure_key(measure)] = measure
@@ -357,7 +380,10 @@ class _Engine:
             return self._manual(code, target, level)
         return self._data(code, measure, level)
 
-    def _value(self, code: str | None, sign: SignDefinition, level: str) -> SignValue:
+    def raw(
+        self, code: str | None, sign: SignDefinition, level: str
+    ) -> tuple[float | None, float | None, float | None]:
+        """(value, numerator, denominator) of a sign at a node (``None``: a remainder)."""
         numerator = denominator = None
         formula = sign.formula
         if isinstance(formula, Ratio):
@@ -368,6 +394,12 @@ class _Engine:
             value, numerator, denominator = self._series(sign.id).get(code, (None, None, None))
         else:
             value = self._measure(code, formula, sign, level)
+        return value, numerator, denominator
+
+    def _value(self, code: str | None, sign: SignDefinition, level: str) -> SignValue:
+        value, numerator, denominator = self.raw(code, sign, level)
+        judged = self._judge(code, sign, level, value, denominator)
+        words = unjudged_words(judged.unjudged, **judged.fill) if judged.unjudged else ("", "")
         return SignValue(
             id=sign.id,
             name_zh=sign.name_zh,
@@ -375,7 +407,7 @@ class _Engine:
             dimension=sign.dimension,
             unit=sign.unit,
             value=value,
-            status=status_of(sign, value, level=level, denominator=denominator),
+            status=judged.status,
             source=source_text(self.config, sign),
             direction=sign.direction,
             target=sign.target,
@@ -383,7 +415,34 @@ class _Engine:
             denominator=denominator,
             jurisdiction=_jurisdiction(code, self.tree.root),
             period=self.period.label,
+            basis=sign.basis,
+            band=judged.band,
+            unjudged=judged.unjudged,
+            unjudged_zh=words[0],
+            unjudged_en=words[1],
         )
+
+    def _judge(
+        self,
+        code: str | None,
+        sign: SignDefinition,
+        level: str,
+        value: float | None,
+        denominator: float | None,
+    ) -> _Judgement:
+        """The colour by the sign's basis, or why there is none."""
+        if sign.basis == "unjudged":
+            return _Judgement("none", unjudged="not_judged", fill=_note_words(sign.basis_note))
+        if value is None:
+            return _Judgement("none", unjudged=_missing(sign))
+        need = min_denominator(sign, level)
+        if denominator is not None and denominator < need:
+            return _too_few(denominator, need)
+        if sign.basis == "history":
+            if self.past is None:  # a past period's engine: its values are all that is asked
+                return _Judgement("none")
+            return self.past.judge(code, sign, level, value)
+        return _Judgement(status_of(sign, value, level=level, denominator=denominator))
 
     def signs_at(self, node: Node) -> list[SignValue]:
         return [self._value(node.code, s, node.level) for s in self.config.signs
@@ -401,6 +460,181 @@ class _Engine:
 
     def unassigned_signs(self, level: str) -> list[SignValue]:
         return [self._value(None, s, level) for s in self.config.signs if level in s.levels]
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    status: Status
+    band: Band | None = None
+    unjudged: Unjudged | None = None
+    fill: dict[str, object] = field(default_factory=dict)
+
+
+def _history_signs(config: SignsConfig) -> list[SignDefinition]:
+    return [sign for sign in config.signs if sign.basis == "history"]
+
+
+def _note_words(note: str) -> dict[str, object]:
+    """A basis note "中文 — English" split for the zh and en words of a reason."""
+    zh, _, en = note.partition(" — ")
+    return {"note_zh": zh.strip(), "note_en": (en or zh).strip()}
+
+
+def _short(available: int, need: int) -> _Judgement:
+    return _Judgement("none", unjudged="short_history", fill={"n": available, "need": need})
+
+
+def _too_few(denominator: float, need: int) -> _Judgement:
+    return _Judgement(
+        "none", unjudged="too_few_cases", fill={"n": f"{denominator:g}", "need": need}
+    )
+
+
+def _missing(sign: SignDefinition) -> Unjudged:
+    """Why a sign has no value: a figure nobody entered, a rate over nothing, no reading."""
+    if any(isinstance(m, Manual) for m in sign.measures()):
+        return "no_figure"
+    return "no_cases" if isinstance(sign.formula, Ratio) else "no_value"
+
+
+def min_denominator(sign: SignDefinition, level: str) -> int:
+    """The fewest cases a ratio is judged over, at ``level``."""
+    if sign.basis == "history":
+        return sign.history_rule.min_denominator
+    thresholds = sign.thresholds_at(level)
+    return thresholds.min_denominator if thresholds is not None else 0
+
+
+class _Past:
+    """A sign's values in the periods before the engine's, for ``history`` judgements.
+
+    The engine of each past period (same subtree) is built the first time a history sign
+    asks for it and kept, so a by-level pass builds each past period once for every node.
+    """
+
+    def __init__(self, engine: _Engine) -> None:
+        self.engine = engine
+        self.today = engine.moment.astimezone(engine.zone).date()
+        self._engines: dict[str, _Engine] = {}
+        self._start: date | None = None
+        self._start_read = False
+        self._figure_periods: set[str] | None = None
+
+    def judge(self, code: str | None, sign: SignDefinition, level: str, value: float) -> _Judgement:
+        period = self.engine.period
+        if kind_of(period) == "year" and not sign.reads_only_manual:
+            return self._judge_year_by_months(code, sign, level)
+        if not self._comparable_so_far(period, sign):
+            return _Judgement("none", unjudged="period_running")
+        past = self._past_values(code, sign, level, period)
+        rule = sign.history_rule
+        band = band_of(past, unit=sign.unit, per=kind_of(period), min_periods=rule.min_periods)
+        if band is None:
+            return _short(len(past), rule.min_periods)
+        band = replace(band, compared=value, compared_period=period.label)
+        return _Judgement(status_in_band(value, band, sign.direction), band=band)
+
+    def _judge_year_by_months(
+        self, code: str | None, sign: SignDefinition, level: str
+    ) -> _Judgement:
+        """Each complete month of the year against its own band; the year takes the worst."""
+        rule = sign.history_rule
+        judged: list[tuple[Status, Band]] = []
+        most_history = 0
+        for label in months_of(self.engine.period):
+            month = parse_sign_period(label)
+            if not (self._complete(month) and self._usable(month, sign)):
+                continue
+            value = self._value_in(month, code, sign, level)
+            past = self._past_values(code, sign, level, month)
+            most_history = max(most_history, len(past))
+            band = band_of(past, unit=sign.unit, per="month", min_periods=rule.min_periods)
+            if value is None or band is None:
+                continue
+            band = replace(band, compared=value, compared_period=label)
+            judged.append((status_in_band(value, band, sign.direction), band))
+        if not judged:
+            return _short(most_history, rule.min_periods)
+        statuses = [status for status, _ in judged]
+        last = replace(
+            judged[-1][1],
+            months_judged=len(judged),
+            months_yellow=statuses.count("yellow"),
+            months_red=statuses.count("red"),
+        )
+        return _Judgement(worst(statuses), band=last)
+
+    def _past_values(
+        self, code: str | None, sign: SignDefinition, level: str, period: Period
+    ) -> list[tuple[str, float]]:
+        """(label, value) of the usable periods among the ``periods`` before, oldest first."""
+        before: list[Period] = []
+        for _ in range(sign.history_rule.periods):
+            period = previous_period(period)
+            before.append(period)
+        found = []
+        for past in reversed(before):
+            if self._usable(past, sign):
+                value = self._value_in(past, code, sign, level)
+                if value is not None:
+                    found.append((past.label, value))
+        return found
+
+    def _value_in(
+        self, period: Period, code: str | None, sign: SignDefinition, level: str
+    ) -> float | None:
+        """The sign's value in another period; None if absent or over too few cases."""
+        value, _, denominator = self._engine_for(period).raw(code, sign, level)
+        if denominator is not None and denominator < min_denominator(sign, level):
+            return None
+        return value
+
+    def _usable(self, period: Period, sign: SignDefinition) -> bool:
+        """Manual signs: a period with figures; data signs: a period after records begin."""
+        if sign.reads_only_manual:
+            labels = self._periods_with_figures()
+            return period.label in labels or any(m in labels for m in months_of(period))
+        start = self._records_start()
+        return start is not None and period.first_day >= start
+
+    def _complete(self, period: Period) -> bool:
+        return period.last_day < self.today
+
+    def _comparable_so_far(self, period: Period, sign: SignDefinition) -> bool:
+        """A running period's count is partial; a share, a mean, or a figure people entered
+        for the whole period is not."""
+        return (
+            self._complete(period)
+            or sign.rollup in _COMPARABLE_WHILE_RUNNING
+            or sign.reads_only_manual
+        )
+
+    def _engine_for(self, period: Period) -> _Engine:
+        if period.label not in self._engines:
+            self._engines[period.label] = _Engine(
+                self.engine.session,
+                period,
+                now=self.engine.moment,
+                top=self.engine.top,
+                judge_history=False,
+            )
+        return self._engines[period.label]
+
+    def _records_start(self) -> date | None:
+        if not self._start_read:
+            first = records_start(self.engine.session)
+            self._start = as_utc(first).astimezone(self.engine.zone).date() if first else None
+            self._start_read = True
+        return self._start
+
+    def _periods_with_figures(self) -> set[str]:
+        if self._figure_periods is None:
+            self._figure_periods = periods_with_figures(self.engine.session)
+        return self._figure_periods
+
+
+#: Rollups whose value over part of a period compares with whole periods (shares, means).
+_COMPARABLE_WHILE_RUNNING = ("ratio", "weighted_mean")
 
 
 def _jurisdiction(code: str | None, root: Node) -> str | None:
@@ -451,7 +685,8 @@ def _combine(rollup: str, values: list[float | None]) -> float | None:
 def status_of(
     sign: SignDefinition, value: float | None, *, level: str, denominator: float | None = None
 ) -> Status:
-    """green / yellow / red by the level's thresholds and the sign's direction."""
+    """green / yellow / red by the level's fixed thresholds and the sign's direction
+    (``none`` for a sign without them: history signs are judged by the engine)."""
     thresholds: Thresholds | None = sign.thresholds_at(level)
     if value is None or thresholds is None:
         return "none"
@@ -501,6 +736,9 @@ def definition_dict(config: SignsConfig, sign: SignDefinition) -> dict[str, Any]
         "levels": list(sign.levels),
         "rollup": sign.rollup,
         "direction": sign.direction,
+        "basis": sign.basis,
+        "basis_note": sign.basis_note,
+        "history": sign.history_rule.model_dump() if sign.basis == "history" else None,
         "thresholds": sign.thresholds.model_dump() if sign.thresholds else None,
         "level_thresholds": {k: v.model_dump() for k, v in sign.level_thresholds.items()},
         "target": sign.target,

@@ -22,6 +22,7 @@ from townops.cases.schemas import ActionInput, CaseCreate
 from townops.cases.service import create_case, perform_action
 from townops.jurisdiction.models import Jurisdiction
 from townops.signs.config import SignDefinition
+from townops.signs.history import bad_edge
 from townops.signs.models import SignWarning
 from townops.signs.periods import parse_sign_period
 from townops.signs.service import NodeSigns, compute_every_node, signs_config
@@ -101,17 +102,26 @@ def list_warnings(
 def _warning(
     sign: SignDefinition, node: NodeSigns, value: SignValue, period: str, now: datetime
 ) -> SignWarning:
-    thresholds = sign.thresholds_at(node.level)
-    assert thresholds is not None and value.value is not None  # red needs both
+    assert value.value is not None  # red needs a value
     return SignWarning(
         sign_id=sign.id,
         jurisdiction_code=node.code,
         period=period,
         value=value.value,
-        threshold=thresholds.yellow,
+        threshold=yellow_line(sign, node.level, value),
         owner=sign.owner,
         raised_at=now,
     )
+
+
+def yellow_line(sign: SignDefinition, level: str, value: SignValue) -> float:
+    """The line a red value crossed: the yellow threshold, or the edge of the usual range
+    in the bad direction for a sign judged by its history."""
+    if value.band is not None:
+        return bad_edge(value.band, sign.direction)
+    thresholds = sign.thresholds_at(level)
+    assert thresholds is not None  # a red national/town sign has thresholds
+    return thresholds.yellow
 
 
 def _open_case(
@@ -147,9 +157,10 @@ def _open_case(
 
 def warning_text(sign: SignDefinition, node: NodeSigns, warning: SignWarning) -> str:
     worse = "低于" if sign.direction == "higher_is_better" else "高于"
+    line = "常态区间边界" if sign.basis == "history" else "黄线"
     return (
         f"【体征预警】{node.name_zh}「{sign.name_zh}」{warning.period} 为 "
-        f"{format_value(warning.value, sign.unit)}，{worse}黄线 "
+        f"{format_value(warning.value, sign.unit)}，{worse}{line} "
         f"{format_value(warning.threshold, sign.unit)}，已为红色。请核查原因并处置。"
         f" Vital-sign warning: {sign.name_en} of {node.name_en} for {warning.period} is red."
     )
