@@ -21,6 +21,7 @@ from townops.cases.api import router as cases_router
 from townops.cases.tracking_api import router as tracking_router
 from townops.db import make_engine, make_session_factory
 from townops.dispatch.api import router as dispatch_router
+from townops.duty.api import router as duty_router
 from townops.forecast.api import router as forecast_router
 from townops.kpi.api import router as kpi_router
 from townops.media.api import router as media_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         map_tiles_router,
         media_router,
         notify_router,
+        duty_router,
         open311_router,
         readings_router,
         risk_router,

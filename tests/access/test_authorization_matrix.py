@@ -48,9 +48,11 @@ A_ROOM = "华高庭园4号楼503室"
 
 # Who sees each number unmasked: roles.yaml's sees_full_phone, and for a department's
 # handler only on what its department holds.
-FULL_A = {"duty", "dispatcher", "housing"}
-FULL_B = {"duty", "dispatcher", "urban"}
-FULL_HOUSEHOLD = {"duty", "dispatcher"}
+# The operations centre's duty officers (the roster's three) and dispatcher see numbers.
+OPERATIONS = {"duty", "duty_b", "duty_c", "dispatcher"}
+FULL_A = OPERATIONS | {"housing"}
+FULL_B = OPERATIONS | {"urban"}
+FULL_HOUSEHOLD = OPERATIONS
 SKIPPED = {"/api/v1/live"}  # a stream
 
 

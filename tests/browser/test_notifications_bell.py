@@ -8,13 +8,19 @@ screen's width.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from tests.browser.conftest import NANXIN, OpenPage
 from tests.browser.live import DESKTOP, PHONE, LiveServer
 from tests.browser.pages import log_in, ready, shoot
+from tests.factories import file_case
+from townops.duty import chain_at
+from townops.timeutil import utcnow
 
 
 def unread(page: Page) -> int:
@@ -80,3 +86,60 @@ def test_bell_counts_lists_and_leads_to_the_case_in_both_languages(
     phone.get_by_test_id("bell").click()
     box = phone.get_by_test_id("bell-panel").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+
+
+def test_the_officer_on_duty_acknowledges_an_alarm_call_and_finds_the_roster(
+    open_page: OpenPage, server: LiveServer, screenshot_dir: Path
+) -> None:
+    """An urgent gas alarm came in 12 minutes ago and nobody signed for it: the officer on
+    duty by the roster has the 10-minute call in /notifications with 确认收到; one click
+    acknowledges the case. /duty then shows that officer on duty now (en, and on a phone)."""
+    received = utcnow() - timedelta(minutes=12)
+    engine = create_engine(server.database_url)
+    try:
+        with Session(engine) as session:
+            case = file_case(
+                session,
+                now=received,
+                category="iot_gas_alarm",
+                content="可燃气体浓度 18.5 %LEL 超过 10",
+                jurisdiction=NANXIN,
+                kind="iot_alarm",
+                source="iot",
+                received_at=received,
+            )
+            session.commit()
+            chain = chain_at(session, received)
+            assert chain is not None
+            officer, case_id = chain[0][1], case.id
+            on_duty_now = chain_at(session, utcnow())
+            assert on_duty_now is not None
+            now_officer = on_duty_now[0][1].display_name
+    finally:
+        engine.dispose()
+
+    page = open_page(viewport=DESKTOP)
+    log_in(page, officer.username, then="/notifications")
+    ready(page)
+    row = page.locator(f"[data-testid=notification][data-case-id='{case_id}']")
+    expect(row).to_contain_text(f"告警工单 #{case_id} 10 分钟无人确认")
+    row.get_by_test_id("acknowledge").click()
+    expect(row.get_by_test_id("acknowledged")).to_contain_text("已确认收到")
+    expect(row.get_by_test_id("acknowledge")).to_have_count(0)
+    shoot(page, screenshot_dir, "notifications-acknowledged-zh")
+
+    page.goto("/duty?lang=en")
+    ready(page)
+    now = page.get_by_test_id("duty-now")
+    expect(now).to_contain_text("On duty now")
+    expect(now).to_contain_text(now_officer)
+    expect(page.get_by_test_id("duty-week").locator("tbody tr")).to_have_count(7)
+    shoot(page, screenshot_dir, "duty-en")
+
+    phone = open_page(viewport=PHONE)
+    log_in(phone, "duty", then="/duty")
+    ready(phone)
+    expect(phone.get_by_test_id("duty-now")).to_contain_text("正在值班")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    shoot(phone, screenshot_dir, "duty-phone-zh")

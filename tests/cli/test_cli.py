@@ -82,3 +82,19 @@ def test_the_deadline_worker_sweeps_once(tmp_path: Path) -> None:
     assert runner.invoke(app, ["town", "load", "--database-url", url]).exit_code == 0
     result = runner.invoke(app, ["worker", "deadlines", "--once", "--database-url", url])
     assert result.exit_code == 0 and "overdue sweep: 0" in result.output
+
+
+def test_duty_now_and_week_read_the_town_s_roster(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert runner.invoke(app, ["town", "load", "--database-url", url]).exit_code == 0
+    # New Year's Eve night: the swap in Gaohang's duty.yaml puts `duty` on duty.
+    now = runner.invoke(app, ["duty", "now", "--at", "2026-12-31T23:00", "--database-url", url])
+    assert now.exit_code == 0, now.output
+    assert "2026-12-31 夜班 17:30–08:30: 值班员 duty → 带班领导 leader_b\n" in now.output
+    week = runner.invoke(
+        app, ["duty", "week", "--from", "2026-12-30", "--days", "2", "--database-url", url]
+    )
+    assert week.exit_code == 0, week.output
+    assert week.output.count("白班") == 2 and week.output.count("(换班)") == 1
+    bad = runner.invoke(app, ["duty", "now", "--at", "tonight", "--database-url", url])
+    assert bad.exit_code == 2 and "is not a date-time" in bad.output

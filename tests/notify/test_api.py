@@ -4,14 +4,17 @@ delivery log with a resend."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tests.factories import case_body, post_case
-from tests.helpers import act, ok
+from tests.factories import case_body, file_case, post_case
+from tests.helpers import act, ok, ok_list
+from townops.duty import chain_at
 from townops.notify.models import Notification
+from townops.timeutil import utcnow
 
 Login = Callable[[str], dict[str, str]]
 
@@ -87,3 +90,52 @@ def test_the_delivery_log_is_the_administrators_with_addresses_masked_and_a_rese
         "/api/v1/notifications/deliveries", params={"state": "lost"}, headers=login("admin")
     )
     assert bad.status_code == 422
+
+
+def test_the_officer_on_duty_acknowledges_an_alarm_from_the_bell_and_the_chain_stops(
+    client: TestClient, login: Login, session: Session
+) -> None:
+    """An urgent alarm filed 15 minutes ago, nobody signed: the officer on duty (by the
+    roster) has the 10-minute call in the bell, asking to be acknowledged; acknowledging
+    the case through the API answers it and cancels the leader's call still to come."""
+    received = utcnow() - timedelta(minutes=15)
+    case = file_case(
+        session,
+        now=received,
+        category="iot_gas_alarm",
+        content="可燃气体浓度 18.5 %LEL 超过 10",
+        jurisdiction="310115121020",
+        kind="iot_alarm",
+        source="iot",
+        received_at=received,
+    )
+    session.commit()
+    chain = chain_at(session, received)
+    assert chain is not None
+    officer = chain[0][1].username
+    calls = ok(client.get("/api/v1/notifications", headers=login(officer)))["items"]
+    (call,) = [n for n in calls if n["case_id"] == case.id]
+    assert call["rule"] == "alarm_unacknowledged" and call["asks_acknowledgement"] is True
+    assert call["title_zh"] == f"告警工单 #{case.id} 10 分钟无人确认"
+    leader = chain[1][1].username
+    assert all(
+        n["case_id"] != case.id
+        for n in ok(client.get("/api/v1/notifications", headers=login(leader)))["items"]
+    )
+
+    seen = ok(client.get(f"/api/v1/cases/{case.id}", headers=login(officer)))
+    assert "acknowledge" in seen["allowed_actions"]
+    ok(act(client, login(officer), seen, "acknowledge"))
+    again = ok(client.get("/api/v1/notifications", headers=login(officer)))["items"]
+    assert [n["asks_acknowledgement"] for n in again if n["case_id"] == case.id] == [False]
+    session.expire_all()
+    states = list(
+        session.scalars(
+            select(Notification.state)
+            .where(Notification.case_id == case.id, Notification.rule == "alarm_unacknowledged")
+            .order_by(Notification.next_attempt_at)
+        )
+    )
+    assert states == ["queued", "cancelled"]  # the call in the bell stays; the leader's is off
+    history = ok_list(client.get(f"/api/v1/cases/{case.id}/history", headers=login("duty")))
+    assert [e["actor"] for e in history if e["action"] == "acknowledge"] == [officer]

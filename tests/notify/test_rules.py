@@ -12,17 +12,23 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import do_action, file_case
+from tests.factories import add_device, do_action, file_case
 from townops.access.actor import SYSTEM, Actor
 from townops.auth.models import User
 from townops.cases.enums import Action
-from townops.cases.models import Case
+from townops.cases.models import Case, CaseEvent
 from townops.cases.sweeps import sweep_overdue
 from townops.categories.models import Category
+from townops.duty import chain_at
+from townops.errors import NotFound
 from townops.notify import backfill_open_cases, silence
 from townops.notify.config import INAPP, QuietHours
 from townops.notify.models import Notification
 from townops.notify.service import _address, _audience, after_quiet_hours
+from townops.sensing.alarms.lifecycle import acknowledge_alarm
+from townops.sensing.ingest.messages import IncomingReading
+from townops.sensing.ingest.pipeline import process_readings
+from townops.sensing.models import Alarm
 
 SH = ZoneInfo("Asia/Shanghai")
 NANXIN = "310115121020"
@@ -158,25 +164,45 @@ def test_a_resident_hears_of_the_receipt_and_of_the_resolution(
     assert reopened.recipient_user_id == resident.user_id and "重新办理" in reopened.title
 
 
-def test_the_overdue_sweep_sends_each_duty_officer_one_digest_not_one_per_case(
+def test_the_overdue_sweep_sends_one_digest_each_to_the_officer_on_duty_and_each_unit(
     session: Session,
 ) -> None:
-    cases = [_hotline(session) for _ in range(3)]
-    for case in cases:
+    """Gaohang: ``to: [on_duty, holder]``. The duty officer on duty hears of every case the
+    sweep marked, in one message; each department's handlers of their own cases only."""
+    housing = [_hotline(session) for _ in range(3)]
+    for case in housing:
         do_action(session, case, Action.dispatch, actor=SYSTEM, now=T0, department="housing_office")
-    after = max(c.due_at for c in cases) + timedelta(minutes=5)
-    assert sweep_overdue(session, now=after) >= 3
-    digests = list(
-        session.scalars(
+    other = _hotline(session)
+    do_action(session, other, Action.dispatch, actor=SYSTEM, now=T0, department="urban_management")
+    after = max(c.due_at for c in [*housing, other]) + timedelta(minutes=5)
+    assert sweep_overdue(session, now=after) >= 4
+    digests = {
+        d.recipient_user_id: d
+        for d in session.scalars(
             select(Notification).where(
                 Notification.rule == "overdue_digest", Notification.created_at == after
             )
         )
-    )
-    officers = _user_ids(session, role="duty_officer")
-    assert officers and {d.recipient_user_id for d in digests} == officers
-    assert len(digests) == len(officers)
-    assert all(f"#{cases[0].id}" in d.body for d in digests)
+    }
+    (officer,) = _on_duty_now(session, after, "officer")
+    handlers = _user_ids(session, role="handler", department_code="housing_office")
+    urban = _user_ids(session, role="handler", department_code="urban_management")
+    assert set(digests) == {officer, *handlers, *urban}
+    every = [f"#{c.id}" for c in [*housing, other]]
+    assert all(ref in digests[officer].body for ref in every)
+    assert digests[officer].title == "4 件工单超期"
+    for handler in handlers:
+        assert all(f"#{c.id}" in digests[handler].body for c in housing)
+        assert f"#{other.id}" not in digests[handler].body  # not their department's
+    for handler in urban:
+        assert digests[handler].title == "1 件工单超期"
+
+
+def _on_duty_now(session: Session, at: datetime, position: str) -> set[int]:
+    """The user id holding ``position`` at ``at`` by Gaohang's duty roster."""
+    chain = chain_at(session, at)
+    assert chain is not None, "Gaohang keeps a duty roster (duty.yaml)"
+    return {user.id for link, user in chain if link.position.id == position}
 
 
 def test_a_whistle_tells_each_summoned_department_with_its_report_in_deadline(
@@ -264,6 +290,29 @@ def test_a_backfill_tells_the_holders_of_open_cases_what_a_silenced_replay_did_n
     assert _rows(session, closed) == [], "a case nobody holds tells nobody"
 
 
+def test_a_backfill_calls_the_chain_of_the_last_hour_s_unsigned_alarms_only(
+    session: Session,
+) -> None:
+    """The demo replays silenced: an alarm of 20 minutes ago nobody signed for still climbs
+    its chain after the backfill (both calls due now or later); one of 3 hours ago does not."""
+    now = T0 + timedelta(hours=3)
+    silence(session)
+    try:
+        department = _five_day_category(session).department_code
+        recent = _alarm_case(session, now - timedelta(minutes=20))
+        recent = do_action(
+            session, recent, Action.dispatch, now=recent.received_at, department=department
+        )
+        old = _alarm_case(session, T0)
+        old = do_action(session, old, Action.dispatch, now=T0, department=department)
+    finally:
+        session.info.pop("townops.notify.silenced", None)
+    backfill_open_cases(session, now=now)
+    calls = _rows(session, recent, "alarm_unacknowledged")
+    assert [c.next_attempt_at for c in calls] == [now, recent.received_at + timedelta(minutes=30)]
+    assert _rows(session, old, "alarm_unacknowledged") == []
+
+
 def test_an_open311_reporter_with_only_an_email_is_reached_by_email_not_sms(
     session: Session,
 ) -> None:
@@ -297,27 +346,101 @@ def _alarm_case(session: Session, at: datetime) -> Case:
     )
 
 
-def test_a_critical_alarm_nobody_signs_for_climbs_the_on_duty_chain_on_time(
+def test_a_critical_alarm_nobody_acknowledges_climbs_the_on_duty_chain_on_time(
     session: Session, actor: Callable[[str], Actor]
 ) -> None:
-    """10 minutes unsigned: the duty officers; 30: the leaders; quiet hours do not apply."""
+    """10 minutes unacknowledged: the duty officer on duty (one person, by the roster); 30:
+    the leader on duty; quiet hours do not apply."""
     night = datetime(2026, 3, 3, 2, 0, tzinfo=SH).astimezone(UTC)  # inside 22:00–07:00
     case = _alarm_case(session, night)
     assert case.urgency == "urgent"
-    duty = _rows(session, case, "alarm_unacknowledged_duty")
-    leaders = _rows(session, case, "alarm_unacknowledged_leaders")
-    assert {r.recipient_user_id for r in duty} == _user_ids(session, role="duty_officer")
-    assert {r.recipient_user_id for r in leaders} == _user_ids(session, role="leader")
-    assert {r.next_attempt_at for r in duty} == {night + timedelta(minutes=10)}
-    assert {r.next_attempt_at for r in leaders} == {night + timedelta(minutes=30)}
-    assert all(r.critical and r.state == "queued" for r in duty + leaders)
+    rows = _rows(session, case, "alarm_unacknowledged")
+    at_ten = [r for r in rows if r.next_attempt_at == night + timedelta(minutes=10)]
+    at_thirty = [r for r in rows if r.next_attempt_at == night + timedelta(minutes=30)]
+    assert len(rows) == len(at_ten) + len(at_thirty) == 2
+    assert {r.recipient_user_id for r in at_ten} == _on_duty_now(session, night, "officer")
+    assert {r.recipient_user_id for r in at_thirty} == _on_duty_now(
+        session, night, "leader_on_duty"
+    )
+    assert at_ten[0].title == f"告警工单 #{case.id} 10 分钟无人确认"
+    assert at_thirty[0].title_en.endswith("in 30 min")
+    assert all(r.critical and r.state == "queued" for r in rows)
     # Dispatched two minutes later: the same chain, not a second one.
     two = night + timedelta(minutes=2)
     department = _five_day_category(session).department_code
     case = do_action(session, case, Action.dispatch, now=two, department=department)
-    assert len(_rows(session, case, "alarm_unacknowledged_duty")) == len(duty)
-    # Still unsigned at 10 minutes: the duty officers' messages are due then, not later.
-    assert all(r.state == "queued" for r in _rows(session, case, "alarm_unacknowledged_duty"))
+    assert [r.id for r in _rows(session, case, "alarm_unacknowledged")] == [r.id for r in rows]
+    assert all(r.state == "queued" for r in _rows(session, case, "alarm_unacknowledged"))
+
+
+def test_the_chain_follows_the_roster_through_shifts_weeks_and_swaps(session: Session) -> None:
+    """The night shift's officer is not the day shift's; the leader changes on Mondays; the
+    swap of New Year's Eve puts 陈敏 on the night shift."""
+    monday_day = datetime(2026, 3, 2, 10, 0, tzinfo=SH)
+    monday_night = datetime(2026, 3, 2, 23, 0, tzinfo=SH)
+    tuesday_early = datetime(2026, 3, 3, 6, 0, tzinfo=SH)  # still Monday's night shift
+    next_monday = datetime(2026, 3, 9, 10, 0, tzinfo=SH)
+    officer = {t: _on_duty_now(session, t, "officer") for t in (monday_day, monday_night)}
+    assert officer[monday_day] != officer[monday_night]
+    assert _on_duty_now(session, tuesday_early, "officer") == officer[monday_night]
+    assert _on_duty_now(session, monday_day, "leader_on_duty") != _on_duty_now(
+        session, next_monday, "leader_on_duty"
+    )
+    eve = datetime(2026, 12, 31, 20, 0, tzinfo=SH)
+    assert _on_duty_now(session, eve, "officer") == _user_ids(session, username="duty")
+
+
+def test_acknowledging_an_alarm_case_stops_the_chain(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    """The duty officer acknowledges (确认收到) the case: the calls still waiting are
+    cancelled, the acknowledgement is on the timeline, and the case has not moved."""
+    case = _alarm_case(session, T0)
+    department = _five_day_category(session).department_code
+    case = do_action(session, case, Action.dispatch, now=T0, department=department)
+    state = case.state
+    case = do_action(
+        session, case, Action.acknowledge, actor=actor("duty"), now=T0 + timedelta(minutes=12)
+    )
+    # The 10-minute call is already in the officer's bell and stays; the leader's is off.
+    ten, thirty = _rows(session, case, "alarm_unacknowledged")
+    assert (ten.state, thirty.state) == ("queued", "cancelled")
+    assert case.state == state
+    assert "acknowledge" in _timeline(session, case)
+
+
+def test_acknowledging_the_device_alarm_on_the_console_stops_its_case_s_chain(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    add_device(session, "GAS-N", "gas_alarm", NANXIN, household=True)
+    process_readings(session, [IncomingReading("GAS-N", 1, T0, {"gas_lel": 15.0}, T0)], now=T0)
+    alarm = session.scalars(select(Alarm).where(Alarm.device_id == "GAS-N")).one()
+    case = session.get(Case, alarm.case_id)
+    assert case is not None
+    pending = _rows(session, case, "alarm_unacknowledged")
+    assert len(pending) == 2 and {r.state for r in pending} == {"queued"}
+    acknowledge_alarm(
+        session, actor=actor("duty"), alarm_id=alarm.id, now=T0 + timedelta(minutes=3)
+    )
+    session.expire_all()  # the rows above were loaded before the UPDATE that cancelled them
+    assert {r.state for r in _rows(session, case, "alarm_unacknowledged")} == {"cancelled"}
+    assert "alarm_acknowledged" in _timeline(session, case)
+
+
+def _timeline(session: Session, case: Case) -> list[str]:
+    return list(session.scalars(select(CaseEvent.action).where(CaseEvent.case_id == case.id)))
+
+
+def test_a_handler_acknowledges_only_their_own_unit_s_alarm(
+    session: Session, actor: Callable[[str], Actor]
+) -> None:
+    case = _alarm_case(session, T0)
+    case = do_action(session, case, Action.dispatch, now=T0, department="housing_office")
+    # Another department does not even see it (404 on the API), let alone acknowledge it.
+    with pytest.raises(NotFound):
+        do_action(session, case, Action.acknowledge, actor=actor("urban"), now=T0)
+    do_action(session, case, Action.acknowledge, actor=actor("housing"), now=T0)
+    assert {r.state for r in _rows(session, case, "alarm_unacknowledged")} == {"cancelled"}
 
 
 def test_signing_for_an_alarm_stops_the_chain(
@@ -327,9 +450,7 @@ def test_signing_for_an_alarm_stops_the_chain(
     department = _five_day_category(session).department_code
     case = do_action(session, case, Action.dispatch, now=T0, department=department)
     do_action(session, case, Action.accept, actor=actor("housing"), now=T0 + timedelta(minutes=4))
-    rows = _rows(session, case, "alarm_unacknowledged_duty") + _rows(
-        session, case, "alarm_unacknowledged_leaders"
-    )
+    rows = _rows(session, case, "alarm_unacknowledged")
     assert rows and {r.state for r in rows} == {"cancelled"}
     # An ordinary (not urgent) case has no chain at all.
-    assert not _rows(session, _hotline(session), "alarm_unacknowledged_duty")
+    assert not _rows(session, _hotline(session), "alarm_unacknowledged")

@@ -49,6 +49,10 @@ __all__ = [
 ]
 
 # Actions that only the unit currently in charge of the case may take.
+# The roles acting for one unit: they acknowledge only what their unit holds, where the
+# town's own roles (duty officers, leaders) acknowledge any case they are told of.
+_UNIT_ROLES = frozenset({Role.handler, Role.community_staff, Role.grid_worker})
+
 OWNER_ACTIONS = frozenset(
     {Action.accept, Action.first_contact, Action.resolve, Action.return_, Action.request_extension}
 )
@@ -225,6 +229,9 @@ def _forbidden(
         return "a resident may rate only their own request"
     if action == Action.comment and actor.role == Role.resident and not own_request:
         return "a resident may add to their own request only"
+    unit_acknowledging = action == Action.acknowledge and actor.role in _UNIT_ROLES
+    if unit_acknowledging and not owns(actor, owner_of(case)):
+        return f"only the unit in charge of case {case.id} may '{action.value}'"
     if action == Action.report_in and actor.role == Role.handler and facts is not None:
         summoned = facts.pending_summons or frozenset()
         if actor.department_code not in summoned:

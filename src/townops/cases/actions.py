@@ -299,6 +299,13 @@ def comment(ctx: ActionContext) -> Outcome:
     return Outcome(data)
 
 
+def acknowledge(ctx: ActionContext) -> Outcome:
+    """确认收到: someone told of the case (an alarm's on-duty chain, its unit) says they
+    have seen it. The case does not move; the event is the record, and the domains that
+    keep escalating until someone does (:mod:`townops.notify`) stop on it."""
+    return Outcome()
+
+
 def close(ctx: ActionContext) -> Outcome:
     ctx.case.closed_at = ctx.now
     return Outcome()
@@ -332,6 +339,7 @@ RULES: dict[Action, Callable[[ActionContext], Outcome]] = {
     Action.report_in: report_in,
     Action.callback: callback,
     Action.comment: comment,
+    Action.acknowledge: acknowledge,
     Action.close: close,
     Action.reopen: reopen,
 }

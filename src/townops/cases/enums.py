@@ -43,6 +43,8 @@ class Action(StrEnum):
     whistle = "whistle"
     report_in = "report_in"
     comment = "comment"  # 补充: the requester's follow-up (or one taken down for them)
+    # 确认收到: "I have seen it and I am on it" (a critical alarm's on-duty chain stops)
+    acknowledge = "acknowledge"
 
 
 class Rating(StrEnum):

@@ -72,6 +72,19 @@ class CaseActed(CaseEngineEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CaseNoted(CaseEngineEvent):
+    """A domain put on a case's timeline something done about it outside the engine
+    (:func:`townops.cases.service.record_on_timeline`: its device alarm acknowledged or
+    marked false). ``acknowledges``: a person said they have seen what the case is about,
+    as the engine's own ``acknowledge`` action says (escalations waiting for that stop)."""
+
+    case: Case
+    actor: Actor
+    kind: str
+    acknowledges: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeadlineMoved(CaseEngineEvent):
     """A case's deadline moved (an extension approved, a recategorisation, a reopening)."""
 

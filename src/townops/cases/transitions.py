@@ -21,6 +21,8 @@ _STAYS: dict[Action, tuple[State, ...]] = {
     A.report_in: (S.received, S.dispatched, S.accepted, S.returned, S.reopened, S.resolved),
     # The requester may add to a case at any time, before or after it is closed.
     A.comment: tuple(S),
+    # Whoever is told of a case still waiting for someone to act may say they have seen it.
+    A.acknowledge: (S.received, S.dispatched, S.accepted, S.returned, S.reopened),
 }
 
 TRANSITIONS: dict[tuple[State, Action], State] = {

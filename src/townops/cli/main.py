@@ -16,6 +16,7 @@ from townops.cli import alarms as cli_alarms
 from townops.cli import classifier as cli_classifier
 from townops.cli import demo as cli_demo
 from townops.cli import device as cli_device
+from townops.cli import duty as cli_duty
 from townops.cli import forecast as cli_forecast
 from townops.cli import import_cmd as cli_import
 from townops.cli import ingest as cli_ingest
@@ -72,6 +73,7 @@ cli_demo.register(app)
 cli_worker.register(app)
 cli_locate.register(app)
 cli_systemic.register(app)
+cli_duty.register(app)
 cli_report.register(app)
 cli_signs.register(app)
 cli_forecast.register(app)

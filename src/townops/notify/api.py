@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query, Request
+from fastapi import Path as PathParam
 
 from townops.api.deps import ActorDep, SessionDep
 from townops.api.params import DbId, PageNumber
-from townops.notify import inbox, preferences
+from townops.errors import Forbidden
+from townops.notify import inbox, preferences, receipts
 from townops.notify.schemas import (
     DeliveryOut,
     DeliveryPage,
@@ -17,6 +20,7 @@ from townops.notify.schemas import (
     PreferencesOut,
     ReadOut,
 )
+from townops.ratelimit import MissLimiter
 from townops.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
@@ -83,3 +87,31 @@ def resend(notification_id: DbId, session: SessionDep, actor: ActorDep) -> Deliv
     out = inbox.resend(session, actor=actor, notification_id=notification_id, now=utcnow())
     session.commit()
     return out
+
+
+# A wrong token is what a guesser pays for: 20 per address in 10 minutes, then nothing.
+WRONG_TOKENS = MissLimiter(message="too many delivery reports with a wrong token; try later")
+
+
+@router.post("/receipts/{channel}")
+def delivery_reports(
+    channel: Annotated[str, PathParam(max_length=60)],
+    request: Request,
+    session: SessionDep,
+    reports: Annotated[list[Any], Body(max_length=receipts.MAX_REPORTS)],
+    token: Annotated[str, Query(max_length=200)] = "",
+) -> dict[str, object]:
+    """The SMS gateways' delivery reports (Aliyun SmsReport, Tencent status callback),
+    pushed to the URL the town gives them with the channel's token; answered in the shape
+    each gateway expects. No login: the token is the credential."""
+    client = request.client.host if request.client else "unknown"
+    WRONG_TOKENS.check(client)
+    try:
+        taken = receipts.record_reports(
+            session, channel=channel, token=token, reports=reports, env=os.environ, now=utcnow()
+        )
+    except Forbidden:
+        WRONG_TOKENS.miss(client)
+        raise
+    session.commit()
+    return receipts.provider_answer(taken.kind)

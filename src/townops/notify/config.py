@@ -57,7 +57,17 @@ Trigger = Literal[
     "unacknowledged",
 ]
 TRIGGERS: tuple[str, ...] = get_args(Trigger)
-Audience = Literal["holder", "requester", "duty_officers", "leaders", "summoned"]
+Audience = Literal[
+    "holder",  # the unit holding the case: a department's handlers, a community's staff
+    "requester",
+    "duty_officers",  # every duty officer of the town
+    "leaders",
+    "summoned",  # the handlers of each whistled-for department
+    # The duty roster's on-duty chain (townops.duty): in an ``unacknowledged`` rule the
+    # n-th ``after`` calls its n-th link (the duty officer, then the leader on duty …);
+    # elsewhere its first link, on duty now.
+    "on_duty",
+]
 AUDIENCES: tuple[str, ...] = get_args(Audience)
 
 #: What a text may say. No contact data: names and phone numbers never go in a message.
@@ -74,6 +84,7 @@ PLACEHOLDERS = frozenset(
         "count",
         "cases",
         "report_in_due_at",
+        "waited",  # an unacknowledged rule: how long it has waited (10 分钟)
     }
 )
 

@@ -16,14 +16,25 @@ from sqlalchemy.orm import Session
 from townops.access.actor import Actor, Role
 from townops.access.masking import mask_address_of
 from townops.auth.models import AuditEntry
+from townops.cases.enums import Action, State
+from townops.cases.models import Case, CaseEvent
 from townops.errors import Forbidden, InvalidInput, NotFound
 from townops.notify.config import INAPP
 from townops.notify.models import DeliveryState, Notification
 from townops.notify.schemas import DeliveryOut, DeliveryPage, InboxOut, NotificationOut
+from townops.notify.service import config_of
 
 S = DeliveryState
 _SHOWN = (S.queued.value, S.delivered.value)  # an in-app message is there once it is due
 _RESENDABLE = frozenset({S.failed.value, S.expired.value, S.cancelled.value})
+# The states in which a case can still be acknowledged (transitions: ``acknowledge``).
+ACKNOWLEDGEABLE = (
+    State.received,
+    State.dispatched,
+    State.accepted,
+    State.returned,
+    State.reopened,
+)
 
 
 def _mine(actor: Actor, now: datetime) -> list[ColumnElement[bool]]:
@@ -48,10 +59,50 @@ def inbox(
         stmt.order_by(Notification.next_attempt_at.desc(), Notification.id.desc()).limit(limit)
     )
     unread = session.scalar(select(func.count()).where(*where, Notification.read_at.is_(None)))
-    return InboxOut(items=[_out(row) for row in rows], unread=int(unread or 0))
+    listed = list(rows)
+    waiting = _still_unacknowledged(session, listed)
+    return InboxOut(
+        items=[_out(row, asks=row.case_id in waiting.get(row.rule, ())) for row in listed],
+        unread=int(unread or 0),
+    )
 
 
-def _out(row: Notification) -> NotificationOut:
+def _still_unacknowledged(session: Session, rows: list[Notification]) -> dict[str, set[int]]:
+    """For each ``unacknowledged`` rule among ``rows``, the cases still waiting for someone
+    to acknowledge them: not signed for, not acknowledged, the chain not stopped."""
+    rules = {r.id for r in config_of(session).rules if r.when == "unacknowledged"}
+    asked = {row.case_id for row in rows if row.rule in rules and row.case_id is not None}
+    if not asked:
+        return {}
+    answered = set(
+        session.scalars(
+            select(CaseEvent.case_id).where(
+                CaseEvent.case_id.in_(asked),
+                CaseEvent.action.in_([Action.acknowledge.value, Action.accept.value]),
+            )
+        )
+    ) | set(
+        session.scalars(
+            select(Notification.case_id).where(
+                Notification.case_id.in_(asked),
+                Notification.rule.in_(rules),
+                Notification.state == S.cancelled.value,
+            )
+        )
+    )
+    open_states = [s.value for s in ACKNOWLEDGEABLE]
+    waiting = set(
+        session.scalars(
+            select(Case.id).where(Case.id.in_(asked - answered), Case.state.in_(open_states))
+        )
+    )
+    return {
+        rule: {row.case_id for row in rows if row.rule == rule and row.case_id in waiting}
+        for rule in rules
+    }
+
+
+def _out(row: Notification, *, asks: bool = False) -> NotificationOut:
     return NotificationOut(
         id=row.id,
         rule=row.rule,
@@ -62,6 +113,7 @@ def _out(row: Notification) -> NotificationOut:
         body_en=row.body_en,
         at=row.next_attempt_at,
         read=row.read_at is not None,
+        asks_acknowledgement=asks,
     )
 
 

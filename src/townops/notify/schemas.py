@@ -20,6 +20,11 @@ class NotificationOut(BaseModel):
     body_en: str
     at: datetime = Field(description="when it became due")
     read: bool
+    asks_acknowledgement: bool = Field(
+        default=False,
+        description="a call up the on-duty chain for a case nobody has acknowledged yet: "
+        "POST /api/v1/cases/{case_id}/actions/acknowledge answers it",
+    )
 
 
 class InboxOut(BaseModel):

@@ -33,6 +33,7 @@ from townops.auth.models import User
 from townops.cases.enums import CLOCK_STATES, State
 from townops.cases.models import Case, Summons
 from townops.categories.models import Category
+from townops.duty import chain_at
 from townops.jurisdiction.models import Jurisdiction
 from townops.notify.config import INAPP, NotificationRule, NotificationsConfig, QuietHours
 from townops.notify.models import (
@@ -55,6 +56,7 @@ __all__ = [
     "reschedule_reminders",
     "silence",
     "silenced",
+    "stop_escalations",
 ]
 
 _SILENCED = "townops.notify.silenced"
@@ -152,8 +154,27 @@ def _requester(session: Session, case: Case) -> list[Recipient]:
     return []
 
 
+def _on_duty(session: Session, at: datetime, link: int) -> list[Recipient]:
+    """The ``link``-th person of the on-duty chain at ``at`` (past the chain's end, its last
+    link). A town without a roster has a chain of roles: every duty officer, then every
+    leader."""
+    chain = chain_at(session, at)
+    if chain is None:
+        role = Role.duty_officer if link == 0 else Role.leader
+        return _users(session, User.role == role.value)
+    if not chain:
+        return []
+    _, user = chain[min(link, len(chain) - 1)]
+    return _users(session, User.id == user.id)
+
+
 def _audience(
-    session: Session, case: Case, audience: str, summoned: Sequence[str]
+    session: Session,
+    case: Case,
+    audience: str,
+    summoned: Sequence[str],
+    at: datetime | None = None,
+    link: int = 0,
 ) -> list[Recipient]:
     if audience == "holder":
         return holders(session, case)
@@ -163,6 +184,8 @@ def _audience(
         return _users(session, User.role == Role.duty_officer.value)
     if audience == "leaders":
         return _users(session, User.role == Role.leader.value)
+    if audience == "on_duty":
+        return _on_duty(session, at or case.received_at, link)
     if audience == "summoned" and summoned:
         return _users(
             session, User.role == Role.handler.value, User.department_code.in_(list(summoned))
@@ -180,22 +203,34 @@ class Audiences:
         self._known: dict[tuple[object, ...], list[Recipient]] = {}
 
     def of(
-        self, case: Case, rule: NotificationRule, summoned: Sequence[str] = ()
+        self,
+        case: Case,
+        rule: NotificationRule,
+        summoned: Sequence[str] = (),
+        *,
+        at: datetime | None = None,
+        link: int = 0,
     ) -> list[Recipient]:
-        """The rule's recipients for ``case``, each person once."""
+        """The rule's recipients for ``case``, each person once; ``at`` and ``link``: which
+        shift and which link of its on-duty chain (``on_duty``)."""
         seen: dict[str, Recipient] = {}
         for audience in rule.to:
-            key = _unit(case, audience, summoned)
+            key = _unit(case, audience, summoned, at, link)
             if key not in self._known:
-                self._known[key] = _audience(self.session, case, audience, summoned)
+                self._known[key] = _audience(self.session, case, audience, summoned, at, link)
             for person in self._known[key]:
                 seen.setdefault(person.label, person)
         return list(seen.values())
 
 
-def _unit(case: Case, audience: str, summoned: Sequence[str]) -> tuple[object, ...]:
+def _unit(
+    case: Case, audience: str, summoned: Sequence[str], at: datetime | None, link: int
+) -> tuple[object, ...]:
     """What an audience depends on: the unit holding the case, the case's requester, the
-    summoned departments, or nothing (the town's duty officers, its leaders)."""
+    summoned departments, the shift and link on duty, or nothing (the town's duty officers,
+    its leaders)."""
+    if audience == "on_duty":
+        return (audience, at, link)
     if audience == "holder":
         return (audience, case.department_code, case.assignee_community_code)
     if audience == "requester":
@@ -249,6 +284,13 @@ def case_facts(session: Session, case: Case, now: datetime) -> dict[str, dict[st
             "left": _left(case.due_at - now, "en"),
         },
     }
+
+
+def _waited(delta: timedelta, lang: str) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60 or minutes % 60:
+        return f"{minutes} 分钟" if lang == "zh" else f"{minutes} min"
+    return f"{minutes // 60} 小时" if lang == "zh" else f"{minutes // 60} h"
 
 
 def _left(delta: timedelta, lang: str) -> str:
@@ -418,7 +460,7 @@ def notify_case(
         )
         for rule in rules
         for channel in rule.channels
-        for recipient in _for_channel(config, channel, audiences.of(case, rule, summoned))
+        for recipient in _for_channel(config, channel, audiences.of(case, rule, summoned, at=now))
     ]
     return _queue(session, config, case, drafts, now)
 
@@ -504,13 +546,21 @@ def _replace_planned(
     rules: Sequence[NotificationRule],
     drafts: list[_Draft],
     now: datetime,
+    *,
+    keep_shown: bool = False,
 ) -> int:
     """Make the pending messages of ``rules`` for ``case`` exactly ``drafts``: the others
-    are cancelled, the missing ones queued. Returns the number queued."""
+    are cancelled (with ``keep_shown``, not those already in a bell), the missing ones
+    queued. Returns the number queued."""
     keep = {draft.key[:250] for draft in drafts}
-    cancel_reminders(session, case, [rule.id for rule in rules], keep=keep)
+    shown_by = now if keep_shown else None
+    cancel_reminders(session, case, [rule.id for rule in rules], keep=keep, shown_by=shown_by)
     return _queue(session, config, case, drafts, now)
 
+
+# How far back the backfill still calls an unacknowledged case's chain: older ones were
+# someone's to see long ago, and calling them all at once would bury the new.
+_ESCALATION_BACKFILL = timedelta(hours=1)
 
 # States in which a case waits for a unit to sign for it (签收).
 _UNACKNOWLEDGED = frozenset({State.received.value, State.dispatched.value})
@@ -535,8 +585,11 @@ def reschedule_escalations(
         stamp = int(case.received_at.timestamp())
         audiences = audiences or Audiences(session)
         for rule in rules:
-            people = audiences.of(case, rule)
-            for delay in rule.delays():
+            for link, delay in enumerate(rule.delays()):
+                # The chain of the shift on duty when the case came in: the n-th delay
+                # calls its n-th link (the same people however often this is redone).
+                people = audiences.of(case, rule, at=case.received_at, link=link)
+                waited = {lang: {**values[lang], "waited": _waited(delay, lang)} for lang in values}
                 drafts.extend(
                     _Draft(
                         key=f"{rule.id}:c{case.id}:r{stamp}+{int(delay.total_seconds())}"
@@ -545,12 +598,23 @@ def reschedule_escalations(
                         channel=channel,
                         recipient=recipient,
                         due=max(case.received_at + delay, now),
-                        values=values,
+                        values=waited,
                     )
                     for channel in rule.channels
                     for recipient in _for_channel(config, channel, people)
                 )
-    return _replace_planned(session, config, case, rules, drafts, now)
+    # A call already in someone's bell stays there once the case is signed for.
+    return _replace_planned(session, config, case, rules, drafts, now, keep_shown=True)
+
+
+def stop_escalations(session: Session, case: Case, *, now: datetime) -> int:
+    """Someone acknowledged ``case`` (确认收到): cancel the calls still waiting to go up its
+    on-duty chain (those already in someone's bell stay there). Returns the number
+    cancelled."""
+    rules = config_of(session).rules_on("unacknowledged", case.kind, case.urgency)
+    if not rules:
+        return 0
+    return cancel_reminders(session, case, [rule.id for rule in rules], shown_by=now)
 
 
 def cancel_reminders(
@@ -559,9 +623,11 @@ def cancel_reminders(
     rule_ids: Sequence[str],
     *,
     keep: frozenset[str] | set[str] = frozenset(),
+    shown_by: datetime | None = None,
 ) -> int:
     """Cancel the pending reminders of ``case`` (in-app ones not yet due included) except
-    ``keep``."""
+    ``keep``; with ``shown_by``, in-app messages already due then stay: the person has
+    them in the bell, and a message read must not vanish."""
     stmt = (
         update(Notification)
         .where(
@@ -573,6 +639,10 @@ def cancel_reminders(
     )
     if keep:
         stmt = stmt.where(Notification.key.not_in(sorted(keep)))
+    if shown_by is not None:
+        stmt = stmt.where(
+            or_(Notification.channel != INAPP, Notification.next_attempt_at > shown_by)
+        )
     result = session.execute(stmt.execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -581,7 +651,9 @@ def cancel_reminders(
 
 
 def notify_overdue(session: Session, case_ids: Sequence[int], *, now: datetime) -> int:
-    """One digest per recipient of each ``overdue`` rule for the cases a sweep marked."""
+    """One digest per recipient of each ``overdue`` rule for the cases a sweep marked: each
+    person's digest lists the cases that person is an audience of (a department's handlers
+    their department's, the duty officers all), not a hundred messages."""
     if silenced(session) or not case_ids:
         return 0
     config = config_of(session)
@@ -593,28 +665,47 @@ def notify_overdue(session: Session, case_ids: Sequence[int], *, now: datetime) 
     drafts: list[_Draft] = []
     audiences = Audiences(session)
     for rule in rules:
-        mine = [c for c in cases if rule.kinds is None or c.kind in rule.kinds]
-        if not mine:
-            continue
-        listed = ", ".join(f"#{c.id}" for c in mine[:10]) + (" …" if len(mine) > 10 else "")
-        values = {lang: {"count": str(len(mine)), "cases": listed} for lang in ("zh", "en")}
         people: dict[str, Recipient] = {}
-        for case in mine:
-            for person in audiences.of(case, rule):
+        theirs: dict[str, list[Case]] = {}
+        for case in cases:
+            if rule.kinds is not None and case.kind not in rule.kinds:
+                continue
+            for person in audiences.of(case, rule, at=now):
                 people.setdefault(person.label, person)
-        drafts.extend(
-            _Draft(
-                key=f"{rule.id}:sweep{stamp}:{_who(recipient)}:{channel}",
-                rule=rule,
-                channel=channel,
-                recipient=recipient,
-                due=now,
-                values=values,
+                theirs.setdefault(person.label, []).append(case)
+        for channel in rule.channels:
+            if _channel_kind(config, channel) in _GROUP_KINDS:
+                # A group is told of every case once: the same list its members see.
+                every = [c for label in theirs for c in theirs[label]]
+                listed = sorted({c.id: c for c in every}.values(), key=lambda c: c.id)
+                if listed:
+                    drafts.append(_digest(rule, channel, None, listed, stamp, now))
+                continue
+            drafts.extend(
+                _digest(rule, channel, people[label], mine, stamp, now)
+                for label, mine in theirs.items()
             )
-            for channel in rule.channels
-            for recipient in _for_channel(config, channel, list(people.values()))
-        )
     return _queue(session, config, None, drafts, now)
+
+
+def _digest(
+    rule: NotificationRule,
+    channel: str,
+    recipient: Recipient | None,
+    cases: Sequence[Case],
+    stamp: int,
+    now: datetime,
+) -> _Draft:
+    listed = ", ".join(f"#{c.id}" for c in cases[:10]) + (" …" if len(cases) > 10 else "")
+    values = {lang: {"count": str(len(cases)), "cases": listed} for lang in ("zh", "en")}
+    return _Draft(
+        key=f"{rule.id}:sweep{stamp}:{_who(recipient)}:{channel}",
+        rule=rule,
+        channel=channel,
+        recipient=recipient,
+        due=now,
+        values=values,
+    )
 
 
 def backfill_open_cases(session: Session, *, now: datetime) -> int:
@@ -640,4 +731,7 @@ def backfill_open_cases(session: Session, *, now: datetime) -> int:
                 audiences=audiences,
             )
         queued += reschedule_reminders(session, case, now=now, audiences=audiences)
+        if case.received_at >= now - _ESCALATION_BACKFILL:
+            # An alarm of the last hour nobody has signed for is still climbing its chain.
+            queued += reschedule_escalations(session, case, now=now, audiences=audiences)
     return queued

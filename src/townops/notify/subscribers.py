@@ -39,10 +39,18 @@ def _on_acted(event: events.CaseActed) -> None:
             summoned=summoned,
             audiences=audiences,
         )
-    if event.from_state != event.to_state or event.action == Action.dispatch:
+    if event.action == Action.acknowledge:
+        # Someone told has said they are on it: nobody further up the chain is called.
+        service.stop_escalations(event.session, case, now=event.now)
+    elif event.from_state != event.to_state or event.action == Action.dispatch:
         # The holder or the clock changed: the reminders follow; signed for, the chain stops.
         service.reschedule_reminders(event.session, case, now=event.now, audiences=audiences)
         service.reschedule_escalations(event.session, case, now=event.now, audiences=audiences)
+
+
+def _on_noted(event: events.CaseNoted) -> None:
+    if event.acknowledges:  # e.g. its device alarm acknowledged on the alarm console
+        service.stop_escalations(event.session, event.case, now=event.now)
 
 
 def _on_deadline_moved(event: events.DeadlineMoved) -> None:
@@ -56,5 +64,6 @@ def _on_overdue(event: events.CasesOverdue) -> None:
 def subscribe() -> None:
     events.subscribe(events.CaseCreated, _on_created)
     events.subscribe(events.CaseActed, _on_acted)
+    events.subscribe(events.CaseNoted, _on_noted)
     events.subscribe(events.DeadlineMoved, _on_deadline_moved)
     events.subscribe(events.CasesOverdue, _on_overdue)

@@ -23,6 +23,7 @@ from shapely.validation import explain_validity
 
 from townops.assessment.config import ASSESSMENT_FILE, AssessmentConfig
 from townops.dispatch.config import DispatchConfig
+from townops.duty.config import DutyConfig
 from townops.notify.config import NotificationsConfig
 from townops.risk.config import RISK_FILE, RiskConfig
 from townops.sensing.config import SensingConfig
@@ -79,6 +80,7 @@ GAZETTEER_FILE = "gazetteer.yaml"
 DISPATCH_FILE = "dispatch.yaml"
 SENSING_FILE = "sensing.yaml"
 NOTIFICATIONS_FILE = "notifications.yaml"
+DUTY_FILE = "duty.yaml"
 # Where each kind of code a section may name is defined (townops.towns.sections.Reference).
 _REFERENCE_FILES = {
     "category": CATEGORIES_FILE,
@@ -94,6 +96,7 @@ OPTIONAL_FILES = (
     ASSESSMENT_FILE,
     RISK_FILE,
     NOTIFICATIONS_FILE,
+    DUTY_FILE,
 )
 
 _AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
@@ -557,6 +560,22 @@ class _Checker:
             self.pydantic_errors(file, exc, label, lambda loc: _yaml_line(node, loc))
             return None
 
+    def check_duty_users(
+        self, config: DutyConfig, node: yaml.Node | None, users: Mapping[str, User]
+    ) -> None:
+        """Everyone the duty roster names is a member of staff in ``users.yaml``."""
+        for loc, username in config.usernames():
+            user = users.get(username)
+            if user is None:
+                problem = f"does not exist in {USERS_FILE}"
+            elif user.role == "resident":
+                problem = "is a resident, not a member of staff"
+            else:
+                continue
+            self.error(
+                DUTY_FILE, _yaml_line(node, loc), f"duty roster: user {username!r} {problem}"
+            )
+
     def dispatch(self) -> tuple[DispatchConfig, yaml.Node | None] | None:
         return self.optional(DISPATCH_FILE, DispatchConfig, "dispatch")
 
@@ -835,6 +854,7 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
     assessment = checker.optional(ASSESSMENT_FILE, AssessmentConfig, "assessment")
     risk = checker.optional(RISK_FILE, RiskConfig, "risk map")
     notifications = checker.optional(NOTIFICATIONS_FILE, NotificationsConfig, "notifications")
+    duty = checker.optional(DUTY_FILE, DutyConfig, "duty roster")
 
     jurisdictions: dict[str, Jurisdiction] = {}
     if tree is not None:
@@ -894,6 +914,9 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
                     f"{label}: scope {user.scope!r} does not exist in {JURISDICTIONS_FILE}",
                 )
 
+    if duty is not None and users is not None:
+        checker.check_duty_users(*duty, {u.username: u for _, u in users.entries})
+
     if gazetteer is not None:
         checker.check_gazetteer(gazetteer, jurisdictions if tree is not None else None)
 
@@ -934,6 +957,7 @@ def _check(directory: Path) -> tuple[list[ConfigIssue], Town | None]:
         assessment=assessment[0] if assessment is not None else None,
         risk=risk[0] if risk is not None else None,
         notifications=notifications[0] if notifications is not None else None,
+        duty=duty[0] if duty is not None else None,
     )
     return checker.issues, town
 

@@ -83,6 +83,7 @@ from townops.assessment.config import AssessmentConfig
 from townops.categories.attributes import DATATYPES
 from townops.categories.attributes import Datatype as AttributeDatatype
 from townops.dispatch.config import DispatchConfig
+from townops.duty.config import DutyConfig
 from townops.gazetteer.config import DEFAULT_MIN_CONFIDENCE
 from townops.notify.config import NotificationsConfig
 from townops.open311.config import SERVICE_CODE_PATTERN, Open311Public
@@ -154,6 +155,7 @@ Action = Literal[
     "whistle",
     "report_in",
     "comment",
+    "acknowledge",
 ]
 DepartmentKind = Literal["operations_centre", "department", "community_office"]
 Urgency = Literal["low", "normal", "high", "urgent"]
@@ -556,6 +558,8 @@ class Town(_Model):
     """``risk.yaml``: the risk map's factors and weights."""
     notifications: NotificationsConfig | None = None
     """``notifications.yaml``: who is told what, when, on which channel."""
+    duty: DutyConfig | None = None
+    """``duty.yaml``: the duty roster (值班表) and its on-duty chain."""
     """``dispatch.yaml``; without it nothing is dispatched automatically."""
 
     _by_code: dict[str, Jurisdiction] = PrivateAttr(default_factory=dict)

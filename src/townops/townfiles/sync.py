@@ -64,6 +64,7 @@ def town_profile_dict(town: Town) -> dict[str, Any]:
         town.assessment,
         town.risk,
         town.notifications,
+        town.duty,
     )
     for config in configs:
         if config is not None:

@@ -129,6 +129,9 @@ class AliyunSmsConfig(_HttpChannelModel):
     sign_name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     template_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     timeout_seconds: Timeout = 10
+    receipt_token_env: EnvName | None = None
+    """The token the delivery reports (短信回执, HTTP 批量推送) must carry in their URL:
+    POST /api/v1/notifications/receipts/<channel>?token=…; none: reports are refused."""
 
 
 class TencentSmsConfig(_HttpChannelModel):
@@ -143,6 +146,9 @@ class TencentSmsConfig(_HttpChannelModel):
     template_id: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}-[a-z0-9-]+$")] = "ap-guangzhou"
     timeout_seconds: Timeout = 10
+    receipt_token_env: EnvName | None = None
+    """The token the status callbacks (短信下发状态回调) must carry in their URL:
+    POST /api/v1/notifications/receipts/<channel>?token=…; none: reports are refused."""
 
 
 class InAppConfig(_ChannelModel):

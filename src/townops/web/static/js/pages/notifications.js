@@ -3,6 +3,7 @@
 // about a case links to it, and opening it marks it read. The header's bell shows the same
 // count (core/bell.js) and hears of every change here.
 
+import { runAction } from "../core/actions.js";
 import { api } from "../core/api.js";
 import { UNREAD_EVENT, announceUnread, markRead, notificationHref, openOnClick } from "../core/bell.js";
 import { h, replaceChildren, useStyle } from "../core/dom.js";
@@ -19,6 +20,8 @@ const messages = {
     unread: "未读",
     read: "已读",
     openCase: "查看工单 #{id}",
+    acknowledge: "确认收到",
+    acknowledged: "已确认收到，升级通知已停止。",
     none: "暂无通知。",
     noneUnread: "没有未读通知。",
     latest: "只显示最近 {n} 条。",
@@ -48,6 +51,8 @@ const messages = {
     unread: "Unread",
     read: "Read",
     openCase: "Open case #{id}",
+    acknowledge: "Acknowledge",
+    acknowledged: "Acknowledged: nobody further up the chain will be called.",
     none: "No notifications yet.",
     noneUnread: "No unread notifications.",
     latest: "Only the latest {n} are shown.",
@@ -168,6 +173,26 @@ async function render({ main, t, fmt, url, setTitle }) {
         if (error?.status !== 401) replaceChildren(errorSlot, errorBox(error));
       }
     });
+    // A call up the on-duty chain (an alarm nobody has acknowledged): 确认收到 answers it
+    // on the case (the engine's acknowledge action), which stops the calls still waiting.
+    const ack = item.asks_acknowledgement && item.case_id
+      ? h("button", { type: "button", class: "primary acknowledge", "data-testid": "acknowledge" }, t("acknowledge"))
+      : null;
+    ack?.addEventListener("click", async () => {
+      ack.disabled = true;
+      try {
+        const c = await api(`/api/v1/cases/${item.case_id}`);
+        await runAction(c, "acknowledge");
+        ack.replaceWith(h("span", { class: "acknowledged", role: "status", "data-testid": "acknowledged" }, t("acknowledged")));
+        if (!item.read) {
+          await markRead(item.id);
+          markedHere(li, item);
+        }
+      } catch (error) {
+        ack.disabled = false;
+        if (error?.status !== 401) replaceChildren(errorSlot, errorBox(error));
+      }
+    });
     replaceChildren(li,
       h("div", { class: "n-head" },
         h("span", { class: "read-state", "data-testid": "read-state" }, item.read ? t("read") : t("unread")),
@@ -175,6 +200,7 @@ async function render({ main, t, fmt, url, setTitle }) {
         h("time", { class: "n-time", datetime: item.at }, fmt.dateTime(item.at))),
       h("p", { class: "n-body" }, pick(item, "body")),
       h("div", { class: "n-foot" },
+        ack,
         item.case_id ? h("a", { href: `/cases/${item.case_id}` }, t("openCase", { id: item.case_id })) : null,
         markOne));
     return li;
