@@ -569,7 +569,7 @@ def test_reference_names_and_public_config(
 # --------------------------------------------------------------------------- pages
 
 
-@pytest.mark.parametrize("path", [*PAGES, "/cases/42"])
+@pytest.mark.parametrize("path", [*PAGES, "/cases/42", "/devices/JA-GAS-00001"])
 def test_pages_serve_the_shell(client: TestClient, path: str) -> None:
     r = client.get(path, follow_redirects=False)
     assert r.status_code == 200, r.text
@@ -674,6 +674,9 @@ def test_every_module_import_resolves_to_a_shipped_file() -> None:
         "track",
         "rankings",
         "notifications",
+        "duty",
+        "alarms",
+        "device",
         "notfound",  # any other address (the 404 page)
     }
     problems += [f"page {p}" for p in pages if not (STATIC / "js" / "pages" / f"{p}.js").is_file()]

@@ -22,7 +22,7 @@ from townops.access import Reach, scope_of
 from townops.access.actor import SYSTEM, Actor, Role
 from townops.bounded import MAX_DB_ID
 from townops.cases import actions as rules
-from townops.cases import events
+from townops.cases import events, search
 from townops.cases.access import (
     check_may_act,
     check_may_search_contact,
@@ -203,6 +203,7 @@ def record_on_timeline(
     now: datetime,
     comment: str = "",
     data: dict[str, Any] | None = None,
+    acknowledges: bool = False,
 ) -> CaseEvent:
     """Put on the case's timeline something done about it outside the case engine (e.g. its
     device alarm acknowledged or marked a false alarm), without moving the case: its state,
@@ -210,7 +211,8 @@ def record_on_timeline(
     engine's own actions that record without moving (``transitions._STAYS``).
 
     ``kind`` is the event's ``action``; it must not be one of the engine's actions, so a
-    timeline never shows an action that the engine did not take.
+    timeline never shows an action that the engine did not take. ``acknowledges``: the
+    person has seen what the case is about (published with :class:`events.CaseNoted`).
     """
     if kind in {a.value for a in Action}:
         raise ValueError(f"'{kind}' is a case action: take it with perform_action")
@@ -228,6 +230,16 @@ def record_on_timeline(
         data=_jsonable(data or {}),
     )
     session.add(event)
+    events.publish(
+        events.CaseNoted(
+            session=session,
+            now=now,
+            case=case,
+            actor=actor,
+            kind=kind,
+            acknowledges=acknowledges,
+        )
+    )
     return event
 
 
@@ -440,9 +452,10 @@ def _phone_match(phone: str) -> ColumnElement[bool]:
     return stored.in_([digits, f"86{digits}"])
 
 
-def _text_match(q: str, actor: Actor, profile: TownProfile) -> ColumnElement[bool]:
+def _text_match(q: str, actor: Actor, profile: TownProfile, dialect: str) -> ColumnElement[bool]:
     """A case whose content or address holds ``q`` (any case of letters), or the case
-    whose id (``#123``, ``123``) or tracking code ``q`` is."""
+    whose id (``#123``, ``123``) or tracking code ``q`` is. The text is looked up in the
+    bigram index first (:mod:`townops.cases.search`), then compared exactly."""
     found: list[ColumnElement[bool]] = []
     number = _CASE_ID.fullmatch(q)
     if number is not None:
@@ -454,10 +467,15 @@ def _text_match(q: str, actor: Actor, profile: TownProfile) -> ColumnElement[boo
     if _TRACKING_CODE.fullmatch(q):
         found.append(Case.token == q.upper())
     needle = q.lower()
-    text = or_(
+    text: ColumnElement[bool] = or_(
         func.lower(Case.content).contains(needle, autoescape=True),
         func.lower(Case.address).contains(needle, autoescape=True),
     )
+    indexed = search.candidates(needle, dialect)
+    if indexed is not None:
+        # The index's candidates hold every case the LIKE finds: the same rows, fast.
+        candidates, exact = indexed
+        text = candidates if exact else and_(candidates, text)
     if _CONTACT_NUMBER.search(q):
         # A phone typed into the text: only the caller's own unmasked cases may answer.
         check_may_search_contact(actor, profile, field="q")
@@ -526,7 +544,7 @@ def _filtered(
     if len(q) > MAX_QUERY_LENGTH:
         raise InvalidInput(f"q may be at most {MAX_QUERY_LENGTH} characters", field="q")
     if q:
-        stmt = stmt.where(_text_match(q, actor, profile))
+        stmt = stmt.where(_text_match(q, actor, profile, session.get_bind().dialect.name))
     if f.phone is not None:
         # Only a role shown phones may search by one, and only among the cases whose
         # phone it is shown: a search never tells a masked number.

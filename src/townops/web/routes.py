@@ -165,6 +165,8 @@ PAGES: dict[str, str] = {
     "/track": "follow a request by its tracking code (查询)",
     "/rankings": "monthly assessment rankings (考核排名)",
     "/notifications": "the caller's own in-app messages (通知, 站内信)",
+    "/duty": "the duty roster: who is on duty now and the week ahead (值班表)",
+    "/alarms": "the alarm console: open device alarms by severity, acted on live (告警台)",
 }
 
 
@@ -183,6 +185,12 @@ for _path, _description in PAGES.items():
 @router.get("/cases/{case_id}")
 def case_page(case_id: DbId, request: Request) -> Response:
     """One case, its timeline and the actions the caller may take."""
+    return _page(request)
+
+
+@router.get("/devices/{device_id}")
+def device_page(device_id: str, request: Request) -> Response:
+    """One device: its place, state, latest values, history chart and open alarms."""
     return _page(request)
 
 

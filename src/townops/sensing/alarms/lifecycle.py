@@ -1,9 +1,10 @@
-"""Alarm lifecycle: raise, acknowledge, clear, false alarm; storm control; alarm → case.
+"""Alarm lifecycle: raise, acknowledge, verify, clear, false alarm; storm control; alarm → case.
 
 An alarm is raised by a rule (:mod:`townops.sensing.alarms.rules`) or by the offline
 sweep, at most one open per device and rule (``Alarm.open_key`` is unique while open and
-NULL once closed). It is acknowledged by a person, cleared when the readings come back past
-the clear line, or marked a false alarm by a person (with a note). Persons' changes go to
+NULL once closed). It is acknowledged by a person, verified on site by a person (现场核实:
+the alarm is real, with a note), cleared when the readings come back past the clear line,
+or marked a false alarm by a person (with a note). Persons' changes go to
 the audit log and, when the alarm has a case, to the case's timeline; only the unit in
 charge of the alarm and the operations centre may make them (:func:`may_handle_alarm`).
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Insert, Table, false, func, select, update
+from sqlalchemy import ColumnElement, Insert, Table, case, false, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from townops.access import LOCAL_ROLES, NO_OWNER, Owner, Reach, owns, scope_of
@@ -42,7 +43,7 @@ from townops.jurisdiction.service import place
 from townops.sensing.alarms.kind import IOT_ALARM
 from townops.sensing.config import SEVERITY_ORDER, AlarmRule, CaseRoute, SensingConfig
 from townops.sensing.devices.facts import DeviceInfo
-from townops.sensing.models import OPEN_ALARM_STATES, Alarm, Device
+from townops.sensing.models import Alarm, Device
 from townops.towns.profile import TownProfile
 
 ALARMS = cast(Table, Alarm.__table__)
@@ -53,7 +54,16 @@ ALARM_ACTORS = ALARM_VIEWERS - {Role.leader}
 #: The operations centre's roles: they may act on any alarm they see (may_handle_alarm).
 ALARM_TOWN_ACTORS = frozenset({Role.admin, Role.duty_officer, Role.dispatcher})
 #: The case timeline's event for each person's action on an alarm of the case.
-TIMELINE_KINDS = {"acknowledge": "alarm_acknowledged", "false_alarm": "alarm_false"}
+TIMELINE_KINDS = {
+    "acknowledge": "alarm_acknowledged",
+    "verify": "alarm_verified",
+    "false_alarm": "alarm_false",
+}
+#: The actions that tell the case engine a person has seen the case (the on-duty chain stops):
+#: whoever verified an alarm on site has certainly seen it.
+ACKNOWLEDGING_ACTIONS = frozenset({"acknowledge", "verify"})
+#: Severity order of the console's list (``order=severity``): critical first.
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
 def open_key(device_id: str, rule_id: str) -> str:
@@ -344,7 +354,8 @@ def household_contact(actor: Actor, row: AlarmRow, profile: TownProfile) -> Cont
 
 
 def may_handle_alarm(actor: Actor, alarm: Alarm, case: Case | None) -> bool:
-    """Whether ``actor`` may act on ``alarm`` (acknowledge it, mark it a false alarm).
+    """Whether ``actor`` may act on ``alarm`` (acknowledge it, verify it on site, mark it a
+    false alarm).
 
     The operations centre's roles (duty officer, dispatcher, admin) may act on any alarm.
     Otherwise it is for the unit in charge: of the alarm's ``case`` when it has one (the
@@ -354,14 +365,29 @@ def may_handle_alarm(actor: Actor, alarm: Alarm, case: Case | None) -> bool:
     is a department, not an area: it acts on its own department's alarm cases only.
     Visibility (404) is checked before this (403).
     """
+    owner = (
+        Owner(department=case.department_code, community=case.assignee_community_code)
+        if case is not None
+        else None
+    )
+    return _may_handle(actor, alarm, owner)
+
+
+def may_handle_row(actor: Actor, row: AlarmRow) -> bool:
+    """:func:`may_handle_alarm` for an alarm of a list (its case's unit already joined):
+    what the pages need to offer the buttons only to whoever may use them."""
+    return _may_handle(actor, row.alarm, row.owner if row.alarm.case_id is not None else None)
+
+
+def _may_handle(actor: Actor, alarm: Alarm, case_owner: Owner | None) -> bool:
+    """The rule of :func:`may_handle_alarm`; ``case_owner``: the unit in charge of the
+    alarm's case, None when it has no case."""
     if actor.is_system or actor.role in ALARM_TOWN_ACTORS:
         return True
     if actor.role not in ALARM_ACTORS:
         return False
-    if case is not None:
-        return owns(
-            actor, Owner(department=case.department_code, community=case.assignee_community_code)
-        )
+    if case_owner is not None:
+        return owns(actor, case_owner)
     scope = scope_of(actor)
     # An area smaller than the town: staff scoped at the root are no unit in charge.
     return (
@@ -432,14 +458,20 @@ def _transition(
             now=now,
             comment=str(audit.get("note", "")),
             data={"alarm_id": alarm_id, "device_id": alarm.device_id, "rule": alarm.rule_id},
+            # Acknowledging (or verifying) the alarm is acknowledging its case: the on-duty
+            # chain stops.
+            acknowledges=action in ACKNOWLEDGING_ACTIONS,
         )
     session.flush()
     return alarm
 
 
+# From which states each person's action may be taken. A verified alarm is known to be
+# real: it can no longer be called a false alarm; it closes when its readings clear.
 _ACTIONS: dict[str, tuple[str, ...]] = {
     "acknowledge": ("raised",),
-    "false_alarm": OPEN_ALARM_STATES,
+    "verify": ("raised", "acknowledged"),
+    "false_alarm": ("raised", "acknowledged"),
 }
 
 
@@ -453,6 +485,41 @@ def acknowledge_alarm(session: Session, *, actor: Actor, alarm_id: int, now: dat
         from_states=_ACTIONS["acknowledge"],
         values={"state": "acknowledged", "acknowledged_at": now, "acknowledged_by": actor.username},
         audit={},
+        now=now,
+    )
+
+
+def verify_alarm(
+    session: Session, *, actor: Actor, alarm_id: int, note: str, now: datetime
+) -> Alarm:
+    """A person on site confirms the alarm is real (现场核实): state ``verified``, with what
+    was found as the alarm's note.
+
+    Verifying a raised alarm acknowledges it too (``acknowledged_at/by`` are kept when it
+    was acknowledged before), so the time to acknowledge counts it and its case's on-duty
+    chain stops. Who verified and when are in the audit log and on the case's timeline.
+    """
+    note = note.strip()
+    if not note:
+        raise InvalidInput("a verification needs a note: what was found on site", field="note")
+    return _transition(
+        session,
+        actor=actor,
+        alarm_id=alarm_id,
+        action="verify",
+        from_states=_ACTIONS["verify"],
+        values={
+            "state": "verified",
+            # Typed literals: the column's own conversion (UTC) applies to the bound value.
+            "acknowledged_at": func.coalesce(
+                ALARMS.c.acknowledged_at, literal(now, ALARMS.c.acknowledged_at.type)
+            ),
+            "acknowledged_by": func.coalesce(
+                ALARMS.c.acknowledged_by, literal(actor.username, ALARMS.c.acknowledged_by.type)
+            ),
+            "note": note[:500],
+        },
+        audit={"note": note[:500]},
         now=now,
     )
 
@@ -499,6 +566,8 @@ class AlarmFilters:
     type: str | None = None
     severity: str | None = None
     case_id: int | None = None
+    # Closed at or after this instant (the console's "closed in the last 24 h").
+    closed_from: datetime | None = None
 
 
 def _conditions(session: Session, actor: Actor, f: AlarmFilters) -> list[ColumnElement[bool]]:
@@ -522,7 +591,17 @@ def _conditions(session: Session, actor: Actor, f: AlarmFilters) -> list[ColumnE
         conditions.append(Alarm.severity == f.severity)
     if f.case_id is not None:
         conditions.append(Alarm.case_id == f.case_id)
+    if f.closed_from is not None:
+        conditions.append(Alarm.closed_at >= f.closed_from)
     return conditions
+
+
+def _order(order: str) -> list[Any]:
+    """Newest first; ``severity``: critical first, then newest (the alarm console)."""
+    newest = [Alarm.raised_at.desc(), Alarm.id.desc()]
+    if order == "severity":
+        return [case(SEVERITY_RANK, value=Alarm.severity, else_=len(SEVERITY_RANK)), *newest]
+    return newest
 
 
 def _detail_query() -> Any:
@@ -563,18 +642,20 @@ class AlarmRow:
 
 
 def list_alarms(
-    session: Session, *, actor: Actor, filters: AlarmFilters, limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    actor: Actor,
+    filters: AlarmFilters,
+    limit: int = 50,
+    offset: int = 0,
+    order: str = "newest",
 ) -> tuple[list[AlarmRow], int]:
-    """A page of alarms (newest first) with their device's place and household, and the
-    total that match."""
+    """A page of alarms (newest first, or by severity then newest) with their device's
+    place and household, and the total that match."""
     require_alarm_role(actor, acting=False)
     conditions = _conditions(session, actor, filters)
     rows = session.execute(
-        _detail_query()
-        .where(*conditions)
-        .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
-        .limit(limit)
-        .offset(offset)
+        _detail_query().where(*conditions).order_by(*_order(order)).limit(limit).offset(offset)
     ).all()
     total = session.scalar(select(func.count(Alarm.id)).where(*conditions)) or 0
     return [AlarmRow.of(row) for row in rows], total

@@ -26,6 +26,9 @@ const ROUTES = [
   { pattern: /^\/requests\/?$/, page: "requests", roles: PAGE_ROLES.requests },
   { pattern: /^\/rankings\/?$/, page: "rankings", roles: PAGE_ROLES.rankings },
   { pattern: /^\/notifications\/?$/, page: "notifications", roles: PAGE_ROLES.notifications },
+  { pattern: /^\/duty\/?$/, page: "duty", roles: PAGE_ROLES.duty },
+  { pattern: /^\/alarms\/?$/, page: "alarms", roles: PAGE_ROLES.alarms },
+  { pattern: /^\/devices\/([^/]+)\/?$/, page: "device", roles: PAGE_ROLES.device },
   { pattern: /^\/$/, page: "home" },
 ];
 

@@ -35,8 +35,10 @@ const WORDS = {
     whistle: ["吹哨", "Whistle"],
     report_in: ["报到", "Report in"],
     comment: ["补充", "Add a comment"],
+    acknowledge: ["确认收到", "Acknowledge"],
     // Recorded on a case's timeline from its device alarm (townops.sensing.alarms).
     alarm_acknowledged: ["告警已确认", "Alarm acknowledged"],
+    alarm_verified: ["告警已现场核实", "Alarm verified on site"],
     alarm_false: ["告警标为误报", "Alarm marked false"],
   },
   // Case kinds are a registry on the server (a domain may add one): their names arrive
@@ -88,6 +90,7 @@ const WORDS = {
   alarm: {
     raised: ["告警", "Raised"],
     acknowledged: ["已确认", "Acknowledged"],
+    verified: ["已现场核实", "Verified on site"],
     cleared: ["已恢复", "Cleared"],
     false_alarm: ["误报", "False alarm"],
   },

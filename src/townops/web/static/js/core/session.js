@@ -16,6 +16,14 @@ export const PAGE_ROLES = {
   submit: ["resident"],
   requests: ["resident"],
   rankings: ["leader", "duty_officer", "admin"],
+  // 告警台: the operations centre handles alarms, the leader reads; the units in charge
+  // (departments, communities, grid workers) see their own alarms, as the API scopes them.
+  alarms: ["duty_officer", "dispatcher", "admin", "leader", "handler", "community_staff", "grid_worker"],
+  // 设备详情: whoever may see devices (the API scopes community staff and grid workers).
+  device: ["duty_officer", "dispatcher", "admin", "leader", "handler", "community_staff", "grid_worker"],
+  // 值班表: every member of staff may look up who is on duty; the nav offers it to the
+  // operations centre's roles.
+  duty: ["leader", "duty_officer", "admin", "dispatcher", "handler", "community_staff", "grid_worker"],
   // 通知: everyone who logs in reads their own messages (the bell links here).
   notifications: [
     "leader", "duty_officer", "admin", "dispatcher", "handler", "community_staff", "grid_worker", "resident",

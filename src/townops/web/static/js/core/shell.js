@@ -17,6 +17,8 @@ const t = translator({
     submit: "我要反映",
     requests: "我的诉求",
     rankings: "考核排名",
+    duty: "值班表",
+    alarms: "告警台",
     home: "工单",
     logout: "退出",
     switch: "English",
@@ -73,6 +75,7 @@ const t = translator({
     f_rating: "评价", f_lat: "位置", f_lon: "位置", f_photos: "照片", f_requester_phone: "联系电话",
     f_requester_name: "姓名", f_comment: "备注", f_kind: "工单类型", f_source: "来源", f_q: "关键词", f_phone: "电话",
     f_external_id: "外部编号", f_received_at: "受理时间", f_jurisdiction: "辖区", f_version: "版本",
+    f_note: "说明",
     p_required: "必填",
     p_too_long: "最多 {n} 个字",
     p_too_short: "至少 {n} 个字",
@@ -89,6 +92,8 @@ const t = translator({
     submit: "New request",
     requests: "My requests",
     rankings: "Rankings",
+    duty: "Duty roster",
+    alarms: "Alarms",
     home: "Cases",
     logout: "Log out",
     switch: "中文",
@@ -143,6 +148,7 @@ const t = translator({
     f_rating: "rating", f_lat: "location", f_lon: "location", f_photos: "photos", f_requester_phone: "phone",
     f_requester_name: "name", f_comment: "comment", f_kind: "case kind", f_source: "source", f_q: "search text", f_phone: "phone",
     f_external_id: "external id", f_received_at: "time received", f_jurisdiction: "area", f_version: "version",
+    f_note: "note",
     p_required: "required",
     p_too_long: "at most {n} characters",
     p_too_short: "at least {n} characters",
@@ -172,7 +178,10 @@ export function renderHeader(header, { me, config, active }) {
   for (const page of ["dispatch", "inbox", "report", "requests", "submit", "rankings"]) {
     if (me && PAGE_ROLES[page].includes(me.role)) links.push(link(page));
   }
+  // 告警台 in the header of the operations centre (and the leader, who reads it).
+  if (me && ["duty_officer", "dispatcher", "admin", "leader"].includes(me.role)) links.push(link("alarms"));
   if (me && me.role !== "resident") links.push(link("home", "/cases"));
+  if (me && ["leader", "duty_officer", "admin", "dispatcher"].includes(me.role)) links.push(link("duty"));
   replaceChildren(
     header,
     h("a", { class: "brand", href: "/" }, h("strong", {}, town), h("span", {}, t("brand"))),
