@@ -98,7 +98,8 @@ def _index_off(engine: Engine) -> Iterator[None]:
     """Load without the index, then build it once (as a bulk load would)."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(search.POSTGRES_DROP))
+            for statement in search.POSTGRES_DROP:
+                conn.execute(text(statement))
         else:
             for statement in search.SQLITE_DROP:
                 conn.execute(text(statement))
@@ -107,7 +108,8 @@ def _index_off(engine: Engine) -> Iterator[None]:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
-            conn.execute(text(search.POSTGRES_INDEX))
+            for statement in search.POSTGRES_CREATE:
+                conn.execute(text(statement))
         else:
             conn.execute(text(search.SQLITE_TABLE))
             conn.execute(text(search.SQLITE_REBUILD))

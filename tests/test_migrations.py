@@ -24,9 +24,12 @@ from townops.models import Base
 
 def _not_search_index(name: str | None, type_: str, _parents: Any) -> bool:
     # The text search's index objects are database-specific DDL of migration 0011 (an FTS5
-    # table and its shadow tables, a GIN expression index), not ORM metadata.
+    # table and its shadow tables; a generated vector column and its GIN index), not ORM
+    # metadata.
     if type_ == "table":
         return name not in search.SEARCH_INDEX_TABLES
+    if type_ == "column":
+        return name != search.PG_COLUMN
     return not (type_ == "index" and name == search.PG_INDEX)
 
 

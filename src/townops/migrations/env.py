@@ -7,7 +7,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection
 
-from townops.cases.search import PG_INDEX, SEARCH_INDEX_TABLES
+from townops.cases.search import PG_COLUMN, PG_INDEX, SEARCH_INDEX_TABLES
 from townops.db import make_engine
 from townops.models import Base
 from townops.settings import get_settings
@@ -18,9 +18,12 @@ target_metadata = Base.metadata
 
 def _include_name(name: str | None, type_: str, _parents: Any) -> bool:
     """Autogenerate leaves the text search's index alone: database-specific DDL of
-    migration 0011 (an FTS5 table and its shadow tables, a GIN expression index)."""
+    migration 0011 (an FTS5 table and its shadow tables; a generated vector column and its
+    GIN index)."""
     if type_ == "table":
         return name not in SEARCH_INDEX_TABLES
+    if type_ == "column":
+        return name != PG_COLUMN
     return not (type_ == "index" and name == PG_INDEX)
 
 

@@ -2,7 +2,8 @@
 
 - ``cases.search_terms``: the bigrams of content and address (townops.cases.bigrams),
   backfilled here in batches of ids;
-- PostgreSQL: the GIN index ``ix_cases_search_terms`` on their tsvector;
+- PostgreSQL: their tsvector as the stored generated column ``cases.search_vector``, and
+  the GIN index ``ix_cases_search_terms`` on it;
 - SQLite: the FTS5 table ``cases_search`` (external content) and the triggers that keep
   it in step with ``cases``.
 
@@ -71,7 +72,8 @@ def upgrade() -> None:
         # A GIN build sorts its entries in this memory (64 MB by default): a million
         # cases' bigrams build several times faster with more. For this transaction only.
         op.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        op.execute(search.POSTGRES_INDEX)
+        for statement in search.POSTGRES_CREATE:
+            op.execute(statement)
     else:
         op.execute(search.SQLITE_TABLE)
         op.execute(search.SQLITE_REBUILD)
@@ -81,7 +83,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(search.POSTGRES_DROP)
+        for statement in search.POSTGRES_DROP:
+            op.execute(statement)
     else:
         for statement in search.SQLITE_DROP:
             op.execute(statement)
