@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from townops.cli.common import DbOpt, console, engine_for, err_console, settings_with, transaction
-from townops.duty import Watch, roster_of, watch_at, watches
+from townops.duty import DutyConfig, Watch, roster_of, watch_at, watches
 from townops.timeutil import SHANGHAI, utcnow
 
 duty_app = typer.Typer(help="The duty roster (值班表): who is on duty.", no_args_is_help=True)
@@ -18,6 +19,14 @@ duty_app = typer.Typer(help="The duty roster (值班表): who is on duty.", no_a
 def register(app: typer.Typer) -> None:
     """Add ``townops duty …`` to the main townops app."""
     app.add_typer(duty_app, name="duty")
+
+
+def _roster(session: Session) -> DutyConfig:
+    config = roster_of(session)
+    if config is None:
+        err_console.print("this town keeps no duty roster (duty.yaml)")
+        raise typer.Exit(code=1)
+    return config
 
 
 def _chain(watch: Watch) -> str:
@@ -42,10 +51,7 @@ def now_command(
     """The shift on duty and its on-duty chain, in the order it is called."""
     moment = utcnow() if at is None else _moment(at)
     with transaction(engine_for(settings_with(database_url))) as session:
-        config = roster_of(session)
-        if config is None:
-            err_console.print("this town keeps no duty roster (duty.yaml)")
-            raise typer.Exit(code=1)
+        config = _roster(session)
         watch = watch_at(config, moment)
     console.print(
         f"{watch.day} {watch.shift.name.zh} "
@@ -64,10 +70,7 @@ def week_command(
 ) -> None:
     """Every shift of the days ahead and who holds each link."""
     with transaction(engine_for(settings_with(database_url))) as session:
-        config = roster_of(session)
-        if config is None:
-            err_console.print("this town keeps no duty roster (duty.yaml)")
-            raise typer.Exit(code=1)
+        config = _roster(session)
         first = date.fromisoformat(start) if start else watch_at(config, utcnow()).day
         laid_out = watches(config, first, days)
     table = Table("date", "shift", *(p.name.zh for p in config.positions))

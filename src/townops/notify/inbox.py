@@ -18,6 +18,7 @@ from townops.access.masking import mask_address_of
 from townops.auth.models import AuditEntry
 from townops.cases.enums import Action, State
 from townops.cases.models import Case, CaseEvent
+from townops.cases.transitions import next_state
 from townops.errors import Forbidden, InvalidInput, NotFound
 from townops.notify.config import INAPP
 from townops.notify.models import DeliveryState, Notification
@@ -27,14 +28,8 @@ from townops.notify.service import config_of
 S = DeliveryState
 _SHOWN = (S.queued.value, S.delivered.value)  # an in-app message is there once it is due
 _RESENDABLE = frozenset({S.failed.value, S.expired.value, S.cancelled.value})
-# The states in which a case can still be acknowledged (transitions: ``acknowledge``).
-ACKNOWLEDGEABLE = (
-    State.received,
-    State.dispatched,
-    State.accepted,
-    State.returned,
-    State.reopened,
-)
+# The states in which a case can still be acknowledged: the engine's state table says.
+ACKNOWLEDGEABLE = tuple(s for s in State if next_state(s, Action.acknowledge) is not None)
 
 
 def _mine(actor: Actor, now: datetime) -> list[ColumnElement[bool]]:

@@ -86,7 +86,7 @@ def _channel_kind(session: Session, channel: str, token: str, env: Mapping[str, 
     config = config_of(session).channels.get(channel)
     if not isinstance(config, AliyunSmsConfig | TencentSmsConfig):
         raise NotFound(f"no SMS channel {channel!r} takes delivery reports", field="channel")
-    expected = env.get(config.receipt_token_env or "", "") if config.receipt_token_env else ""
+    expected = env.get(config.receipt_token_env, "") if config.receipt_token_env else ""
     if not expected or not hmac.compare_digest(expected.encode(), token.encode()):
         raise Forbidden("the delivery report's token is wrong or not configured", field="token")
     return config.kind
@@ -109,7 +109,7 @@ def record_reports(
         AliyunReport if kind == "aliyun_sms" else TencentReport
     )
     parsed = [_parse(model, index, item) for index, item in enumerate(reports)]
-    outcomes = {report.outcome()[0]: report.outcome() for report in parsed}
+    outcomes = {outcome[0]: outcome for outcome in (report.outcome() for report in parsed)}
     rows = {
         str((row.receipt or {}).get("provider_id")): row
         for row in session.scalars(
